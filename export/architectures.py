@@ -1,0 +1,157 @@
+"""CLIP tower configurations and the factory that builds them on open_clip.
+
+We never re-implement CLIP: the towers are open_clip's ``CLIP`` class, built from a config dict
+in open_clip's own JSON schema. What this module adds is (1) a registry of the architectures
+ClipSeek supports, including ``tiny`` — a model of a few MB that walks exactly the same code paths
+as ViT-B/32 so that tests can export and run real bundles in seconds — and (2) a way to recover an
+architecture from a bare state dict, which is all an original CLIP4Clip checkpoint carries.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from export.errors import ExportError
+
+#: OpenAI CLIP's normalisation constants (also what open_clip uses for OpenAI weights).
+OPENAI_MEAN: tuple[float, float, float] = (0.48145466, 0.4578275, 0.40821073)
+OPENAI_STD: tuple[float, float, float] = (0.26862954, 0.26130258, 0.27577711)
+
+CONTEXT_LENGTH = 77
+VOCAB_SIZE = 49408
+
+# The tiny model keeps the real tokenizer (49,408 tokens), so its size is dominated by the token
+# embedding table: 49,408 x 8 floats = 1.6 MB. Everything else is a few tens of KB. embed_dim equals
+# the text width, as in ViT-B/32, because seqTransf initialises its frame position embeddings from
+# the text tower's positions and adds them to frame vectors.
+_ARCHS: dict[str, dict[str, Any]] = {
+    "tiny": {
+        "embed_dim": 8,
+        "vision_cfg": {"image_size": 32, "layers": 2, "width": 16, "patch_size": 8, "head_width": 8},
+        "text_cfg": {
+            "context_length": CONTEXT_LENGTH,
+            "vocab_size": VOCAB_SIZE,
+            "width": 8,
+            "heads": 2,
+            "layers": 4,
+        },
+    },
+    "ViT-B-32": {
+        "embed_dim": 512,
+        "vision_cfg": {"image_size": 224, "layers": 12, "width": 768, "patch_size": 32},
+        "text_cfg": {
+            "context_length": CONTEXT_LENGTH,
+            "vocab_size": VOCAB_SIZE,
+            "width": 512,
+            "heads": 8,
+            "layers": 12,
+        },
+    },
+    "ViT-B-16": {
+        "embed_dim": 512,
+        "vision_cfg": {"image_size": 224, "layers": 12, "width": 768, "patch_size": 16},
+        "text_cfg": {
+            "context_length": CONTEXT_LENGTH,
+            "vocab_size": VOCAB_SIZE,
+            "width": 512,
+            "heads": 8,
+            "layers": 12,
+        },
+    },
+}
+
+ARCH_NAMES: tuple[str, ...] = tuple(_ARCHS)
+
+
+def arch_config(name: str) -> dict[str, Any]:
+    """A deep copy of the named architecture's open_clip config (callers may edit it)."""
+    try:
+        return copy.deepcopy(_ARCHS[name])
+    except KeyError:
+        raise ExportError(
+            f"unknown architecture {name!r}; choose one of: {', '.join(ARCH_NAMES)}"
+        ) from None
+
+
+def build_clip(config: Mapping[str, Any]) -> torch.nn.Module:
+    """Build an open_clip ``CLIP`` with OpenAI's QuickGELU, randomly initialised.
+
+    QuickGELU is forced because every CLIP4Clip checkpoint and OpenAI's weights were trained with
+    it; building with nn.GELU would load the weights and silently compute something else.
+    """
+    import open_clip
+
+    model = open_clip.CLIP(
+        embed_dim=int(config["embed_dim"]),
+        vision_cfg=dict(config["vision_cfg"]),
+        text_cfg=dict(config["text_cfg"]),
+        quick_gelu=True,
+    )
+    model.eval()
+    return model
+
+
+def load_openai_clip(arch: str) -> torch.nn.Module:
+    """OpenAI's CLIP weights through open_clip's pretrained registry (downloads: needs internet)."""
+    import open_clip
+
+    if arch not in ("ViT-B-32", "ViT-B-16"):
+        raise ExportError(f"OpenAI weights exist for ViT-B-32 and ViT-B-16, not {arch!r}")
+    try:
+        model = open_clip.create_model(arch, pretrained="openai", force_quick_gelu=True)
+    except Exception as exc:  # network, hub or cache errors: say what failed, in one line
+        raise ExportError(f"could not load OpenAI {arch} weights through open_clip: {exc}") from exc
+    model.eval()
+    return model
+
+
+def infer_config(clip_state: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+    """Recover an open_clip config from CLIP weights (keys without the ``clip.`` prefix).
+
+    Head counts are not stored in weights; like OpenAI's own loader we assume 64-dimensional
+    heads, which holds for every released CLIP. Models with other head widths (``tiny``) must be
+    converted with an explicit ``--arch``.
+    """
+    try:
+        conv = clip_state["visual.conv1.weight"]
+        vision_width, _, patch, _ = conv.shape
+        vision_layers = len(
+            {k.split(".")[3] for k in clip_state if k.startswith("visual.transformer.resblocks.")}
+        )
+        grid = round((clip_state["visual.positional_embedding"].shape[0] - 1) ** 0.5)
+        embed_dim = clip_state["text_projection"].shape[1]
+        context_length = clip_state["positional_embedding"].shape[0]
+        vocab_size, text_width = clip_state["token_embedding.weight"].shape
+        text_layers = len(
+            {k.split(".")[2] for k in clip_state if k.startswith("transformer.resblocks.")}
+        )
+    except KeyError as exc:
+        raise ExportError(f"not a CLIP state dict: missing {exc.args[0]!r}") from None
+    return {
+        "embed_dim": int(embed_dim),
+        "vision_cfg": {
+            "image_size": int(grid * patch),
+            "layers": vision_layers,
+            "width": int(vision_width),
+            "patch_size": int(patch),
+        },
+        "text_cfg": {
+            "context_length": int(context_length),
+            "vocab_size": int(vocab_size),
+            "width": int(text_width),
+            "heads": max(1, int(text_width) // 64),
+            "layers": text_layers,
+        },
+    }
+
+
+def text_heads(config: Mapping[str, Any]) -> int:
+    return int(config["text_cfg"]["heads"])
+
+
+def text_width(config: Mapping[str, Any]) -> int:
+    return int(config["text_cfg"]["width"])

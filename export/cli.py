@@ -1,0 +1,119 @@
+"""``clipseek-export``: the PyTorch-side command line (conversion now; training joins later).
+
+Errors a user can cause (bad paths, wrong checkpoints, failed parity) print one line on stderr
+and exit with status 2; nothing prints a traceback unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from core.bundle import BundleError
+from export.architectures import ARCH_NAMES
+from export.errors import ExportError
+from export.heads import INDEXABLE_HEADS
+
+log = logging.getLogger("clipseek.export")
+
+
+def _add_convert(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "convert",
+        help="convert a CLIP4Clip model to an ONNX model bundle and verify it",
+        description="Export image, text and head towers to ONNX, write manifest and tokenizer, "
+        "then check ONNX Runtime against PyTorch (cosine >= 0.9999 fp32, >= 0.999 fp16).",
+    )
+    p.add_argument("--arch", choices=ARCH_NAMES, help="architecture (inferred for checkpoints)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--random-init", action="store_true", help="random weights (tests, benchmarks)")
+    src.add_argument("--pretrained", choices=["openai"], help="OpenAI CLIP weights (needs internet)")
+    src.add_argument("--checkpoint", metavar="FILE", help="a ClipSeek or original CLIP4Clip checkpoint")
+    p.add_argument("--head", choices=INDEXABLE_HEADS, help="temporal head (default meanP, or the"
+                   " checkpoint's)")
+    p.add_argument("--fp16", action="store_true", help="store weights and compute in float16")
+    p.add_argument("--out", required=True, metavar="DIR", help="bundle folder to write")
+    p.add_argument("--name", help="model name shown in the app (default ARCH-HEAD)")
+    p.add_argument("--max-frames", type=int, default=12, help="frames per segment the head reads")
+    p.add_argument("--seed", type=int, default=0, help="seed for --random-init")
+    p.add_argument("--json", action="store_true", help="print the manifest as JSON")
+
+
+def _build_model(args: argparse.Namespace):  # -> CLIP4Clip
+    import torch
+
+    from export.architectures import load_openai_clip
+    from export.checkpoints import load_clip4clip
+    from export.model import build_model
+
+    if args.checkpoint:
+        return load_clip4clip(args.checkpoint, arch=args.arch, head=args.head), f"checkpoint:{args.checkpoint}"
+    if not args.arch:
+        raise ExportError("--arch is required with --random-init or --pretrained")
+    head = args.head or "meanP"
+    if args.pretrained:
+        clip = load_openai_clip(args.arch)
+        return build_model(args.arch, head, clip=clip), "openai"
+    torch.manual_seed(args.seed)
+    return build_model(args.arch, head), f"random-init:seed={args.seed}"
+
+
+def _run_convert(args: argparse.Namespace) -> int:
+    from export.convert import convert
+
+    model, source = _build_model(args)
+    result = convert(
+        model,
+        args.out,
+        name=args.name,
+        fp16=args.fp16,
+        max_frames=args.max_frames,
+        source=source,
+    )
+    if args.json:
+        print(result.manifest.to_json(), end="")
+    else:
+        p = result.parity
+        print(f"wrote {result.bundle} ({result.manifest.name}, {result.manifest.precision})")
+        print(
+            f"parity on {p.provider}: image {p.image:.6f}, text {p.text:.6f}, head {p.head:.6f}"
+            f" (min cosine, need >= {p.threshold})"
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clipseek-export", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_convert(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command == "convert":
+            return _run_convert(args)
+    except (ExportError, BundleError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"clipseek-export: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("clipseek-export: interrupted", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

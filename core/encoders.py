@@ -53,14 +53,20 @@ class Encoder:
         m = self.bundle.manifest
         self.manifest = m
         self.tokenizer = ClipTokenizer(self.bundle.vocab, context_length=m.context_length)
-        self._image: Session = create_session(self.bundle.image_model, force_cpu=force_cpu, threads=threads)
-        self._text: Session = create_session(self.bundle.text_model, force_cpu=force_cpu, threads=threads)
-        self._head: Session = create_session(self.bundle.head_model, force_cpu=force_cpu, threads=threads)
+        self._image: Session = create_session(
+            self.bundle.image_model, force_cpu=force_cpu, threads=threads
+        )
+        self._text: Session = create_session(
+            self.bundle.text_model, force_cpu=force_cpu, threads=threads
+        )
+        self._head: Session = create_session(
+            self.bundle.head_model, force_cpu=force_cpu, threads=threads
+        )
         self._image_input = self._image.session.get_inputs()[0].name
         self._text_input = self._text.session.get_inputs()[0].name
         self._head_inputs = [i.name for i in self._head.session.get_inputs()]
 
-    # -- reporting ---------------------------------------------------------------------------------
+    # -- reporting -----
     @property
     def name(self) -> str:
         return self.manifest.name
@@ -89,7 +95,7 @@ class Encoder:
     def root(self) -> Path:
         return self.bundle.root
 
-    # -- images ----------------------------------------------------------------------------------------
+    # -- images -----
     def preprocess(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """RGB uint8 images -> the float32 [N, 3, S, S] batch the image tower expects."""
         m = self.manifest
@@ -100,7 +106,11 @@ class Encoder:
     ) -> np.ndarray:
         """Image vectors from preprocessed pixels; raw vectors (``normalize=False``) feed heads."""
         pixels = np.ascontiguousarray(pixels, dtype=np.float32)
-        if pixels.ndim != 4 or pixels.shape[1:] != (3, self.manifest.image_size, self.manifest.image_size):
+        if pixels.ndim != 4 or pixels.shape[1:] != (
+            3,
+            self.manifest.image_size,
+            self.manifest.image_size,
+        ):
             raise ValueError(
                 f"pixels must be [N, 3, {self.manifest.image_size}, {self.manifest.image_size}],"
                 f" got {list(pixels.shape)}"
@@ -120,9 +130,11 @@ class Encoder:
         """Image vectors [N, D] from RGB uint8 images of any size."""
         if len(images) == 0:
             return np.zeros((0, self.embed_dim), np.float32)
-        return self.encode_pixels(self.preprocess(images), normalize=normalize, batch_size=batch_size)
+        return self.encode_pixels(
+            self.preprocess(images), normalize=normalize, batch_size=batch_size
+        )
 
-    # -- text ------------------------------------------------------------------------------------------
+    # -- text -----
     def tokenize_query(self, text: str, *, truncate: bool = False) -> list[int]:
         """Token ids for one query, or a :class:`QueryError` that says what is wrong with it."""
         if not isinstance(text, str) or not text.strip():
@@ -161,7 +173,7 @@ class Encoder:
     def encode_text(self, text: str, *, normalize: bool = True) -> np.ndarray:
         return self.encode_texts([text], normalize=normalize)[0]
 
-    # -- temporal head -----------------------------------------------------------------------------------
+    # -- temporal head -----
     def pool_frames(self, frames: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """Segment vectors from *raw* frame vectors through the bundle's head, L2-normalised.
 

@@ -116,7 +116,9 @@ def create_session(
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
     if threads:
         options.intra_op_num_threads = threads
-    session = ort.InferenceSession(str(path), sess_options=options, providers=list(choice.requested))
+    session = ort.InferenceSession(
+        str(path), sess_options=options, providers=list(choice.requested)
+    )
     wrapped = Session(session=session, path=path, choice=choice)
     if wrapped.fell_back:
         log.warning(

@@ -31,7 +31,13 @@ VOCAB_SIZE = 49408
 _ARCHS: dict[str, dict[str, Any]] = {
     "tiny": {
         "embed_dim": 8,
-        "vision_cfg": {"image_size": 32, "layers": 2, "width": 16, "patch_size": 8, "head_width": 8},
+        "vision_cfg": {
+            "image_size": 32,
+            "layers": 2,
+            "width": 16,
+            "patch_size": 8,
+            "head_width": 8,
+        },
         "text_cfg": {
             "context_length": CONTEXT_LENGTH,
             "vocab_size": VOCAB_SIZE,

@@ -93,7 +93,10 @@ def _strip_prefix(state: Mapping[str, Any], prefix: str) -> dict[str, Any]:
 
 
 def _head_layers(state: Mapping[str, Any], head: str) -> int:
-    prefix = {"seqTransf": "transformerClip.resblocks.", "tightTransf": "cross.transformer.resblocks."}
+    prefix = {
+        "seqTransf": "transformerClip.resblocks.",
+        "tightTransf": "cross.transformer.resblocks.",
+    }
     if head not in prefix:
         return DEFAULT_HEAD_LAYERS
     p = prefix[head]

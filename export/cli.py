@@ -28,11 +28,18 @@ def _add_convert(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--arch", choices=ARCH_NAMES, help="architecture (inferred for checkpoints)")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--random-init", action="store_true", help="random weights (tests, benchmarks)")
-    src.add_argument("--pretrained", choices=["openai"], help="OpenAI CLIP weights (needs internet)")
-    src.add_argument("--checkpoint", metavar="FILE", help="a ClipSeek or original CLIP4Clip checkpoint")
-    p.add_argument("--head", choices=INDEXABLE_HEADS, help="temporal head (default meanP, or the"
-                   " checkpoint's)")
+    src.add_argument(
+        "--random-init", action="store_true", help="random weights (tests, benchmarks)"
+    )
+    src.add_argument(
+        "--pretrained", choices=["openai"], help="OpenAI CLIP weights (needs internet)"
+    )
+    src.add_argument(
+        "--checkpoint", metavar="FILE", help="a ClipSeek or original CLIP4Clip checkpoint"
+    )
+    p.add_argument(
+        "--head", choices=INDEXABLE_HEADS, help="temporal head (default meanP, or the checkpoint's)"
+    )
     p.add_argument("--fp16", action="store_true", help="store weights and compute in float16")
     p.add_argument("--out", required=True, metavar="DIR", help="bundle folder to write")
     p.add_argument("--name", help="model name shown in the app (default ARCH-HEAD)")
@@ -49,7 +56,9 @@ def _build_model(args: argparse.Namespace):  # -> CLIP4Clip
     from export.model import build_model
 
     if args.checkpoint:
-        return load_clip4clip(args.checkpoint, arch=args.arch, head=args.head), f"checkpoint:{args.checkpoint}"
+        return load_clip4clip(
+            args.checkpoint, arch=args.arch, head=args.head
+        ), f"checkpoint:{args.checkpoint}"
     if not args.arch:
         raise ExportError("--arch is required with --random-init or --pretrained")
     head = args.head or "meanP"
@@ -116,4 +125,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

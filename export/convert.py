@@ -46,8 +46,9 @@ def _prepare_destination(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST_NAME).is_file():
-        raise ExportError(f"{out} is a non-empty folder that is not a model bundle; refusing to"
-                          " overwrite it")
+        raise ExportError(
+            f"{out} is a non-empty folder that is not a model bundle; refusing to overwrite it"
+        )
 
 
 def convert(

@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
 from open_clip.transformer import LayerNorm, QuickGELU, Transformer
 from torch import nn
 
@@ -30,13 +29,19 @@ ALL_HEADS: tuple[str, ...] = (*INDEXABLE_HEADS, "tightTransf")
 _MASK_NEG = -1_000_000.0
 
 
+def l2_normalise(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """Like F.normalize, but by broadcasting: F.normalize's expand_as traces the LSTM's output
+    length as a constant under torch.export, which breaks the exported head for other lengths."""
+    return x / x.norm(dim=-1, keepdim=True).clamp_min(eps)
+
+
 def masked_mean_normalised(frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """meanP: L2-normalise each frame, average the real ones, L2-normalise the result."""
-    frames = F.normalize(frames, dim=-1)
+    frames = l2_normalise(frames)
     weights = mask.to(frames.dtype).unsqueeze(-1)
     summed = (frames * weights).sum(dim=1)
     count = weights.sum(dim=1).clamp_min(1.0)
-    return F.normalize(summed / count, dim=-1)
+    return l2_normalise(summed / count)
 
 
 class MeanPHead(nn.Module):
@@ -175,8 +180,10 @@ class TightTransfHead(nn.Module):
         """Every text against every video: [Nt, D] x [Nv, T, D] -> [Nt, Nv] logits."""
         n_text, n_video = text.shape[0], frames.shape[0]
         text_rep = text.unsqueeze(1).expand(-1, n_video, -1).reshape(n_text * n_video, -1)
-        frames_rep = frames.unsqueeze(0).expand(n_text, -1, -1, -1).reshape(
-            n_text * n_video, *frames.shape[1:]
+        frames_rep = (
+            frames.unsqueeze(0)
+            .expand(n_text, -1, -1, -1)
+            .reshape(n_text * n_video, *frames.shape[1:])
         )
         mask_rep = mask.unsqueeze(0).expand(n_text, -1, -1).reshape(n_text * n_video, -1)
         return self.score_pairs(text_rep, frames_rep, mask_rep).view(n_text, n_video)

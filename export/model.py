@@ -44,9 +44,7 @@ class CLIP4Clip(nn.Module):
             raise ExportError(
                 f"head {head} needs embed_dim == text width (got {config['embed_dim']} and {width})"
             )
-        if head == "seqTransf" and head_layers > int(
-            config["text_cfg"]["layers"]
-        ):
+        if head == "seqTransf" and head_layers > int(config["text_cfg"]["layers"]):
             raise ExportError(
                 f"{head} copies its {head_layers} blocks from the text tower, which has fewer"
             )
@@ -67,7 +65,7 @@ class CLIP4Clip(nn.Module):
         nested = {(k if k.startswith("clip.") else f"head.{k}"): v for k, v in state_dict.items()}
         return super().load_state_dict(nested, strict=strict, assign=assign)
 
-    # -- encoders ---------------------------------------------------------------------------------
+    # -- encoders -----
     @property
     def embed_dim(self) -> int:
         return int(self.config["embed_dim"])

@@ -54,8 +54,19 @@ TOLERANCE = 1e-6
 # --------------------------------------------------------------------------- helpers
 
 
+@functools.lru_cache(maxsize=32)
 def make_image(kind: str, width: int, height: int, seed: int = 0) -> np.ndarray:
-    """Deterministic ``height x width x 3`` uint8 RGB test image of the given kind."""
+    """Deterministic ``height x width x 3`` uint8 RGB test image of the given kind.
+
+    Cached (the same image feeds several tests) and therefore returned read-only, which also
+    checks that nothing under test writes into its input.
+    """
+    img = _make_image(kind, width, height, seed)
+    img.setflags(write=False)
+    return img
+
+
+def _make_image(kind: str, width: int, height: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng([seed, width, height, KINDS.index(kind)])
     yy, xx = np.mgrid[0:height, 0:width]
     if kind == "noise":
@@ -76,14 +87,19 @@ def make_image(kind: str, width: int, height: int, seed: int = 0) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=8)
-def _open_clip_transform(image_size: int, mean: tuple[float, ...] | None = None,
-                         std: tuple[float, ...] | None = None) -> Any:
+def _open_clip_transform(
+    image_size: int, mean: tuple[float, ...] | None = None, std: tuple[float, ...] | None = None
+) -> Any:
     open_clip = pytest.importorskip("open_clip")
     return open_clip.image_transform(image_size, is_train=False, mean=mean, std=std)
 
 
-def reference_tensor(pil_image: Any, image_size: int, mean: tuple[float, ...] | None = None,
-                     std: tuple[float, ...] | None = None) -> np.ndarray:
+def reference_tensor(
+    pil_image: Any,
+    image_size: int,
+    mean: tuple[float, ...] | None = None,
+    std: tuple[float, ...] | None = None,
+) -> np.ndarray:
     """open_clip's eval transform on a PIL image, as a numpy array."""
     return _open_clip_transform(image_size, mean, std)(pil_image).numpy()
 
@@ -134,15 +150,28 @@ def test_preprocess_matches_open_clip(width: int, height: int, image_size: int, 
 
 @pytest.mark.parametrize(
     ("width", "height", "image_size"),
-    [(1, 1, 224), (2, 1, 32), (1, 5, 32), (2000, 3, 32), (3, 700, 32), (4096, 2160, 224),
-     (1366, 768, 224), (1081, 1921, 224), (449, 224, 224), (224, 449, 224), (226, 225, 224)],
+    [
+        (1, 1, 224),
+        (2, 1, 32),
+        (1, 5, 32),
+        (2000, 3, 32),
+        (3, 700, 32),
+        (4096, 2160, 224),
+        (1366, 768, 224),
+        (1081, 1921, 224),
+        (449, 224, 224),
+        (224, 449, 224),
+        (226, 225, 224),
+    ],
 )
 def test_extreme_and_odd_shapes(width: int, height: int, image_size: int):
     """Huge upscales, extreme aspect ratios, 4K and crops with odd surplus (half-even offset)."""
     image_mod = pytest.importorskip("PIL.Image")
     rgb = make_image("noise", width, height, seed=3)
-    assert max_abs_diff(resize_shorter_bicubic(rgb, image_size),
-                        reference_resize(rgb, image_size)) == 0
+    assert (
+        max_abs_diff(resize_shorter_bicubic(rgb, image_size), reference_resize(rgb, image_size))
+        == 0
+    )
     ref = reference_tensor(image_mod.fromarray(rgb), image_size)
     assert max_abs_diff(preprocess_image(rgb, image_size), ref) <= TOLERANCE
 
@@ -214,9 +243,17 @@ def test_vertical_first_rule_matches_pillow():
     rng = np.random.default_rng(11)
     geometries = [tuple(int(v) for v in rng.integers(1, 200, 4)) for _ in range(300)]
     # both sides of the boundary, and the shapes this app meets
-    geometries += [(1000, 2000, 224, 448), (1000, 2001, 224, 448), (300, 300, 280, 250),
-                   (300, 300, 280, 260), (9, 300, 26, 113), (300, 300, 310, 280),
-                   (300, 300, 310, 310), (1920, 1080, 398, 224), (1080, 1920, 224, 398)]
+    geometries += [
+        (1000, 2000, 224, 448),
+        (1000, 2001, 224, 448),
+        (300, 300, 280, 250),
+        (300, 300, 280, 260),
+        (9, 300, 26, 113),
+        (300, 300, 310, 280),
+        (300, 300, 310, 310),
+        (1920, 1080, 398, 224),
+        (1080, 1920, 224, 398),
+    ]
     decided = 0
     for width, height, out_w, out_h in geometries:
         order = _pillow_pass_order(width, height, out_w, out_h)
@@ -237,8 +274,10 @@ def test_vertical_first_boundary():
     assert not vertical_pass_first(50, 100, 224, 112)  # height grows: horizontal first
 
 
-@pytest.mark.parametrize(("width", "height"), [(1080, 2400), (1080, 2340), (720, 1600),
-                                               (1000, 2001), (1000, 2000), (473, 169)])
+@pytest.mark.parametrize(
+    ("width", "height"),
+    [(1080, 2400), (1080, 2340), (720, 1600), (1000, 2001), (1000, 2000), (473, 169)],
+)
 @pytest.mark.parametrize("image_size", [224, 32])
 def test_tall_portrait_frames(width: int, height: int, image_size: int):
     new_h, new_w = resized_shape(height, width, image_size)
@@ -246,8 +285,10 @@ def test_tall_portrait_frames(width: int, height: int, image_size: int):
         pytest.skip("Pillow < 13 resizes this horizontal-first")
     image_mod = pytest.importorskip("PIL.Image")
     rgb = make_image("noise", width, height, seed=9)
-    assert max_abs_diff(resize_shorter_bicubic(rgb, image_size),
-                        reference_resize(rgb, image_size)) == 0
+    assert (
+        max_abs_diff(resize_shorter_bicubic(rgb, image_size), reference_resize(rgb, image_size))
+        == 0
+    )
     ref = reference_tensor(image_mod.fromarray(rgb), image_size)
     assert max_abs_diff(preprocess_image(rgb, image_size), ref) <= TOLERANCE
 
@@ -409,8 +450,11 @@ def test_bgr_to_rgb():
 
 
 def test_preprocess_batch_mixed_sizes():
-    images = [make_image("noise", 1280, 720), make_image("gradient", 333, 517),
-              make_image("checker", 100, 50)[:, :, 0]]
+    images = [
+        make_image("noise", 1280, 720),
+        make_image("gradient", 333, 517),
+        make_image("checker", 100, 50)[:, :, 0],
+    ]
     batch = preprocess_batch(images, 224)
     assert batch.shape == (3, 3, 224, 224)
     assert batch.dtype == np.float32

@@ -1,0 +1,98 @@
+"""``clipseek``: the headless command line over the core engine.
+
+Every failure a user can cause prints one line on stderr and exits non-zero — no tracebacks
+unless ``--debug``. (Indexing and search commands arrive with the library engine.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from core.bundle import BundleError
+from core.encoders import Encoder, QueryError
+from core.models import resolve_model
+from core.tokenizer import TokenizerError
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", metavar="DIR", help="model bundle folder (default: installed model)")
+    p.add_argument("--cpu", action="store_true", help="force the CPU provider")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _cmd_model(args: argparse.Namespace) -> int:
+    encoder = Encoder(resolve_model(args.model), force_cpu=args.cpu)
+    m = encoder.manifest
+    info = {
+        "name": m.name,
+        "path": str(encoder.root),
+        "arch": m.arch,
+        "head": m.head,
+        "embed_dim": m.embed_dim,
+        "image_size": m.image_size,
+        "max_frames": m.max_frames,
+        "precision": m.precision,
+        "provider": encoder.provider,
+        "provider_detail": encoder.describe_provider(),
+        "active_providers": encoder.active_providers,
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        print(f"model     {m.name} ({m.arch}, head {m.head}, {m.precision}, {m.embed_dim}-d)")
+        print(f"path      {encoder.root}")
+        print(f"provider  {encoder.describe_provider()}")
+    return 0
+
+
+def _cmd_embed_text(args: argparse.Namespace) -> int:
+    encoder = Encoder(resolve_model(args.model), force_cpu=args.cpu)
+    vector = encoder.encode_text(args.text)
+    if args.json:
+        print(json.dumps({"text": args.text, "vector": [round(float(v), 6) for v in vector]}))
+    else:
+        print(" ".join(f"{v:.4f}" for v in vector))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clipseek", description="Search your videos by sentence.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("model", help="check a model bundle and show the active provider")
+    _add_common(p)
+    p.set_defaults(func=_cmd_model)
+    p = sub.add_parser("embed-text", help="print a query's text vector (diagnostics)")
+    p.add_argument("text")
+    _add_common(p)
+    p.set_defaults(func=_cmd_embed_text)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except (BundleError, QueryError, TokenizerError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"clipseek: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # e.g. ONNX Runtime refusing a damaged graph
+        if args.debug:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"clipseek: error: {type(exc).__name__}: {first}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

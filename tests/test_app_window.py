@@ -1,0 +1,26 @@
+"""The window opens and says which model and provider are active, or why there is none."""
+
+from __future__ import annotations
+
+from desktop_app.main_window import MainWindow
+
+
+def test_window_shows_model_and_provider(qtbot, tiny_seqtransf, monkeypatch) -> None:
+    monkeypatch.setenv("CLIPSEEK_FORCE_CPU", "1")
+    window = MainWindow(model=str(tiny_seqtransf[1]))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.status is not None, timeout=30_000)
+    assert window.status.ok
+    assert window.title.text() == "tiny-seqTransf"
+    assert window.provider_label.text() == "Provider: CPU (CPU forced by setting)"
+    assert window.encoder is not None
+
+
+def test_window_explains_missing_model(qtbot) -> None:
+    window = MainWindow()
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.status is not None, timeout=30_000)
+    assert not window.status.ok
+    assert "no model installed" in window.detail.text()
+    assert window.provider_label.text() == "Provider: none"

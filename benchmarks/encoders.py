@@ -96,10 +96,8 @@ def main() -> int:
         for ids in feeds:
             lat += timed(lambda i=ids: session.run(None, {"input_ids": i}), args.seconds / 6)
         ms = np.array(lat) * 1000
-        print(
-            f"  {label:>12}: p50 {np.percentile(ms, 50):7.2f} ms  p99 {np.percentile(ms, 99):7.2f} ms"
-            f"  ({len(ms)} runs)"
-        )
+        p50, p99 = np.percentile(ms, 50), np.percentile(ms, 99)
+        print(f"  {label:>12}: p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  ({len(ms)} runs)")
     full = timed(lambda: enc.encode_text(QUERIES[0]), args.seconds / 2)
     print(f"  end to end (tokenize + encode + normalise): p50 {np.median(full) * 1000:.2f} ms")
     return 0

@@ -24,6 +24,22 @@ OPENAI_STD: tuple[float, float, float] = (0.26862954, 0.26130258, 0.27577711)
 CONTEXT_LENGTH = 77
 VOCAB_SIZE = 49408
 
+
+def _vit_b(patch_size: int) -> dict[str, Any]:
+    """OpenAI's ViT-B configs (open_clip's JSON): they differ only in patch size."""
+    return {
+        "embed_dim": 512,
+        "vision_cfg": {"image_size": 224, "layers": 12, "width": 768, "patch_size": patch_size},
+        "text_cfg": {
+            "context_length": CONTEXT_LENGTH,
+            "vocab_size": VOCAB_SIZE,
+            "width": 512,
+            "heads": 8,
+            "layers": 12,
+        },
+    }
+
+
 # The tiny model keeps the real tokenizer (49,408 tokens), so its size is dominated by the token
 # embedding table: 49,408 x 8 floats = 1.6 MB. Everything else is a few tens of KB. embed_dim equals
 # the text width, as in ViT-B/32, because seqTransf initialises its frame position embeddings from
@@ -46,28 +62,8 @@ _ARCHS: dict[str, dict[str, Any]] = {
             "layers": 4,
         },
     },
-    "ViT-B-32": {
-        "embed_dim": 512,
-        "vision_cfg": {"image_size": 224, "layers": 12, "width": 768, "patch_size": 32},
-        "text_cfg": {
-            "context_length": CONTEXT_LENGTH,
-            "vocab_size": VOCAB_SIZE,
-            "width": 512,
-            "heads": 8,
-            "layers": 12,
-        },
-    },
-    "ViT-B-16": {
-        "embed_dim": 512,
-        "vision_cfg": {"image_size": 224, "layers": 12, "width": 768, "patch_size": 16},
-        "text_cfg": {
-            "context_length": CONTEXT_LENGTH,
-            "vocab_size": VOCAB_SIZE,
-            "width": 512,
-            "heads": 8,
-            "layers": 12,
-        },
-    },
+    "ViT-B-32": _vit_b(patch_size=32),
+    "ViT-B-16": _vit_b(patch_size=16),
 }
 
 ARCH_NAMES: tuple[str, ...] = tuple(_ARCHS)

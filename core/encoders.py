@@ -139,14 +139,14 @@ class Encoder:
         """Token ids for one query, or a :class:`QueryError` that says what is wrong with it."""
         if not isinstance(text, str) or not text.strip():
             raise QueryError("the query is empty: type a few words describing the moment")
-        ids = [self.tokenizer.sot_id, *self.tokenizer.encode(text), self.tokenizer.eot_id]
+        body = self.tokenizer.encode(text)
         limit = self.manifest.context_length
-        if len(ids) > limit and not truncate:
+        if len(body) + 2 > limit and not truncate:
             raise QueryError(
-                f"the query is {len(ids) - 2} tokens long; this model reads at most {limit - 2}:"
+                f"the query is {len(body)} tokens long; this model reads at most {limit - 2}:"
                 " shorten it"
             )
-        return self.tokenizer.tokenize(text)
+        return self.tokenizer.wrap(body)
 
     def encode_texts(
         self,

@@ -253,7 +253,15 @@ class ClipTokenizer:
         The text tower pools the hidden state at the EOT position, so on truncation the final
         slot is overwritten with EOT instead of simply chopping (that is what open_clip does).
         """
-        ids = [self.sot_id, *self.encode(text), self.eot_id]
+        return self.wrap(self.encode(text))
+
+    def wrap(self, body: Sequence[int]) -> list[int]:
+        """``[SOT] + body + [EOT]`` cut to ``context_length`` with EOT kept last.
+
+        Separate from :meth:`tokenize` so a caller that already has ``encode``'s ids (to check
+        their length, say) does not clean and BPE-encode the text a second time.
+        """
+        ids = [self.sot_id, *body, self.eot_id]
         if len(ids) > self.context_length:
             ids = ids[: self.context_length]
             ids[-1] = self.eot_id

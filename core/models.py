@@ -10,18 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platformdirs
-
 from core.bundle import MANIFEST_NAME, BundleError
+from core.paths import data_dir
 
-APP_NAME = "ClipSeek"
 MODEL_ENV = "CLIPSEEK_MODEL"
-
-
-def data_dir() -> Path:
-    """The per-user data folder (``$CLIPSEEK_HOME`` overrides it, e.g. for tests)."""
-    override = os.environ.get("CLIPSEEK_HOME")
-    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, False))
 
 
 def models_dir() -> Path:

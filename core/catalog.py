@@ -1,0 +1,565 @@
+"""The library's source of truth: one SQLite database (WAL) of folders, videos, frames, segments.
+
+Everything the search needs can be rebuilt from this file: the hnswlib index is a cache of the
+``segments.vector`` column, thumbnails are a cache of the videos. A video's frames and segments
+are written in one transaction together with its ``indexed`` status, so a crash at any moment
+leaves either the whole video or none of it; a video that was still ``pending`` when the process
+died is simply encoded again by the next run.
+
+Each thread gets its own connection (SQLite connections must not be shared across threads);
+WAL lets the GUI read while the indexer writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS folders (
+    id INTEGER PRIMARY KEY,
+    path TEXT UNIQUE NOT NULL,
+    added REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS videos (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT UNIQUE NOT NULL,
+    folder_id INTEGER REFERENCES folders(id) ON DELETE CASCADE,
+    fingerprint TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'indexed', 'failed')),
+    error TEXT,
+    duration REAL,
+    fps REAL,
+    width INTEGER,
+    height INTEGER,
+    rotation INTEGER,
+    frame_count INTEGER,
+    indexed_at REAL
+);
+CREATE INDEX IF NOT EXISTS videos_fingerprint ON videos(fingerprint);
+CREATE INDEX IF NOT EXISTS videos_folder ON videos(folder_id);
+CREATE TABLE IF NOT EXISTS frames (
+    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    t REAL NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (video_id, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS segments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    t0 REAL NOT NULL,
+    t1 REAL NOT NULL,
+    first_frame INTEGER NOT NULL,
+    last_frame INTEGER NOT NULL,
+    thumb_t REAL NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS segments_video ON segments(video_id);
+CREATE TABLE IF NOT EXISTS skipped (
+    path TEXT PRIMARY KEY,
+    folder_id INTEGER REFERENCES folders(id) ON DELETE CASCADE,
+    reason TEXT NOT NULL
+);
+"""
+
+
+class CatalogError(RuntimeError):
+    """The library database cannot be used (unreadable, or from a newer ClipSeek)."""
+
+
+@dataclass(frozen=True)
+class VideoRow:
+    id: int
+    path: str
+    folder_id: int | None
+    fingerprint: str
+    size: int
+    mtime_ns: int
+    status: str
+    error: str | None
+    duration: float | None
+
+
+@dataclass(frozen=True)
+class FolderRow:
+    id: int
+    path: str
+    videos: int
+    indexed: int
+    failed: int
+    pending: int
+    segments: int
+
+
+@dataclass(frozen=True)
+class SegmentSpan:
+    """A time range of a video and the frames it pools (indices into the video's frames)."""
+
+    t0: float
+    t1: float
+    first_frame: int
+    last_frame: int
+    thumb_t: float
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    id: int
+    video_id: int
+    path: str
+    fingerprint: str
+    folder_id: int | None
+    t0: float
+    t1: float
+    first_frame: int
+    last_frame: int
+    thumb_t: float
+
+
+@dataclass(frozen=True)
+class VideoMedia:
+    """What decoding learnt about a video, stored with its vectors."""
+
+    duration: float
+    fps: float
+    width: int
+    height: int
+    rotation: int
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
+def from_blobs(blobs: Sequence[bytes], dim: int) -> np.ndarray:
+    if not blobs:
+        return np.zeros((0, dim), np.float32)
+    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim).copy()
+
+
+_VIDEO_COLUMNS = "id, path, folder_id, fingerprint, size, mtime_ns, status, error, duration"
+
+
+class Catalog:
+    """Typed access to the library database; safe to use from several threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        try:
+            conn = self.conn
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise CatalogError(
+                    f"{self.path}: made by a newer ClipSeek (schema {version}); update ClipSeek"
+                )
+            with conn:
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(f"{self.path}: not a usable library database ({exc})") from None
+
+    # -- connections -----
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is durable against process crashes (SIGKILL) in WAL mode; only a power loss
+            # can drop the last transactions, never corrupt the file.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                with contextlib.suppress(sqlite3.ProgrammingError):  # closed by its thread
+                    conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # -- meta -----
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, values: dict[str, str]) -> None:
+        with self.conn as conn:
+            conn.executemany(
+                "INSERT INTO meta(key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                list(values.items()),
+            )
+
+    # -- folders -----
+    def add_folder(self, path: str) -> int:
+        with self.conn as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO folders(path, added) VALUES (?, ?)", (path, time.time())
+            )
+            return int(conn.execute("SELECT id FROM folders WHERE path = ?", (path,)).fetchone()[0])
+
+    def folder_id(self, path: str) -> int | None:
+        row = self.conn.execute("SELECT id FROM folders WHERE path = ?", (path,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def folder_paths(self) -> list[tuple[int, str]]:
+        rows = self.conn.execute("SELECT id, path FROM folders ORDER BY path").fetchall()
+        return [(int(i), str(p)) for i, p in rows]
+
+    def folders(self) -> list[FolderRow]:
+        rows = self.conn.execute(
+            """
+            SELECT f.id, f.path,
+                   COUNT(v.id),
+                   SUM(v.status = 'indexed'), SUM(v.status = 'failed'), SUM(v.status = 'pending'),
+                   (SELECT COUNT(*) FROM segments s JOIN videos w ON s.video_id = w.id
+                     WHERE w.folder_id = f.id)
+            FROM folders f LEFT JOIN videos v ON v.folder_id = f.id
+            GROUP BY f.id ORDER BY f.path
+            """
+        ).fetchall()
+        return [FolderRow(int(r[0]), str(r[1]), *(int(x or 0) for x in r[2:])) for r in rows]
+
+    def delete_folder(self, folder_id: int) -> None:
+        with self.conn as conn:
+            conn.execute("DELETE FROM folders WHERE id = ?", (folder_id,))
+
+    # -- videos -----
+    @staticmethod
+    def _video(row: tuple) -> VideoRow:
+        return VideoRow(*row)
+
+    def warnings(self) -> list[tuple[str, str]]:
+        """Indexed videos with a note (e.g. truncated: indexed as far as they decode)."""
+        rows = self.conn.execute(
+            "SELECT path, error FROM videos WHERE status = 'indexed' AND error IS NOT NULL"
+            " ORDER BY path"
+        ).fetchall()
+        return [(str(p), str(e)) for p, e in rows]
+
+    def video_by_path(self, path: str) -> VideoRow | None:
+        row = self.conn.execute(
+            f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE path = ?", (path,)
+        ).fetchone()
+        return None if row is None else self._video(row)
+
+    def video(self, video_id: int) -> VideoRow | None:
+        row = self.conn.execute(
+            f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE id = ?", (video_id,)
+        ).fetchone()
+        return None if row is None else self._video(row)
+
+    def videos(self, *, folder_id: int | None = None, status: str | None = None) -> list[VideoRow]:
+        sql = f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE 1"
+        args: list[object] = []
+        if folder_id is not None:
+            sql += " AND folder_id = ?"
+            args.append(folder_id)
+        if status is not None:
+            sql += " AND status = ?"
+            args.append(status)
+        rows = self.conn.execute(sql + " ORDER BY path", args).fetchall()
+        return [self._video(r) for r in rows]
+
+    def videos_with_fingerprint(self, fingerprint: str) -> list[VideoRow]:
+        rows = self.conn.execute(
+            f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE fingerprint = ?", (fingerprint,)
+        ).fetchall()
+        return [self._video(r) for r in rows]
+
+    def add_video(
+        self, path: str, folder_id: int | None, fingerprint: str, size: int, mtime_ns: int
+    ) -> int:
+        with self.conn as conn:
+            cur = conn.execute(
+                "INSERT INTO videos(path, folder_id, fingerprint, size, mtime_ns, status)"
+                " VALUES (?, ?, ?, ?, ?, 'pending')",
+                (path, folder_id, fingerprint, size, mtime_ns),
+            )
+            conn.execute("DELETE FROM skipped WHERE path = ?", (path,))
+            return int(cur.lastrowid or 0)
+
+    def move_video(self, video_id: int, path: str, folder_id: int | None, mtime_ns: int) -> None:
+        """A renamed or moved file: same content, new path; its vectors stay."""
+        with self.conn as conn:
+            conn.execute(
+                "UPDATE videos SET path = ?, folder_id = ?, mtime_ns = ? WHERE id = ?",
+                (path, folder_id, mtime_ns, video_id),
+            )
+
+    def set_folder(self, video_id: int, folder_id: int) -> None:
+        with self.conn as conn:
+            conn.execute("UPDATE videos SET folder_id = ? WHERE id = ?", (folder_id, video_id))
+
+    def touch_video(self, video_id: int, size: int, mtime_ns: int) -> None:
+        with self.conn as conn:
+            conn.execute(
+                "UPDATE videos SET size = ?, mtime_ns = ? WHERE id = ?", (size, mtime_ns, video_id)
+            )
+
+    def reset_video(self, video_id: int, fingerprint: str, size: int, mtime_ns: int) -> None:
+        """Content changed: encode it again. Old segments stay searchable until replaced."""
+        with self.conn as conn:
+            conn.execute(
+                "UPDATE videos SET fingerprint = ?, size = ?, mtime_ns = ?, status = 'pending',"
+                " error = NULL WHERE id = ?",
+                (fingerprint, size, mtime_ns, video_id),
+            )
+
+    def delete_videos(self, video_ids: Iterable[int]) -> list[int]:
+        """Forget videos; returns the ids of the segments that went with them."""
+        ids = list(video_ids)
+        removed: list[int] = []
+        with self.conn as conn:
+            for vid in ids:
+                removed += [
+                    int(r[0])
+                    for r in conn.execute("SELECT id FROM segments WHERE video_id = ?", (vid,))
+                ]
+                conn.execute("DELETE FROM videos WHERE id = ?", (vid,))
+        return removed
+
+    def mark_failed(self, video_id: int, error: str) -> list[int]:
+        """Record why a video could not be indexed; any old segments of it are dropped."""
+        with self.conn as conn:
+            removed = [
+                int(r[0])
+                for r in conn.execute("SELECT id FROM segments WHERE video_id = ?", (video_id,))
+            ]
+            conn.execute("DELETE FROM segments WHERE video_id = ?", (video_id,))
+            conn.execute("DELETE FROM frames WHERE video_id = ?", (video_id,))
+            conn.execute(
+                "UPDATE videos SET status = 'failed', error = ?, indexed_at = ? WHERE id = ?",
+                (error, time.time(), video_id),
+            )
+        return removed
+
+    def store_indexed(
+        self,
+        video_id: int,
+        media: VideoMedia,
+        times: Sequence[float],
+        frame_vectors: np.ndarray,
+        spans: Sequence[SegmentSpan],
+        segment_vectors: np.ndarray,
+        note: str | None = None,
+    ) -> tuple[list[int], list[int]]:
+        """Write one video's frames and segments and mark it indexed, all in one transaction.
+
+        ``note`` keeps a warning (a truncated file indexed as far as it decodes). Returns
+        (new segment ids, replaced segment ids) so the caller can update the ANN index.
+        """
+        with self.conn as conn:
+            replaced = [
+                int(r[0])
+                for r in conn.execute("SELECT id FROM segments WHERE video_id = ?", (video_id,))
+            ]
+            conn.execute("DELETE FROM segments WHERE video_id = ?", (video_id,))
+            conn.execute("DELETE FROM frames WHERE video_id = ?", (video_id,))
+            conn.executemany(
+                "INSERT INTO frames(video_id, idx, t, vector) VALUES (?, ?, ?, ?)",
+                [
+                    (video_id, i, float(t), to_blob(v))
+                    for i, (t, v) in enumerate(zip(times, frame_vectors, strict=True))
+                ],
+            )
+            new_ids = self._insert_segments(conn, video_id, spans, segment_vectors)
+            conn.execute(
+                "UPDATE videos SET status = 'indexed', error = ?, duration = ?, fps = ?,"
+                " width = ?, height = ?, rotation = ?, frame_count = ?, indexed_at = ?"
+                " WHERE id = ?",
+                (
+                    note,
+                    media.duration,
+                    media.fps,
+                    media.width,
+                    media.height,
+                    media.rotation,
+                    len(times),
+                    time.time(),
+                    video_id,
+                ),
+            )
+        return new_ids, replaced
+
+    @staticmethod
+    def _insert_segments(
+        conn: sqlite3.Connection,
+        video_id: int,
+        spans: Sequence[SegmentSpan],
+        vectors: np.ndarray,
+    ) -> list[int]:
+        ids = []
+        for span, vector in zip(spans, vectors, strict=True):
+            cur = conn.execute(
+                "INSERT INTO segments(video_id, t0, t1, first_frame, last_frame, thumb_t, vector)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    video_id,
+                    span.t0,
+                    span.t1,
+                    span.first_frame,
+                    span.last_frame,
+                    span.thumb_t,
+                    to_blob(vector),
+                ),
+            )
+            ids.append(int(cur.lastrowid or 0))
+        return ids
+
+    def replace_segments(
+        self, video_id: int, spans: Sequence[SegmentSpan], vectors: np.ndarray
+    ) -> tuple[list[int], list[int]]:
+        """Re-pooled segments for an indexed video (new head or segment length)."""
+        with self.conn as conn:
+            replaced = [
+                int(r[0])
+                for r in conn.execute("SELECT id FROM segments WHERE video_id = ?", (video_id,))
+            ]
+            conn.execute("DELETE FROM segments WHERE video_id = ?", (video_id,))
+            return self._insert_segments(conn, video_id, spans, vectors), replaced
+
+    def copy_vectors(self, source_id: int, target_id: int) -> list[int]:
+        """A second copy of an already indexed file: reuse its frames and segments."""
+        with self.conn as conn:
+            conn.execute("DELETE FROM segments WHERE video_id = ?", (target_id,))
+            conn.execute("DELETE FROM frames WHERE video_id = ?", (target_id,))
+            conn.execute(
+                "INSERT INTO frames(video_id, idx, t, vector)"
+                " SELECT ?, idx, t, vector FROM frames WHERE video_id = ?",
+                (target_id, source_id),
+            )
+            before = conn.execute("SELECT COALESCE(MAX(id), 0) FROM segments").fetchone()[0]
+            conn.execute(
+                "INSERT INTO segments(video_id, t0, t1, first_frame, last_frame, thumb_t, vector)"
+                " SELECT ?, t0, t1, first_frame, last_frame, thumb_t, vector FROM segments"
+                " WHERE video_id = ? ORDER BY id",
+                (target_id, source_id),
+            )
+            conn.execute(
+                "UPDATE videos SET status = 'indexed', error = NULL, duration = s.duration,"
+                " fps = s.fps, width = s.width, height = s.height, rotation = s.rotation,"
+                " frame_count = s.frame_count, indexed_at = ?"
+                " FROM (SELECT * FROM videos WHERE id = ?) AS s WHERE videos.id = ?",
+                (time.time(), source_id, target_id),
+            )
+            rows = conn.execute(
+                "SELECT id FROM segments WHERE video_id = ? AND id > ?", (target_id, before)
+            ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    # -- skipped (non-video) files -----
+    def set_skipped(self, folder_id: int, entries: Sequence[tuple[str, str]]) -> None:
+        with self.conn as conn:
+            conn.execute("DELETE FROM skipped WHERE folder_id = ?", (folder_id,))
+            conn.executemany(
+                "INSERT OR REPLACE INTO skipped(path, folder_id, reason) VALUES (?, ?, ?)",
+                [(p, folder_id, r) for p, r in entries],
+            )
+
+    def skipped(self) -> list[tuple[str, str]]:
+        rows = self.conn.execute("SELECT path, reason FROM skipped ORDER BY path").fetchall()
+        return [(str(p), str(r)) for p, r in rows]
+
+    # -- segments and frames -----
+    def segment_ids(self) -> set[int]:
+        return {int(r[0]) for r in self.conn.execute("SELECT id FROM segments")}
+
+    def segment_count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM segments").fetchone()[0])
+
+    def iter_segment_vectors(
+        self, dim: int, ids: Iterable[int] | None = None, batch: int = 4096
+    ) -> Iterator[tuple[list[int], np.ndarray]]:
+        """(ids, vectors) in batches: all segments, or the given ids."""
+        if ids is None:
+            cur = self.conn.execute("SELECT id, vector FROM segments ORDER BY id")
+            while rows := cur.fetchmany(batch):
+                yield [int(r[0]) for r in rows], from_blobs([r[1] for r in rows], dim)
+            return
+        wanted = sorted(ids)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self.conn.execute(
+                f"SELECT id, vector FROM segments WHERE id IN ({','.join('?' * len(chunk))})"
+                " ORDER BY id",
+                chunk,
+            ).fetchall()
+            if rows:
+                yield [int(r[0]) for r in rows], from_blobs([r[1] for r in rows], dim)
+
+    def segments(self, ids: Sequence[int]) -> dict[int, SegmentRow]:
+        out: dict[int, SegmentRow] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            rows = self.conn.execute(
+                "SELECT s.id, s.video_id, v.path, v.fingerprint, v.folder_id, s.t0, s.t1,"
+                " s.first_frame, s.last_frame, s.thumb_t FROM segments s"
+                f" JOIN videos v ON v.id = s.video_id WHERE s.id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            for r in rows:
+                out[int(r[0])] = SegmentRow(*r)
+        return out
+
+    def segment_ids_in_folders(self, folder_ids: Sequence[int]) -> set[int]:
+        rows = self.conn.execute(
+            "SELECT s.id FROM segments s JOIN videos v ON v.id = s.video_id"
+            f" WHERE v.folder_id IN ({','.join('?' * len(folder_ids))})",
+            list(folder_ids),
+        ).fetchall()
+        return {int(r[0]) for r in rows}
+
+    def frames(self, video_id: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(times [T], raw frame vectors [T, D]) of one video, in order."""
+        rows = self.conn.execute(
+            "SELECT t, vector FROM frames WHERE video_id = ? ORDER BY idx", (video_id,)
+        ).fetchall()
+        times = np.array([r[0] for r in rows], dtype=np.float64)
+        return times, from_blobs([r[1] for r in rows], dim)
+
+    def frame_range(self, video_id: int, first: int, last: int, dim: int) -> np.ndarray:
+        rows = self.conn.execute(
+            "SELECT vector FROM frames WHERE video_id = ? AND idx BETWEEN ? AND ? ORDER BY idx",
+            (video_id, first, last),
+        ).fetchall()
+        return from_blobs([r[0] for r in rows], dim)
+
+    # -- status -----
+    def counts(self) -> dict[str, int | float]:
+        row = self.conn.execute(
+            "SELECT COUNT(*), SUM(status = 'indexed'), SUM(status = 'failed'),"
+            " SUM(status = 'pending'), COALESCE(SUM(CASE WHEN status = 'indexed'"
+            " THEN duration END), 0) FROM videos"
+        ).fetchone()
+        frames = self.conn.execute("SELECT COUNT(*) FROM frames").fetchone()[0]
+        return {
+            "videos": int(row[0] or 0),
+            "indexed": int(row[1] or 0),
+            "failed": int(row[2] or 0),
+            "pending": int(row[3] or 0),
+            "indexed_seconds": float(row[4] or 0.0),
+            "frames": int(frames),
+            "segments": self.segment_count(),
+        }

@@ -1,0 +1,354 @@
+"""The indexing pipeline: decode threads feed batched image encoding; each video lands whole.
+
+::
+
+    decode worker(s): sample frames ─ preprocess ─ thumbnails ─┐  bounded queue
+                                                              ▼
+    job thread:       batch frames of any videos ─ image tower ─ per-video frames
+                      video complete ─ segments ─ head ─ one SQLite transaction ─ ANN index
+
+Decoding (OpenCV, preprocessing in numpy) and encoding (ONNX Runtime) both release the GIL, so
+threads overlap them; the queue bound keeps memory flat. The job can be paused, resumed and
+cancelled from any thread; a cancelled or killed job loses only the videos it had not finished,
+which stay ``pending`` and are encoded by the next run. Progress goes to a callback, which the
+CLI draws as a bar and the GUI turns into a signal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from core.catalog import VideoMedia, VideoRow
+from core.sampling import SamplingError, probe, sample_frames
+from core.segments import plan_segments
+from core.thumbnails import ThumbnailWriter
+
+if TYPE_CHECKING:
+    from core.library import Library
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH = 16
+QUEUE_FRAMES = 64
+# A decoded tail this much shorter than the container's duration is reported as truncated.
+TRUNCATION_SLACK = 2.0
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot of a running job, safe to hand to another thread."""
+
+    state: str  # 'indexing' | 'paused' | 'cancelled' | 'done'
+    files_done: int
+    files_total: int
+    files_failed: int
+    frames: int
+    frames_per_second: float
+    eta_seconds: float | None
+    elapsed: float
+    current: str | None = None
+
+
+@dataclass(frozen=True)
+class VideoOutcome:
+    path: str
+    video_id: int
+    ok: bool
+    frames: int
+    segments: int
+    error: str | None = None
+
+
+@dataclass
+class IndexReport:
+    encoded: list[VideoOutcome] = field(default_factory=list)
+    failed: list[VideoOutcome] = field(default_factory=list)
+    frames: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class _Frame:
+    video_id: int
+    t: float
+    pixels: np.ndarray
+
+
+@dataclass(frozen=True)
+class _End:
+    video_id: int
+    frames: int
+    media: VideoMedia | None
+    error: str | None
+
+
+_WORKER_DONE = object()
+
+
+@dataclass
+class _Pending:
+    row: VideoRow
+    times: list[float] = field(default_factory=list)
+    vectors: list[np.ndarray] = field(default_factory=list)
+    end: _End | None = None
+
+
+class IndexJob:
+    """Encode a list of pending videos into a library. ``run()`` blocks; control from elsewhere."""
+
+    def __init__(
+        self,
+        library: Library,
+        videos: Sequence[VideoRow],
+        *,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_video: Callable[[VideoOutcome], None] | None = None,
+        workers: int = 1,
+        batch_size: int = DEFAULT_BATCH,
+        progress_interval: float = 0.25,
+    ) -> None:
+        self.library = library
+        self.videos = list(videos)
+        self.on_progress = on_progress
+        self.on_video = on_video
+        self.workers = max(1, workers)
+        self.batch_size = max(1, batch_size)
+        self.progress_interval = progress_interval
+        self._go = threading.Event()
+        self._go.set()
+        self._cancel = threading.Event()
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_FRAMES)
+        self._todo: queue.SimpleQueue[VideoRow] = queue.SimpleQueue()
+        self._report = IndexReport()
+        self._active_time = 0.0
+        self._last_progress = 0.0
+        self._current: str | None = None
+        self._bytes_total = sum(v.size for v in self.videos) or 1
+        self._bytes_done = 0
+
+    # -- control (any thread) -----
+    def pause(self) -> None:
+        self._go.clear()
+        self._emit(force=True)
+
+    def resume(self) -> None:
+        self._go.set()
+        self._emit(force=True)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._go.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._go.is_set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    # -- progress -----
+    def _state(self) -> str:
+        if self._cancel.is_set():
+            return "cancelled"
+        return "paused" if not self._go.is_set() else "indexing"
+
+    def progress(self, state: str | None = None) -> Progress:
+        r = self._report
+        done = len(r.encoded) + len(r.failed)
+        fps = r.frames / self._active_time if self._active_time > 0 else 0.0
+        eta = None
+        if self._bytes_done > 0 and self._active_time > 0:
+            eta = self._active_time * (self._bytes_total - self._bytes_done) / self._bytes_done
+        return Progress(
+            state=state or self._state(),
+            files_done=done,
+            files_total=len(self.videos),
+            files_failed=len(r.failed),
+            frames=r.frames,
+            frames_per_second=fps,
+            eta_seconds=eta,
+            elapsed=self._active_time,
+            current=self._current,
+        )
+
+    def _emit(self, force: bool = False, state: str | None = None) -> None:
+        if self.on_progress is None:
+            return
+        now = time.monotonic()
+        if force or now - self._last_progress >= self.progress_interval:
+            self._last_progress = now
+            try:
+                self.on_progress(self.progress(state))
+            except Exception:  # a broken listener must not kill indexing
+                log.exception("progress callback failed")
+
+    # -- decoding (worker threads) -----
+    def _put(self, item: object) -> bool:
+        while not self._cancel.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _decode_one(self, video: VideoRow) -> None:
+        lib = self.library
+        path = Path(video.path)
+        count = 0
+        try:
+            info = probe(path)
+            thumbs = ThumbnailWriter(
+                lib.thumbs_dir, video.fingerprint, lib.settings.segment, lib.settings.step
+            )
+            last_t = 0.0
+            for frame in sample_frames(path, lib.settings.sample_rate):
+                self._go.wait()
+                if self._cancel.is_set():
+                    return
+                pixels = lib.encoder.preprocess([frame.rgb])[0]
+                thumbs.add(frame.t, frame.rgb)
+                if not self._put(_Frame(video.id, frame.t, pixels)):
+                    return
+                count += 1
+                last_t = frame.t
+            thumbs.finish(last_t)
+            duration = info.duration or last_t + lib.settings.step
+            media = VideoMedia(
+                duration=max(duration, last_t),
+                fps=info.fps,
+                width=info.width,
+                height=info.height,
+                rotation=info.rotation,
+            )
+            note = None
+            if info.duration and last_t + lib.settings.step < info.duration - TRUNCATION_SLACK:
+                note = (
+                    f"truncated or damaged: only the first {last_t + lib.settings.step:.0f} s"
+                    f" of {info.duration:.0f} s could be decoded"
+                )
+            self._put(_End(video.id, count, media, note))
+        except SamplingError as exc:
+            self._put(_End(video.id, count, None, str(exc).replace(f"{path}: ", "")))
+        except Exception as exc:  # any decoder surprise is this file's problem, not the job's
+            log.exception("decoding %s failed", path)
+            self._put(_End(video.id, count, None, f"{type(exc).__name__}: {exc}"))
+
+    def _decode_worker(self) -> None:
+        try:
+            while not self._cancel.is_set():
+                try:
+                    video = self._todo.get_nowait()
+                except queue.Empty:
+                    break
+                self._decode_one(video)
+        finally:
+            self._put_final()
+
+    def _put_final(self) -> None:
+        # Always delivered, even when cancelled, so the job thread knows this worker is gone.
+        self._queue.put(_WORKER_DONE)
+
+    # -- encoding and committing (the job's own thread) -----
+    def run(self) -> IndexReport:
+        lib = self.library
+        by_id = {v.id: v for v in self.videos}
+        for v in self.videos:
+            self._todo.put(v)
+        pending: dict[int, _Pending] = {}
+        batch: list[_Frame] = []
+        threads = [
+            threading.Thread(target=self._decode_worker, name=f"clipseek-decode-{i}", daemon=True)
+            for i in range(min(self.workers, max(1, len(self.videos))))
+        ]
+        for t in threads:
+            t.start()
+        alive = len(threads)
+        tick = time.monotonic()
+        self._emit(force=True)
+
+        def flush() -> None:
+            if not batch:
+                return
+            pixels = np.stack([f.pixels for f in batch])
+            vectors = lib.encoder.encode_pixels(pixels, normalize=False, batch_size=len(batch))
+            for f, vec in zip(batch, vectors, strict=True):
+                p = pending.setdefault(f.video_id, _Pending(by_id[f.video_id]))
+                p.times.append(f.t)
+                p.vectors.append(vec)
+            self._report.frames += len(batch)
+            batch.clear()
+
+        while alive:
+            now = time.monotonic()
+            if self._go.is_set():
+                self._active_time += now - tick
+            tick = now
+            if self._cancel.is_set():
+                break
+            try:
+                item = self._queue.get(timeout=0.05)
+            except queue.Empty:
+                flush()
+                self._emit()
+                continue
+            if item is _WORKER_DONE:
+                alive -= 1
+            elif isinstance(item, _Frame):
+                batch.append(item)
+                self._current = by_id[item.video_id].path
+                if len(batch) >= self.batch_size:
+                    flush()
+            elif isinstance(item, _End):
+                flush()
+                p = pending.pop(item.video_id, None) or _Pending(by_id[item.video_id])
+                p.end = item
+                self._finish_video(p)
+            self._emit()
+        if self._cancel.is_set():
+            self._report.cancelled = True
+            # Drain so that workers blocked on a full queue can see the flag and exit.
+            while any(t.is_alive() for t in threads):
+                with contextlib.suppress(queue.Empty):
+                    self._queue.get(timeout=0.05)
+        for t in threads:
+            t.join()
+        self._report.seconds = self._active_time
+        lib.checkpoint(force=True)
+        self._current = None
+        self._emit(force=True, state="cancelled" if self._report.cancelled else "done")
+        return self._report
+
+    def _finish_video(self, p: _Pending) -> None:
+        assert p.end is not None
+        lib, row, end = self.library, p.row, p.end
+        self._bytes_done += row.size
+        if end.media is None or not p.times:
+            error = end.error or "no frame could be decoded"
+            lib.record_failure(row.id, error)
+            outcome = VideoOutcome(row.path, row.id, False, 0, 0, error)
+            self._report.failed.append(outcome)
+        else:
+            vectors = np.stack(p.vectors)
+            spans = plan_segments(p.times, lib.settings.step, lib.settings.segment)
+            count = lib.store_video(row.id, end.media, p.times, vectors, spans, note=end.error)
+            outcome = VideoOutcome(row.path, row.id, True, len(p.times), count, end.error)
+            self._report.encoded.append(outcome)
+        if self.on_video is not None:
+            try:
+                self.on_video(outcome)
+            except Exception:
+                log.exception("video callback failed")
+        self._emit(force=True)

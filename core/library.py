@@ -1,0 +1,636 @@
+"""A video library: the small API the CLI and the GUI use to index folders and search them.
+
+One library per model (vectors from different models cannot be compared), by default in the
+per-user data folder under ``libraries/<model>-<id>/``: ``library.sqlite`` (the source of
+truth), ``segments.hnsw`` (+ ``.json`` sidecar, a rebuildable cache) and ``write.lock``.
+Thumbnails live in the per-user cache folder. Nothing is ever written next to the videos.
+
+Reading (search, status) works from any number of threads and processes. Changing the library
+(sync, indexing, rebuild, folders) takes an exclusive lock on ``write.lock`` first, so two
+processes cannot index the same library at once; the lock dies with its process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from core import scanning, thumbnails
+from core.catalog import Catalog, FolderRow, SegmentRow, SegmentSpan, VideoMedia, VideoRow
+from core.encoders import Encoder, QueryError, l2_normalise
+from core.indexing import IndexJob, Progress, VideoOutcome
+from core.paths import cache_dir, libraries_dir, slug
+from core.search import SearchResult, merge_adjacent
+from core.segments import SegmentRule, plan_segments
+from core.vector_index import VectorIndex
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "library.sqlite"
+INDEX_NAME = "segments.hnsw"
+LOCK_NAME = "write.lock"
+DEFAULT_RATE = 1.0
+DEFAULT_CHECKPOINT_SECONDS = 60.0
+
+
+class LibraryError(RuntimeError):
+    """The library cannot do what was asked; the message says why in one line."""
+
+
+class LibraryBusy(LibraryError):
+    """Another process holds the library's write lock."""
+
+
+@dataclass(frozen=True)
+class LibrarySettings:
+    sample_rate: float = DEFAULT_RATE
+    segment: SegmentRule = field(default_factory=SegmentRule)
+
+    @property
+    def step(self) -> float:
+        return 1.0 / self.sample_rate
+
+
+@dataclass
+class SyncReport:
+    """What a scan of the watched folders found changed since the last one."""
+
+    new: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+    moved: list[tuple[str, str]] = field(default_factory=list)
+    copied: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    skipped: int = 0
+    offline: list[str] = field(default_factory=list)
+    pending: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new or self.modified or self.moved or self.copied or self.deleted)
+
+
+def model_id(encoder: Encoder) -> str:
+    """What makes stored vectors comparable: the image tower and the head, by checksum."""
+    files = encoder.manifest.files
+    parts = [files[n].sha256 for n in ("image.onnx", "head.onnx") if n in files]
+    return hashlib.sha256("".join(parts).encode()).hexdigest()[:16]
+
+
+def default_library_root(encoder: Encoder) -> Path:
+    return libraries_dir() / f"{slug(encoder.manifest.name)}-{model_id(encoder)[:8]}"
+
+
+def _canonical(path: str | os.PathLike[str]) -> str:
+    return str(Path(path).expanduser().resolve())
+
+
+class _WriteLock:
+    """An exclusive, process-wide lock on a file; released by the OS if the process dies."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: Any = None
+
+    def acquire(self) -> None:
+        if self._fh is not None:
+            return
+        fh = self.path.open("a+b")
+        try:
+            if os.name == "nt":  # pragma: no cover - exercised on Windows only
+                import msvcrt
+
+                msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            raise LibraryBusy(
+                f"another ClipSeek process is changing the library {self.path.parent};"
+                " wait for it to finish or close it"
+            ) from None
+        self._fh = fh
+
+    def release(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    @property
+    def held(self) -> bool:
+        return self._fh is not None
+
+
+class Library:
+    """Folders, videos and segment vectors of one model, with search."""
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        sample_rate: float | None = None,
+        segment: SegmentRule | None = None,
+        checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS,
+    ) -> None:
+        self.encoder = encoder
+        self.root = Path(root).expanduser() if root else default_library_root(encoder)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LibraryError(f"cannot create the library folder {self.root}: {exc}") from None
+        self.catalog = Catalog(self.root / DB_NAME)
+        self.settings = self._settings(sample_rate, segment)
+        self.thumbs_dir = cache_dir() / "thumbnails"
+        self.checkpoint_seconds = checkpoint_seconds
+        self._lock = _WriteLock(self.root / LOCK_NAME)
+        self._last_save = time.monotonic()
+        self.index = VectorIndex(self.root / INDEX_NAME, encoder.embed_dim)
+        started = time.perf_counter()
+        self.open_report = self.index.load_and_reconcile(
+            self.catalog.segment_ids(),
+            lambda ids: self.catalog.iter_segment_vectors(encoder.embed_dim, ids),
+        )
+        log.info(
+            "library %s: vector index %s in %.2f s",
+            self.root,
+            self.open_report,
+            time.perf_counter() - started,
+        )
+
+    def _settings(self, rate: float | None, segment: SegmentRule | None) -> LibrarySettings:
+        """Check the model and read (or, for a new library, record) the sampling settings."""
+        m = self.encoder.manifest
+        cat = self.catalog
+        stored_id = cat.get_meta("model_id")
+        if stored_id is None:
+            chosen = LibrarySettings(rate or DEFAULT_RATE, segment or SegmentRule())
+            if chosen.sample_rate <= 0:
+                raise LibraryError("the sampling rate must be positive")
+            cat.set_meta(
+                {
+                    "model_id": model_id(self.encoder),
+                    "model_name": m.name,
+                    "embed_dim": str(m.embed_dim),
+                    "head": m.head,
+                    "sample_rate": repr(chosen.sample_rate),
+                    "segment_window": repr(chosen.segment.window),
+                    "segment_hop": repr(chosen.segment.hop),
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                }
+            )
+            return chosen
+        if stored_id != model_id(self.encoder):
+            raise LibraryError(
+                f"the library {self.root} was indexed with the model"
+                f" {cat.get_meta('model_name')!r}, not {m.name!r}; open it with that model"
+                " or choose another --library"
+            )
+        stored = LibrarySettings(
+            float(cat.get_meta("sample_rate") or DEFAULT_RATE),
+            SegmentRule(
+                float(cat.get_meta("segment_window") or 8.0),
+                float(cat.get_meta("segment_hop") or 4.0),
+            ),
+        )
+        if rate is not None and abs(rate - stored.sample_rate) > 1e-9:
+            raise LibraryError(
+                f"this library samples {stored.sample_rate:g} frames/s; a different rate needs a"
+                " new library (--library DIR)"
+            )
+        if segment is not None and segment != stored.segment:
+            raise LibraryError(
+                f"this library uses {stored.segment.window:g} s segments every"
+                f" {stored.segment.hop:g} s; change them with `clipseek rebuild --segment-seconds`"
+            )
+        return stored
+
+    # -- lifecycle -----
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._lock.held:
+            try:
+                self.checkpoint(force=True)
+            finally:
+                self._lock.release()
+        self.catalog.close()
+
+    def writable(self) -> None:
+        """Take the write lock (once); raises :class:`LibraryBusy` if another process has it."""
+        self._lock.acquire()
+
+    def checkpoint(self, force: bool = False) -> None:
+        """Save the vector index if it changed (every ``checkpoint_seconds`` while indexing)."""
+        if not self._lock.held or not self.index.dirty:
+            return
+        if force or time.monotonic() - self._last_save >= self.checkpoint_seconds:
+            self.index.save()
+            self._last_save = time.monotonic()
+
+    # -- folders -----
+    def add_folder(self, path: str | os.PathLike[str]) -> int:
+        folder = _canonical(path)
+        if not os.path.exists(folder):
+            raise LibraryError(f"no such file or folder: {path}")
+        self.writable()
+        return self.catalog.add_folder(folder)
+
+    def remove_folder(self, path: str | os.PathLike[str]) -> int:
+        """Stop watching a folder; its videos leave the library unless another folder holds them.
+
+        Returns how many videos were forgotten.
+        """
+        folder = _canonical(path)
+        fid = self.catalog.folder_id(folder)
+        if fid is None:
+            fid = self.catalog.folder_id(str(Path(path).expanduser().absolute()))
+        if fid is None:
+            raise LibraryError(f"not a watched folder: {path}")
+        self.writable()
+        others = [(i, p) for i, p in self.catalog.folder_paths() if i != fid]
+        forget: list[VideoRow] = []
+        for video in self.catalog.videos(folder_id=fid):
+            owner = self._owner(video.path, others)
+            if owner is None:
+                forget.append(video)
+            else:
+                self.catalog.set_folder(video.id, owner)
+        self._forget(forget)
+        self.catalog.delete_folder(fid)
+        self.checkpoint(force=True)
+        return len(forget)
+
+    def folders(self) -> list[FolderRow]:
+        return self.catalog.folders()
+
+    @staticmethod
+    def _owner(path: str, roots: Sequence[tuple[int, str]]) -> int | None:
+        """The most specific watched root containing ``path``."""
+        best: tuple[int, int] | None = None
+        for fid, root in roots:
+            inside = path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+            if inside and (best is None or len(root) > best[1]):
+                best = (fid, len(root))
+        return None if best is None else best[0]
+
+    def _forget(self, videos: Iterable[VideoRow]) -> None:
+        videos = list(videos)
+        removed = self.catalog.delete_videos(v.id for v in videos)
+        self.index.remove(removed)
+        for v in videos:
+            if v.fingerprint and not self.catalog.videos_with_fingerprint(v.fingerprint):
+                shutil.rmtree(
+                    thumbnails.thumb_path(self.thumbs_dir, v.fingerprint, 0).parent,
+                    ignore_errors=True,
+                )
+
+    # -- scanning -----
+    def sync(self, paths: Sequence[str | os.PathLike[str]] | None = None) -> SyncReport:
+        """Bring the catalog up to date with the disk: new, modified, moved, deleted files.
+
+        ``paths`` limits the scan to those watched folders (default: all). A folder that is
+        missing (an unplugged drive) is reported offline and its videos are kept.
+        """
+        self.writable()
+        report = SyncReport()
+        roots = self.catalog.folder_paths()
+        wanted = None if paths is None else {_canonical(p) for p in paths}
+        for fid, root in roots:
+            if wanted is not None and root not in wanted:
+                continue
+            if not os.path.exists(root):
+                report.offline.append(root)
+                continue
+            self._sync_root(fid, root, roots, report)
+        report.pending = len(self.catalog.videos(status="pending"))
+        self.checkpoint(force=True)
+        return report
+
+    def _sync_root(
+        self, fid: int, root: str, roots: Sequence[tuple[int, str]], report: SyncReport
+    ) -> None:
+        cat = self.catalog
+        result = scanning.scan(Path(root))
+        found = {str(f.path): f for f in result.videos}
+        missing = {v.path: v for v in cat.videos(folder_id=fid) if v.path not in found}
+        for path, f in found.items():
+            owner = self._owner(path, roots) or fid
+            row = cat.video_by_path(path)
+            if row is not None:
+                if row.folder_id != owner:
+                    cat.set_folder(row.id, owner)
+                if row.size == f.size and row.mtime_ns == f.mtime_ns and row.fingerprint:
+                    report.unchanged += 1
+                    continue
+                fp = scanning.fingerprint(f.path, f.size)
+                if fp == row.fingerprint:
+                    cat.touch_video(row.id, f.size, f.mtime_ns)
+                    report.unchanged += 1
+                else:
+                    cat.reset_video(row.id, fp, f.size, f.mtime_ns)
+                    report.modified.append(path)
+                continue
+            fp = scanning.fingerprint(f.path, f.size)
+            twins = cat.videos_with_fingerprint(fp)
+            gone = [v for v in twins if not os.path.exists(v.path)]
+            if gone:
+                cat.move_video(gone[0].id, path, owner, f.mtime_ns)
+                missing.pop(gone[0].path, None)
+                report.moved.append((gone[0].path, path))
+                continue
+            new_id = cat.add_video(path, owner, fp, f.size, f.mtime_ns)
+            source = next((v for v in twins if v.status == "indexed"), None)
+            if source is not None:
+                ids = cat.copy_vectors(source.id, new_id)
+                for batch_ids, vectors in cat.iter_segment_vectors(self.encoder.embed_dim, ids):
+                    self.index.add(batch_ids, vectors)
+                report.copied.append(path)
+            else:
+                report.new.append(path)
+        for path, reason in result.errors:
+            key = str(path)
+            row = cat.video_by_path(key)
+            if row is None and path.suffix.lower() in scanning.VIDEO_EXTENSIONS:
+                row_id = cat.add_video(key, fid, "", 0, 0)
+                self.record_failure(row_id, reason)
+            elif row is not None:
+                self.record_failure(row.id, reason)
+                missing.pop(key, None)
+            report.unreadable.append((key, reason))
+        gone_for_good = [v for v in missing.values() if not os.path.exists(v.path)]
+        report.deleted += [v.path for v in gone_for_good]
+        self._forget(gone_for_good)
+        cat.set_skipped(fid, [(str(p), r) for p, r in result.skipped])
+        report.skipped += len(result.skipped)
+
+    # -- indexing -----
+    def pending(self) -> list[VideoRow]:
+        return self.catalog.videos(status="pending")
+
+    def index_job(
+        self,
+        *,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_video: Callable[[VideoOutcome], None] | None = None,
+        workers: int = 1,
+        batch_size: int = 16,
+    ) -> IndexJob:
+        """A job over every pending video; run it with ``job.run()`` (blocking) in any thread."""
+        self.writable()
+        return IndexJob(
+            self,
+            self.pending(),
+            on_progress=on_progress,
+            on_video=on_video,
+            workers=workers,
+            batch_size=batch_size,
+        )
+
+    def pool_segments(self, frames: np.ndarray, spans: Sequence[SegmentSpan]) -> np.ndarray:
+        """Segment vectors [S, D] from a video's raw frame vectors, through the bundle's head."""
+        out = []
+        for start in range(0, len(spans), 64):
+            chunk = spans[start : start + 64]
+            longest = max(s.last_frame - s.first_frame + 1 for s in chunk)
+            batch = np.zeros((len(chunk), longest, frames.shape[1]), np.float32)
+            mask = np.zeros((len(chunk), longest), np.float32)
+            for row, s in enumerate(chunk):
+                n = s.last_frame - s.first_frame + 1
+                batch[row, :n] = frames[s.first_frame : s.last_frame + 1]
+                mask[row, :n] = 1.0
+            out.append(self.encoder.pool_frames(batch, mask))
+        return np.concatenate(out) if out else np.zeros((0, frames.shape[1]), np.float32)
+
+    def store_video(
+        self,
+        video_id: int,
+        media: VideoMedia,
+        times: Sequence[float],
+        frames: np.ndarray,
+        spans: Sequence[SegmentSpan],
+        note: str | None = None,
+    ) -> int:
+        """Commit one encoded video (frames + segments) and add its segments to the index."""
+        vectors = self.pool_segments(frames, spans)
+        new_ids, replaced = self.catalog.store_indexed(
+            video_id, media, times, frames, spans, vectors, note
+        )
+        self.index.remove(replaced)
+        self.index.add(new_ids, vectors)
+        self.checkpoint()
+        return len(new_ids)
+
+    def record_failure(self, video_id: int, error: str) -> None:
+        self.index.remove(self.catalog.mark_failed(video_id, error))
+
+    def update(
+        self,
+        paths: Sequence[str | os.PathLike[str]] | None = None,
+        **job_options: Any,
+    ) -> tuple[SyncReport, IndexJob]:
+        """Sync, then return the indexing job for what is pending (not yet run)."""
+        report = self.sync(paths)
+        return report, self.index_job(**job_options)
+
+    def rebuild(self, segment: SegmentRule | None = None) -> int:
+        """Re-make the vector index from the database; with ``segment``, re-pool first.
+
+        Re-pooling reads the stored frame vectors, so no video is decoded again. Returns the
+        number of segments in the new index.
+        """
+        self.writable()
+        dim = self.encoder.embed_dim
+        if segment is not None and segment != self.settings.segment:
+            self.settings = LibrarySettings(self.settings.sample_rate, segment)
+            for video in self.catalog.videos(status="indexed"):
+                times, frames = self.catalog.frames(video.id, dim)
+                if len(times) == 0:
+                    continue
+                spans = plan_segments(list(times), self.settings.step, segment)
+                self.catalog.replace_segments(video.id, spans, self.pool_segments(frames, spans))
+            self.catalog.set_meta(
+                {"segment_window": repr(segment.window), "segment_hop": repr(segment.hop)}
+            )
+        count = self.catalog.segment_count()
+        self.index.rebuild(count, self.catalog.iter_segment_vectors(dim))
+        self.checkpoint(force=True)
+        return len(self.index)
+
+    # -- search -----
+    def search(
+        self,
+        text: str,
+        k: int = 20,
+        *,
+        folders: Sequence[str | os.PathLike[str]] | None = None,
+        merge: bool = True,
+    ) -> list[SearchResult]:
+        """The ``k`` moments that best match a sentence. Raises QueryError for a bad query."""
+        vector = self.encoder.encode_text(text)
+        allowed = self._allowed(folders)
+        hits = self.index.query(vector, k * 3 if merge else k, allowed)
+        return self._results(hits, k, merge)
+
+    def search_image(
+        self,
+        image: str | os.PathLike[str] | np.ndarray,
+        k: int = 20,
+        *,
+        folders: Sequence[str | os.PathLike[str]] | None = None,
+        merge: bool = True,
+    ) -> list[SearchResult]:
+        """Moments that look like a picture (a photo, or a frame of a video).
+
+        Candidates come from the segment index; each is then scored by its best-matching
+        stored frame, so a frame taken from a video finds the very segment it came from.
+        """
+        rgb = self._read_image(image)
+        query = l2_normalise(self.encoder.encode_images([rgb]))[0]
+        allowed = self._allowed(folders)
+        hits = self.index.query(query, max(4 * k, 64), allowed)
+        rows = self.catalog.segments([h[0] for h in hits])
+        dim = self.encoder.embed_dim
+        rescored: list[tuple[int, float]] = []
+        for seg_id, score in hits:
+            row = rows.get(seg_id)
+            if row is None:
+                continue
+            frames = self.catalog.frame_range(row.video_id, row.first_frame, row.last_frame, dim)
+            if len(frames):
+                score = max(score, float(np.max(l2_normalise(frames) @ query)))
+            rescored.append((seg_id, score))
+        rescored.sort(key=lambda h: -h[1])
+        return self._results(rescored, k, merge, rows)
+
+    @staticmethod
+    def _read_image(image: str | os.PathLike[str] | np.ndarray) -> np.ndarray:
+        if isinstance(image, np.ndarray):
+            if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+                raise QueryError("a query image must be an RGB uint8 array [H, W, 3]")
+            return image
+        path = Path(image)
+        if not path.is_file():
+            raise QueryError(f"no such image file: {path}")
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise QueryError(f"{path}: not an image ClipSeek can read (JPEG, PNG, BMP, WebP…)")
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+    def _allowed(self, folders: Sequence[str | os.PathLike[str]] | None) -> set[int] | None:
+        """Segment ids under the given folders (watched folders or folders inside them)."""
+        if not folders:
+            return None
+        roots = [p for _, p in self.catalog.folder_paths()]
+        allowed: set[int] = set()
+        for folder in folders:
+            canonical = _canonical(folder)
+            if self._owner(canonical, list(enumerate(roots))) is None:
+                raise QueryError(f"not inside a watched folder: {folder}")
+            allowed |= self._segments_under(canonical)
+        return allowed
+
+    def _segments_under(self, prefix: str) -> set[int]:
+        rows = self.catalog.conn.execute(
+            "SELECT s.id FROM segments s JOIN videos v ON v.id = s.video_id"
+            " WHERE v.path = ? OR substr(v.path, 1, ?) = ?",
+            (prefix, len(prefix.rstrip(os.sep)) + 1, prefix.rstrip(os.sep) + os.sep),
+        ).fetchall()
+        return {int(r[0]) for r in rows}
+
+    def _results(
+        self,
+        hits: Sequence[tuple[int, float]],
+        k: int,
+        merge: bool,
+        rows: dict[int, SegmentRow] | None = None,
+    ) -> list[SearchResult]:
+        rows = rows if rows is not None else self.catalog.segments([h[0] for h in hits])
+        results = []
+        for seg_id, score in hits:
+            row = rows.get(seg_id)
+            if row is None:  # deleted between the ANN query and now
+                continue
+            results.append(
+                SearchResult(
+                    path=row.path,
+                    t0=row.t0,
+                    t1=row.t1,
+                    score=score,
+                    thumbnail=None,
+                    video_id=row.video_id,
+                    segment_ids=(seg_id,),
+                )
+            )
+        results = merge_adjacent(results) if merge else results
+        results = results[:k]
+        return [self._with_thumbnail(r, rows) for r in results]
+
+    def _with_thumbnail(self, result: SearchResult, rows: dict[int, SegmentRow]) -> SearchResult:
+        row = rows[result.segment_ids[0]]  # the best-scoring segment of the moment
+        thumb = thumbnails.ensure(self.thumbs_dir, row.fingerprint, Path(row.path), row.thumb_t)
+        return SearchResult(
+            result.path,
+            result.t0,
+            result.t1,
+            result.score,
+            None if thumb is None else str(thumb),
+            result.video_id,
+            result.segment_ids,
+        )
+
+    # -- status -----
+    def status(self) -> dict[str, Any]:
+        cat = self.catalog
+        counts = cat.counts()
+        failed = [(v.path, v.error or "unknown error") for v in cat.videos(status="failed")]
+        return {
+            "library": str(self.root),
+            "model": {
+                "name": self.encoder.manifest.name,
+                "id": model_id(self.encoder),
+                "head": self.encoder.manifest.head,
+                "path": str(self.encoder.root),
+                "provider": self.encoder.provider,
+                "provider_detail": self.encoder.describe_provider(),
+            },
+            "sampling": {
+                "frames_per_second": self.settings.sample_rate,
+                "segment_seconds": self.settings.segment.window,
+                "segment_hop_seconds": self.settings.segment.hop,
+            },
+            **counts,
+            "index": {"segments": len(self.index), "on_open": self.open_report},
+            "folders": [
+                {
+                    "path": f.path,
+                    "online": os.path.exists(f.path),
+                    "videos": f.videos,
+                    "indexed": f.indexed,
+                    "failed": f.failed,
+                    "pending": f.pending,
+                    "segments": f.segments,
+                }
+                for f in cat.folders()
+            ],
+            "errors": [{"path": p, "error": e} for p, e in failed],
+            "warnings": [{"path": p, "warning": w} for p, w in cat.warnings()],
+            "skipped": [{"path": p, "reason": r} for p, r in cat.skipped()],
+        }

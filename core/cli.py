@@ -1,7 +1,9 @@
 """``clipseek``: the headless command line over the core engine.
 
-Every failure a user can cause prints one line on stderr and exits non-zero — no tracebacks
-unless ``--debug``. (Indexing and search commands arrive with the library engine.)
+``index``, ``search``, ``status``, ``folders`` and ``rebuild`` work on one library (``--library``,
+default: the model's library in the per-user data folder). Every failure a user can cause prints
+one line on stderr and exits non-zero — no tracebacks unless ``--debug``. ``--json`` output is
+stable and documented in README.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ import sys
 from collections.abc import Sequence
 
 from core.bundle import BundleError
+from core.catalog import CatalogError
 from core.encoders import Encoder, QueryError
+from core.library import LibraryError
+from core.library_cli import add_library_commands
 from core.models import resolve_model
 from core.tokenizer import TokenizerError
 
@@ -70,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text")
     _add_common(p)
     p.set_defaults(func=_cmd_embed_text)
+    add_library_commands(sub, _add_common)
     return parser
 
 
@@ -81,7 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.func(args))
-    except (BundleError, QueryError, TokenizerError, OSError) as exc:
+    except KeyboardInterrupt:
+        print("clipseek: interrupted", file=sys.stderr)
+        return 130
+    except (BundleError, QueryError, TokenizerError, LibraryError, CatalogError, OSError) as exc:
         if args.debug:
             raise
         print(f"clipseek: error: {exc}", file=sys.stderr)

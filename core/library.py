@@ -579,8 +579,7 @@ class Library:
                     segment_ids=(seg_id,),
                 )
             )
-        results = merge_adjacent(results) if merge else results
-        results = results[:k]
+        results = merge_adjacent(results, k) if merge else results[:k]
         return [self._with_thumbnail(r, rows) for r in results]
 
     def _with_thumbnail(self, result: SearchResult, rows: dict[int, SegmentRow]) -> SearchResult:

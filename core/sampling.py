@@ -20,6 +20,13 @@ import cv2
 import numpy as np
 
 
+# FFmpeg and OpenCV print their own complaints about broken files ("moov atom not found") to
+# stderr; ClipSeek reports every such file itself, in one line, so their noise is turned down.
+# OpenCV reads the FFmpeg level when a capture opens, so setting it here (on import) is enough.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
 class SamplingError(RuntimeError):
     """A file that cannot be decoded as video; the message says why, in one line."""
 

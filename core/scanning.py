@@ -18,7 +18,34 @@ from dataclasses import dataclass
 from pathlib import Path
 
 VIDEO_EXTENSIONS = frozenset(
-    [".mp4", ".m4v", ".mov", ".qt", ".avi", ".mkv", ".webm", ".mts", ".m2ts", ".ts", ".3gp", ".3g2", ".mpg", ".mpeg", ".mpe", ".vob", ".wmv", ".asf", ".flv", ".f4v", ".ogv", ".mxf", ".dv", ".divx", ".hevc", ".h264"]
+    {
+        ".mp4",
+        ".m4v",
+        ".mov",
+        ".qt",
+        ".avi",
+        ".mkv",
+        ".webm",
+        ".mts",
+        ".m2ts",
+        ".ts",
+        ".3gp",
+        ".3g2",
+        ".mpg",
+        ".mpeg",
+        ".mpe",
+        ".vob",
+        ".wmv",
+        ".asf",
+        ".flv",
+        ".f4v",
+        ".ogv",
+        ".mxf",
+        ".dv",
+        ".divx",
+        ".hevc",
+        ".h264",
+    }
 )
 _CHUNK = 64 * 1024
 _SNIFF = 512

@@ -1,8 +1,8 @@
 """Turning nearest-neighbour hits into what a person wants to see: moments, merged and ranked.
 
 Segments overlap (see :mod:`core.segments`), so one moment usually matches two neighbouring
-windows; merging touching or overlapping hits of one video gives one result spanning both, with
-the better score, instead of near-duplicates filling the first page.
+windows; merging overlapping hits of one video gives one result spanning both, with the better
+score, instead of near-duplicates filling the first page.
 """
 
 from __future__ import annotations
@@ -37,37 +37,35 @@ class SearchResult:
         }
 
 
-def merge_adjacent(results: list[SearchResult]) -> list[SearchResult]:
-    """Merge overlapping or touching results of the same video; best score first."""
-    by_video: dict[int, list[SearchResult]] = {}
-    for r in results:
-        by_video.setdefault(r.video_id, []).append(r)
-    merged: list[SearchResult] = []
-    for hits in by_video.values():
-        hits.sort(key=lambda r: r.t0)
-        current = hits[0]
-        for r in hits[1:]:
-            if r.t0 <= current.t1 + 1e-6:
-                best = current if current.score >= r.score else r
-                current = SearchResult(
-                    path=current.path,
-                    t0=min(current.t0, r.t0),
-                    t1=max(current.t1, r.t1),
-                    score=best.score,
-                    thumbnail=best.thumbnail,
-                    video_id=current.video_id,
-                    segment_ids=best.segment_ids
-                    + tuple(
-                        sorted(
-                            i
-                            for i in current.segment_ids + r.segment_ids
-                            if i not in best.segment_ids
-                        )
-                    ),
+def _overlaps(a: SearchResult, b: SearchResult) -> bool:
+    return a.video_id == b.video_id and a.t0 < b.t1 - 1e-6 and b.t0 < a.t1 - 1e-6
+
+
+def merge_adjacent(hits: list[SearchResult], k: int) -> list[SearchResult]:
+    """Up to ``k`` moments from per-segment ``hits``, best score first.
+
+    Hits are taken best first. One that overlaps a moment already chosen is folded into it
+    (widening its range) when it is itself among the ``k`` best hits — the moment really spans
+    both windows — and dropped otherwise, as a weaker duplicate of a moment already listed.
+    Chaining is thereby bounded: a moment never grows by hits that would not have made the list.
+    """
+    ranked = sorted(hits, key=lambda r: (-r.score, r.path, r.t0))
+    out: list[SearchResult] = []
+    for rank, hit in enumerate(ranked):
+        host = next((i for i, m in enumerate(out) if _overlaps(hit, m)), None)
+        if host is not None:
+            if rank < k:
+                m = out[host]
+                out[host] = SearchResult(
+                    path=m.path,
+                    t0=min(m.t0, hit.t0),
+                    t1=max(m.t1, hit.t1),
+                    score=m.score,
+                    thumbnail=m.thumbnail,
+                    video_id=m.video_id,
+                    segment_ids=m.segment_ids + hit.segment_ids,
                 )
-            else:
-                merged.append(current)
-                current = r
-        merged.append(current)
-    merged.sort(key=lambda r: (-r.score, r.path, r.t0))
-    return merged
+            continue
+        if len(out) < k:
+            out.append(hit)
+    return out

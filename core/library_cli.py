@@ -1,0 +1,379 @@
+"""The library commands of ``clipseek``: index, search, status, folders, rebuild.
+
+Kept apart from :mod:`core.cli` (model diagnostics) so each file stays about one thing. Output
+for people goes to the terminal (a progress bar on a TTY, one line per video otherwise); with
+``--json`` a single JSON document goes to stdout and progress still goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from core.encoders import Encoder
+from core.indexing import IndexReport, Progress, VideoOutcome
+from core.library import Library, LibraryError, SyncReport
+from core.models import resolve_model
+from core.search import SearchResult
+from core.segments import SegmentRule
+
+LIBRARY_ENV = "CLIPSEEK_LIBRARY"
+
+
+def _open(args: argparse.Namespace, **options: Any) -> Library:
+    encoder = Encoder(resolve_model(args.model), force_cpu=args.cpu)
+    root = args.library or os.environ.get(LIBRARY_ENV) or None
+    return Library(encoder, root, **options)
+
+
+def clock(seconds: float) -> str:
+    """0:07, 1:02:03 — how video players show times."""
+    s = int(seconds)
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+class ProgressPrinter:
+    """A one-line bar on a terminal; one line per finished video when piped (logs, tests)."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._width = 0
+
+    def progress(self, p: Progress) -> None:
+        if not self.tty:
+            return
+        frac = p.files_done / p.files_total if p.files_total else 1.0
+        bar = "#" * int(24 * frac)
+        eta = "" if p.eta_seconds is None else f" ETA {clock(p.eta_seconds)}"
+        state = "" if p.state == "indexing" else f" [{p.state}]"
+        line = (
+            f"\r[{bar:<24}] {p.files_done}/{p.files_total} files, {p.frames} frames,"
+            f" {p.frames_per_second:.1f} frames/s{eta}{state}"
+        )
+        self._width = max(self._width, len(line))
+        self.stream.write(line.ljust(self._width))
+        self.stream.flush()
+
+    def video(self, done: int, total: int, outcome: VideoOutcome) -> None:
+        name = outcome.path
+        if outcome.ok:
+            text = f"indexed {name}: {outcome.frames} frames, {outcome.segments} segments"
+            if outcome.error:
+                text += f" (warning: {outcome.error})"
+        else:
+            text = f"failed  {name}: {outcome.error}"
+        prefix = "\r" + " " * self._width + "\r" if self.tty else ""
+        self.stream.write(f"{prefix}[{done}/{total}] {text}\n")
+        self.stream.flush()
+
+    def line(self, text: str) -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def _sync_summary(report: SyncReport) -> str:
+    parts = [
+        f"{len(report.new)} new",
+        f"{len(report.modified)} modified",
+        f"{len(report.moved)} moved",
+        f"{len(report.deleted)} deleted",
+        f"{report.unchanged} unchanged",
+    ]
+    if report.copied:
+        parts.append(f"{len(report.copied)} copies (vectors reused)")
+    if report.skipped:
+        parts.append(f"{report.skipped} non-video files skipped")
+    text = "scan: " + ", ".join(parts)
+    for folder in report.offline:
+        text += f"\nfolder offline, its videos kept: {folder}"
+    return text
+
+
+def _sync_json(report: SyncReport) -> dict[str, Any]:
+    return {
+        "new": report.new,
+        "modified": report.modified,
+        "moved": [{"from": a, "to": b} for a, b in report.moved],
+        "copied": report.copied,
+        "deleted": report.deleted,
+        "unchanged": report.unchanged,
+        "skipped": report.skipped,
+        "offline": report.offline,
+        "unreadable": [{"path": p, "error": e} for p, e in report.unreadable],
+    }
+
+
+def _run_job(lib: Library, args: argparse.Namespace, out: ProgressPrinter) -> IndexReport:
+    """Index what is pending; the first Ctrl+C cancels cleanly (finished videos are kept)."""
+    done = [0]
+    total = [0]
+
+    def on_video(outcome: VideoOutcome) -> None:
+        done[0] += 1
+        out.video(done[0], total[0], outcome)
+
+    job = lib.index_job(
+        on_progress=out.progress, on_video=on_video, workers=args.workers, batch_size=args.batch
+    )
+    total[0] = len(job.videos)
+    if not job.videos:
+        return IndexReport()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+
+        def on_sigint(signum: int, frame: object) -> None:
+            out.line("\ncancelling: finishing the current batch (Ctrl+C again to force)")
+            job.cancel()
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        return job.run()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _report_json(sync: SyncReport, report: IndexReport) -> dict[str, Any]:
+    return {
+        "scan": _sync_json(sync),
+        "indexed": [
+            {"path": o.path, "frames": o.frames, "segments": o.segments, "warning": o.error}
+            for o in report.encoded
+        ],
+        "failed": [{"path": o.path, "error": o.error} for o in report.failed],
+        "frames": report.frames,
+        "seconds": round(report.seconds, 3),
+        "cancelled": report.cancelled,
+    }
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    rule = None
+    if args.segment_seconds is not None:
+        rule = SegmentRule(args.segment_seconds, args.segment_seconds / 2)
+    lib = _open(
+        args, sample_rate=args.rate, segment=rule, checkpoint_seconds=args.checkpoint_seconds
+    )
+    out = ProgressPrinter()
+    try:
+        for path in args.paths:
+            lib.add_folder(path)
+        if not lib.folders():
+            raise LibraryError("nothing to index: give a folder, e.g. `clipseek index ~/Videos`")
+        out.line(
+            f"library {lib.root} · model {lib.encoder.name} · {lib.encoder.describe_provider()}"
+        )
+        code = 0
+        while True:
+            sync = lib.sync(args.paths or None)
+            out.line(_sync_summary(sync))
+            report = _run_job(lib, args, out)
+            out.line(
+                f"done: {len(report.encoded)} indexed, {len(report.failed)} failed,"
+                f" {report.frames} frames in {report.seconds:.1f} s"
+                + (" (cancelled)" if report.cancelled else "")
+            )
+            if args.json:
+                print(json.dumps(_report_json(sync, report), indent=2))
+            if report.cancelled:
+                code = 130
+                break
+            if not args.watch:
+                break
+            out.line(f"watching for changes every {args.interval:g} s (Ctrl+C to stop)")
+            if not _sleep(args.interval):
+                break
+        return code
+    finally:
+        lib.close()
+
+
+def _sleep(seconds: float) -> bool:
+    """Sleep; False if Ctrl+C came (the end of --watch, not an error)."""
+    try:
+        time.sleep(seconds)
+        return True
+    except KeyboardInterrupt:
+        return False
+
+
+def _result_line(r: SearchResult) -> str:
+    return f"{r.score:6.3f}  {clock(r.t0):>8}–{clock(r.t1):<8}  {r.path}"
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    if args.k <= 0:
+        raise LibraryError("-k must be at least 1")
+    if (args.text is None) == (args.image is None):
+        raise LibraryError('give either a sentence or --image FILE, e.g. clipseek search "a dog"')
+    lib = _open(args)
+    try:
+        options = {"folders": args.folder or None, "merge": not args.no_merge}
+        started = time.perf_counter()
+        if args.image is not None:
+            results = lib.search_image(args.image, args.k, **options)
+        else:
+            results = lib.search(args.text, args.k, **options)
+        elapsed = time.perf_counter() - started
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "query": {"text": args.text, "image": args.image},
+                        "results": [r.to_json() for r in results],
+                        "seconds": round(elapsed, 4),
+                    },
+                    indent=2,
+                )
+            )
+        elif not results:
+            print("no results: the library is empty (run `clipseek index FOLDER`)")
+        else:
+            for r in results:
+                print(_result_line(r))
+        return 0
+    finally:
+        lib.close()
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    lib = _open(args)
+    try:
+        st = lib.status()
+    finally:
+        lib.close()
+    if args.json:
+        print(json.dumps(st, indent=2))
+        return 0
+    footage = st["indexed_seconds"]
+    length = f"{footage / 3600:.1f} h" if footage >= 3600 else f"{footage / 60:.0f} min"
+    print(f"library   {st['library']}")
+    print(f"model     {st['model']['name']} (head {st['model']['head']})")
+    print(f"provider  {st['model']['provider_detail']}")
+    print(
+        f"videos    {st['videos']} ({st['indexed']} indexed, {st['failed']} failed,"
+        f" {st['pending']} pending), {length} of footage"
+    )
+    print(f"segments  {st['segments']} ({st['frames']} frames)")
+    for f in st["folders"]:
+        state = "" if f["online"] else "  [offline]"
+        print(
+            f"folder    {f['path']}: {f['videos']} videos, {f['indexed']} indexed,"
+            f" {f['failed']} failed{state}"
+        )
+    for e in st["errors"]:
+        print(f"error     {e['path']}: {e['error']}")
+    for w in st["warnings"]:
+        print(f"warning   {w['path']}: {w['warning']}")
+    skipped = st["skipped"]
+    for s in skipped[:20]:
+        print(f"skipped   {s['path']}: {s['reason']}")
+    if len(skipped) > 20:
+        print(f"skipped   … and {len(skipped) - 20} more (--json lists them all)")
+    return 0
+
+
+def _cmd_folders(args: argparse.Namespace) -> int:
+    if args.action != "list" and not args.paths:
+        raise LibraryError(f"folders {args.action} needs at least one PATH")
+    lib = _open(args)
+    try:
+        if args.action == "add":
+            for path in args.paths:
+                lib.add_folder(path)
+            print(f"added {len(args.paths)} folder(s); run `clipseek index` to index them")
+        elif args.action == "remove":
+            for path in args.paths:
+                gone = lib.remove_folder(path)
+                print(f"removed {path}: {gone} video(s) left the library")
+        rows = lib.folders()
+    finally:
+        lib.close()
+    if args.action == "list":
+        if args.json:
+            print(json.dumps([r.__dict__ for r in rows], indent=2))
+        for r in [] if args.json else rows:
+            print(f"{r.path}: {r.videos} videos, {r.indexed} indexed, {r.failed} failed")
+    return 0
+
+
+def _cmd_rebuild(args: argparse.Namespace) -> int:
+    lib = _open(args)
+    try:
+        rule = None
+        if args.segment_seconds is not None:
+            rule = SegmentRule(args.segment_seconds, args.segment_seconds / 2)
+        started = time.perf_counter()
+        count = lib.rebuild(rule)
+        print(
+            f"rebuilt the vector index: {count} segments in {time.perf_counter() - started:.1f} s"
+        )
+        return 0
+    finally:
+        lib.close()
+
+
+def add_library_commands(
+    sub: argparse._SubParsersAction, add_common: Callable[[argparse.ArgumentParser], None]
+) -> None:
+    def common(p: argparse.ArgumentParser) -> None:
+        add_common(p)
+        p.add_argument(
+            "--library", metavar="DIR", help="library folder (default: per model, in user data)"
+        )
+
+    p = sub.add_parser("index", help="add folders and index new or changed videos")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="folders or files to watch and index")
+    p.add_argument("--watch", action="store_true", help="keep watching for changes")
+    p.add_argument("--interval", type=float, default=30.0, help="seconds between --watch scans")
+    p.add_argument("--rate", type=float, help="frames sampled per second (new library; default 1)")
+    p.add_argument(
+        "--segment-seconds", type=float, help="segment length, new library (default 8; hop = half)"
+    )
+    p.add_argument("--workers", type=int, default=1, help="decoding threads (default 1)")
+    p.add_argument("--batch", type=int, default=16, help="frames per image-encoder batch")
+    p.add_argument(
+        "--checkpoint-seconds",
+        type=float,
+        default=60.0,
+        help="how often the vector index is saved while indexing (default 60)",
+    )
+    common(p)
+    p.set_defaults(func=_cmd_index)
+
+    p = sub.add_parser("search", help="find moments by sentence or by picture")
+    p.add_argument("text", nargs="?", help="what happens in the moment you are looking for")
+    p.add_argument("--image", metavar="FILE", help="find moments that look like this picture")
+    p.add_argument("-k", type=int, default=10, help="how many results (default 10)")
+    p.add_argument("--folder", action="append", metavar="DIR", help="only videos under DIR")
+    p.add_argument("--no-merge", action="store_true", help="list overlapping segments separately")
+    common(p)
+    p.set_defaults(func=_cmd_search)
+
+    p = sub.add_parser("status", help="videos, segments, errors, model and provider")
+    common(p)
+    p.set_defaults(func=_cmd_status)
+
+    p = sub.add_parser("folders", help="watched folders: add, remove, list")
+    p.add_argument("action", choices=["add", "remove", "list"])
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    common(p)
+    p.set_defaults(func=_cmd_folders)
+
+    p = sub.add_parser("rebuild", help="rebuild the vector index from the database")
+    p.add_argument(
+        "--segment-seconds", type=float, help="re-cut segments from stored frame vectors first"
+    )
+    common(p)
+    p.set_defaults(func=_cmd_rebuild)

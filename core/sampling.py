@@ -19,7 +19,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-
 # FFmpeg and OpenCV print their own complaints about broken files ("moov atom not found") to
 # stderr; ClipSeek reports every such file itself, in one line, so their noise is turned down.
 # OpenCV reads the FFmpeg level when a capture opens, so setting it here (on import) is enough.

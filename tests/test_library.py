@@ -198,7 +198,7 @@ def test_searching_from_another_thread_while_indexing(tmp_path, encoder) -> None
                     else:
                         lib.search(f"a clip number {i}", k=5)
                     during[0] += running
-            except BaseException as exc:  # noqa: BLE001 - the test reports any failure
+            except BaseException as exc:
                 errors.append(exc)
 
         indexer = threading.Thread(target=job.run)

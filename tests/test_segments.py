@@ -8,8 +8,10 @@ import pytest
 from core.segments import SegmentRule, plan_segments
 from core.thumbnails import ThumbnailWriter, thumb_path
 
+DEFAULT = SegmentRule()
 
-def spans(times, step=1.0, rule=SegmentRule()):
+
+def spans(times, step=1.0, rule=DEFAULT):
     return [(s.t0, s.t1, s.first_frame, s.last_frame) for s in plan_segments(times, step, rule)]
 
 

@@ -318,7 +318,9 @@ class IndexJob:
                 self._finish_video(p)
             self._emit()
         if self._cancel.is_set():
-            self._report.cancelled = True
+            # Cancelled only if work was cut short (a late Ctrl+C after the last video is not).
+            finished = len(self._report.encoded) + len(self._report.failed)
+            self._report.cancelled = finished < len(self.videos)
             # Drain so that workers blocked on a full queue can see the flag and exit.
             while any(t.is_alive() for t in threads):
                 with contextlib.suppress(queue.Empty):

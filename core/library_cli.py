@@ -113,8 +113,13 @@ def _sync_json(report: SyncReport) -> dict[str, Any]:
     }
 
 
-def _run_job(lib: Library, args: argparse.Namespace, out: ProgressPrinter) -> IndexReport:
-    """Index what is pending; the first Ctrl+C cancels cleanly (finished videos are kept)."""
+def _run_job(
+    lib: Library, args: argparse.Namespace, out: ProgressPrinter
+) -> tuple[IndexReport, bool]:
+    """Index what is pending; the first Ctrl+C cancels cleanly (finished videos are kept).
+
+    Returns the report and whether the user asked to stop.
+    """
     done = [0]
     total = [0]
 
@@ -127,7 +132,7 @@ def _run_job(lib: Library, args: argparse.Namespace, out: ProgressPrinter) -> In
     )
     total[0] = len(job.videos)
     if not job.videos:
-        return IndexReport()
+        return IndexReport(), False
     previous = None
     if threading.current_thread() is threading.main_thread():
 
@@ -138,7 +143,7 @@ def _run_job(lib: Library, args: argparse.Namespace, out: ProgressPrinter) -> In
 
         previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        return job.run()
+        return job.run(), job.cancelled
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
@@ -175,24 +180,33 @@ def _cmd_index(args: argparse.Namespace) -> int:
             f"library {lib.root} · model {lib.encoder.name} · {lib.encoder.describe_provider()}"
         )
         code = 0
+        first = True
         while True:
             sync = lib.sync(args.paths or None)
-            out.line(_sync_summary(sync))
-            report = _run_job(lib, args, out)
-            out.line(
-                f"done: {len(report.encoded)} indexed, {len(report.failed)} failed,"
-                f" {report.frames} frames in {report.seconds:.1f} s"
-                + (" (cancelled)" if report.cancelled else "")
-            )
+            if first or sync.changed or sync.pending:
+                out.line(_sync_summary(sync))
+            report, stop = _run_job(lib, args, out)
+            if first or report.encoded or report.failed or report.cancelled:
+                out.line(
+                    f"done: {len(report.encoded)} indexed, {len(report.failed)} failed,"
+                    f" {report.frames} frames in {report.seconds:.1f} s"
+                    + (" (cancelled)" if report.cancelled else "")
+                )
             if args.json:
-                print(json.dumps(_report_json(sync, report), indent=2))
+                print(json.dumps(_report_json(sync, report), indent=2), flush=True)
             if report.cancelled:
                 code = 130
                 break
             if not args.watch:
                 break
-            out.line(f"watching for changes every {args.interval:g} s (Ctrl+C to stop)")
+            if stop:
+                out.line("stopped watching")
+                break
+            if first:
+                out.line(f"watching for changes every {args.interval:g} s (Ctrl+C to stop)")
+            first = False
             if not _sleep(args.interval):
+                out.line("stopped watching")
                 break
         return code
     finally:

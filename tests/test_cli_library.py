@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import pytest
 from core.encoders import Encoder
 from core.library import Library
 from tests.test_library import consistent, frame_at, make_folder
+from tests.videos import write_video
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -184,3 +186,29 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, bundle) -> None:
             (r.path, r.t0, r.t1) for r in clean.search_image(probe, 3)
         ]
     assert os.listdir(lib_dir)
+
+
+def test_watch_picks_up_new_files_and_stops_on_ctrl_c(tmp_path, bundle) -> None:
+    videos = make_folder(tmp_path / "videos", {"first.mp4": 5})
+    command = [sys.executable, "-m", "core.cli", "index", str(videos), "--watch"]
+    command += ["--interval", "0.3", "--model", str(bundle), "--library", str(tmp_path / "lib")]
+    proc = subprocess.Popen(
+        [*command, "--cpu"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        # as in a terminal: CI runners and job shells may start us with SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert proc.stderr is not None
+    seen: list[str] = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "indexed" in line and "first.mp4" in line:
+            write_video(videos / "later" / "second.mp4", seed=7, seconds=5)
+        if "indexed" in line and "second.mp4" in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    assert proc.wait(timeout=60) == 0, "".join(seen)
+    assert "stopped watching" in proc.stderr.read()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import cv2
@@ -74,3 +75,37 @@ def test_truncated_video_yields_what_decodes_or_a_clear_error(tmp_path) -> None:
 def test_missing_file(tmp_path) -> None:
     with pytest.raises(SamplingError, match="no such file"):
         probe(tmp_path / "nope.mp4")
+
+
+def _with_rotation(src: Path, dst: Path, degrees: int) -> Path:
+    """A copy of an MP4 whose track header carries a display rotation, as phones write it."""
+    data = bytearray(src.read_bytes())
+    tkhd = data.find(b"tkhd")
+    version = data[tkhd + 4]
+    # type, version+flags, times/track id/reserved/duration (v0: 20 bytes, v1: 32), reserved,
+    # layer/alternate group/volume/reserved: then the 3x3 display matrix (16.16 and 2.30 fixed).
+    matrix = tkhd + 4 + 4 + (32 if version == 1 else 20) + 8 + 8
+    one, w = 1 << 16, 1 << 30
+    sin = {90: one, 270: -one}[degrees]
+    data[matrix : matrix + 36] = struct.pack(">9i", 0, sin, 0, -sin, 0, 0, 0, 0, w)
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+@pytest.mark.parametrize(("degrees", "turns"), [(90, -1), (270, 1)])
+def test_rotation_metadata_is_honoured(tmp_path, degrees, turns) -> None:
+    """Portrait phone clips are stored landscape plus a rotation flag: frames come out upright."""
+    writer = cv2.VideoWriter(str(tmp_path / "a.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 5, (96, 64))
+    picture = np.zeros((64, 96, 3), np.uint8)
+    picture[:32, :48] = (0, 0, 255)  # a red quarter, top left
+    picture[32:, 48:] = (255, 255, 0)
+    for _ in range(10):
+        writer.write(picture)
+    writer.release()
+    rotated = _with_rotation(tmp_path / "a.mp4", tmp_path / "r.mp4", degrees)
+    info = probe(rotated)
+    assert info.rotation == degrees and (info.width, info.height) == (64, 96)
+    frame = next(iter(sample_frames(rotated))).rgb
+    upright = np.rot90(cv2.cvtColor(picture, cv2.COLOR_BGR2RGB), turns)
+    assert frame.shape == (96, 64, 3)
+    assert np.abs(frame.astype(float) - upright).mean() < 8

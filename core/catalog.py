@@ -264,12 +264,6 @@ class Catalog:
         ).fetchone()
         return None if row is None else self._video(row)
 
-    def video(self, video_id: int) -> VideoRow | None:
-        row = self.conn.execute(
-            f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE id = ?", (video_id,)
-        ).fetchone()
-        return None if row is None else self._video(row)
-
     def videos(self, *, folder_id: int | None = None, status: str | None = None) -> list[VideoRow]:
         sql = f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE 1"
         args: list[object] = []
@@ -327,28 +321,32 @@ class Catalog:
                 (fingerprint, size, mtime_ns, video_id),
             )
 
+    @staticmethod
+    def _drop_segments(conn: sqlite3.Connection, video_id: int, *, frames: bool) -> list[int]:
+        """Delete a video's segments (and frames): returns the segment ids, for the ANN index."""
+        removed = [
+            int(r[0])
+            for r in conn.execute("SELECT id FROM segments WHERE video_id = ?", (video_id,))
+        ]
+        conn.execute("DELETE FROM segments WHERE video_id = ?", (video_id,))
+        if frames:
+            conn.execute("DELETE FROM frames WHERE video_id = ?", (video_id,))
+        return removed
+
     def delete_videos(self, video_ids: Iterable[int]) -> list[int]:
         """Forget videos; returns the ids of the segments that went with them."""
         ids = list(video_ids)
         removed: list[int] = []
         with self.conn as conn:
             for vid in ids:
-                removed += [
-                    int(r[0])
-                    for r in conn.execute("SELECT id FROM segments WHERE video_id = ?", (vid,))
-                ]
+                removed += self._drop_segments(conn, vid, frames=True)
                 conn.execute("DELETE FROM videos WHERE id = ?", (vid,))
         return removed
 
     def mark_failed(self, video_id: int, error: str) -> list[int]:
         """Record why a video could not be indexed; any old segments of it are dropped."""
         with self.conn as conn:
-            removed = [
-                int(r[0])
-                for r in conn.execute("SELECT id FROM segments WHERE video_id = ?", (video_id,))
-            ]
-            conn.execute("DELETE FROM segments WHERE video_id = ?", (video_id,))
-            conn.execute("DELETE FROM frames WHERE video_id = ?", (video_id,))
+            removed = self._drop_segments(conn, video_id, frames=True)
             conn.execute(
                 "UPDATE videos SET status = 'failed', error = ?, indexed_at = ? WHERE id = ?",
                 (error, time.time(), video_id),
@@ -371,12 +369,7 @@ class Catalog:
         (new segment ids, replaced segment ids) so the caller can update the ANN index.
         """
         with self.conn as conn:
-            replaced = [
-                int(r[0])
-                for r in conn.execute("SELECT id FROM segments WHERE video_id = ?", (video_id,))
-            ]
-            conn.execute("DELETE FROM segments WHERE video_id = ?", (video_id,))
-            conn.execute("DELETE FROM frames WHERE video_id = ?", (video_id,))
+            replaced = self._drop_segments(conn, video_id, frames=True)
             conn.executemany(
                 "INSERT INTO frames(video_id, idx, t, vector) VALUES (?, ?, ?, ?)",
                 [
@@ -433,18 +426,13 @@ class Catalog:
     ) -> tuple[list[int], list[int]]:
         """Re-pooled segments for an indexed video (new head or segment length)."""
         with self.conn as conn:
-            replaced = [
-                int(r[0])
-                for r in conn.execute("SELECT id FROM segments WHERE video_id = ?", (video_id,))
-            ]
-            conn.execute("DELETE FROM segments WHERE video_id = ?", (video_id,))
+            replaced = self._drop_segments(conn, video_id, frames=False)
             return self._insert_segments(conn, video_id, spans, vectors), replaced
 
     def copy_vectors(self, source_id: int, target_id: int) -> list[int]:
         """A second copy of an already indexed file: reuse its frames and segments."""
         with self.conn as conn:
-            conn.execute("DELETE FROM segments WHERE video_id = ?", (target_id,))
-            conn.execute("DELETE FROM frames WHERE video_id = ?", (target_id,))
+            self._drop_segments(conn, target_id, frames=True)  # a new row: nothing indexed
             conn.execute(
                 "INSERT INTO frames(video_id, idx, t, vector)"
                 " SELECT ?, idx, t, vector FROM frames WHERE video_id = ?",
@@ -523,11 +511,13 @@ class Catalog:
                 out[int(r[0])] = SegmentRow(*r)
         return out
 
-    def segment_ids_in_folders(self, folder_ids: Sequence[int]) -> set[int]:
+    def segment_ids_under(self, folder: str, sep: str) -> set[int]:
+        """Segments of videos inside ``folder`` (a watched folder or any folder within one)."""
+        prefix = folder.rstrip(sep) + sep
         rows = self.conn.execute(
             "SELECT s.id FROM segments s JOIN videos v ON v.id = s.video_id"
-            f" WHERE v.folder_id IN ({','.join('?' * len(folder_ids))})",
-            list(folder_ids),
+            " WHERE v.path = ? OR substr(v.path, 1, ?) = ?",
+            (folder, len(prefix), prefix),
         ).fetchall()
         return {int(r[0]) for r in rows}
 

@@ -441,15 +441,6 @@ class Library:
     def record_failure(self, video_id: int, error: str) -> None:
         self.index.remove(self.catalog.mark_failed(video_id, error))
 
-    def update(
-        self,
-        paths: Sequence[str | os.PathLike[str]] | None = None,
-        **job_options: Any,
-    ) -> tuple[SyncReport, IndexJob]:
-        """Sync, then return the indexing job for what is pending (not yet run)."""
-        report = self.sync(paths)
-        return report, self.index_job(**job_options)
-
     def rebuild(self, segment: SegmentRule | None = None) -> int:
         """Re-make the vector index from the database; with ``segment``, re-pool first.
 
@@ -544,16 +535,8 @@ class Library:
             canonical = _canonical(folder)
             if self._owner(canonical, list(enumerate(roots))) is None:
                 raise QueryError(f"not inside a watched folder: {folder}")
-            allowed |= self._segments_under(canonical)
+            allowed |= self.catalog.segment_ids_under(canonical, os.sep)
         return allowed
-
-    def _segments_under(self, prefix: str) -> set[int]:
-        rows = self.catalog.conn.execute(
-            "SELECT s.id FROM segments s JOIN videos v ON v.id = s.video_id"
-            " WHERE v.path = ? OR substr(v.path, 1, ?) = ?",
-            (prefix, len(prefix.rstrip(os.sep)) + 1, prefix.rstrip(os.sep) + os.sep),
-        ).fetchall()
-        return {int(r[0]) for r in rows}
 
     def _results(
         self,

@@ -92,6 +92,8 @@ class VectorIndex:
         Returns what happened, for the log: 'loaded', 'reconciled …' or 'rebuilt …'.
         """
         with self._lock:
+            if not truth and not self.path.exists():
+                return "new"
             loaded = self._load_checked()
             if loaded is None:
                 self._rebuild_locked(len(truth), fetch(None))
@@ -216,10 +218,6 @@ class VectorIndex:
         order = np.argsort(-scores)[:k]
         return [(ids[i], float(scores[i])) for i in order]
 
-    def vectors(self, ids: list[int]) -> np.ndarray:
-        with self._lock:
-            return np.asarray(self._index.get_items(ids), dtype=np.float32)
-
     # -- saving -----
     def save(self) -> None:
         """Write atomically: temp file, fsync, rename; then the sidecar the same way."""
@@ -249,9 +247,3 @@ class VectorIndex:
             os.replace(side_tmp, self.sidecar)
             _fsync_dir(self.path.parent)
             self.dirty = False
-
-    @property
-    def deleted_fraction(self) -> float:
-        with self._lock:
-            total = self._index.get_current_count()
-            return 0.0 if total == 0 else 1.0 - len(self._live) / total

@@ -53,14 +53,15 @@ class Encoder:
         m = self.bundle.manifest
         self.manifest = m
         self.tokenizer = ClipTokenizer(self.bundle.vocab, context_length=m.context_length)
+        # The image tower and head run while video decodes on the same cores: no spinning.
         self._image: Session = create_session(
-            self.bundle.image_model, force_cpu=force_cpu, threads=threads
+            self.bundle.image_model, force_cpu=force_cpu, threads=threads, spin=False
         )
         self._text: Session = create_session(
             self.bundle.text_model, force_cpu=force_cpu, threads=threads
         )
         self._head: Session = create_session(
-            self.bundle.head_model, force_cpu=force_cpu, threads=threads
+            self.bundle.head_model, force_cpu=force_cpu, threads=threads, spin=False
         )
         self._image_input = self._image.session.get_inputs()[0].name
         self._text_input = self._text.session.get_inputs()[0].name

@@ -158,6 +158,7 @@ class Library:
         self.checkpoint_seconds = checkpoint_seconds
         self._lock = _WriteLock(self.root / LOCK_NAME)
         self._last_save = time.monotonic()
+        self._last_save_cost = 0.0
         self.index = VectorIndex(self.root / INDEX_NAME, encoder.embed_dim)
         started = time.perf_counter()
         self.open_report = self.index.load_and_reconcile(
@@ -241,9 +242,14 @@ class Library:
         """Save the vector index if it changed (every ``checkpoint_seconds`` while indexing)."""
         if not self._lock.held or not self.index.dirty:
             return
-        if force or time.monotonic() - self._last_save >= self.checkpoint_seconds:
+        # Never spend more than a tenth of the time saving: a million-segment index takes
+        # seconds to write, so big libraries save less often than checkpoint_seconds.
+        interval = max(self.checkpoint_seconds, 10 * self._last_save_cost)
+        if force or time.monotonic() - self._last_save >= interval:
+            started = time.monotonic()
             self.index.save()
             self._last_save = time.monotonic()
+            self._last_save_cost = self._last_save - started
 
     # -- folders -----
     def add_folder(self, path: str | os.PathLike[str]) -> int:

@@ -105,12 +105,25 @@ class Session:
 
 
 def create_session(
-    path: str | os.PathLike[str], *, force_cpu: bool = False, threads: int | None = None
+    path: str | os.PathLike[str],
+    *,
+    force_cpu: bool = False,
+    threads: int | None = None,
+    spin: bool = True,
 ) -> Session:
-    """Create a session for one ONNX file, logging which provider is really active."""
+    """Create a session for one ONNX file, logging which provider is really active.
+
+    ``spin=False`` stops ONNX Runtime's idle threads from busy-waiting between runs. Spinning
+    shaves latency off back-to-back runs (text queries) but, while indexing, it burns the CPU
+    that the decoding threads need: on 2 cores the image tower with spinning made the whole
+    pipeline slower than decoding and encoding one after the other (benchmarks/indexing.py).
+    """
     path = Path(path)
     choice = choose_providers(force_cpu)
     options = ort.SessionOptions()
+    if not spin:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     # EXTENDED, not ALL: ALL adds CPU layout transforms that buy nothing for transformers and,
     # with ONNX Runtime 1.31, crash (SIGSEGV) while loading float16 graphs on the CPU provider.
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED

@@ -298,6 +298,9 @@ class IndexJob:
             tick = now
             if self._cancel.is_set():
                 break
+            if not self._go.is_set():  # paused: encode nothing either, not just decode nothing
+                self._go.wait(0.1)
+                continue
             try:
                 item = self._queue.get(timeout=0.05)
             except queue.Empty:

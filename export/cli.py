@@ -1,4 +1,4 @@
-"""``clipseek-export``: the PyTorch-side command line (conversion now; training joins later).
+"""``clipseek-export``: the PyTorch-side command line: convert models, make the synthetic benchmark.
 
 Errors a user can cause (bad paths, wrong checkpoints, failed parity) print one line on stderr
 and exit with status 2; nothing prints a traceback unless ``--debug`` is given.
@@ -93,11 +93,34 @@ def _run_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_synth(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "synth",
+        help="generate the synthetic video-caption benchmark",
+        description="Coloured shapes with exact captions (appearance, motion, temporal order);"
+        " val/test show (colour, shape) pairs never seen in training.",
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write")
+    p.add_argument("--videos", type=int, default=1000, help="how many videos (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="the split and every video follow it")
+    p.add_argument("--size", type=int, default=96, help="frame size in pixels (square)")
+    p.add_argument("--seconds", type=int, default=6, help="video length")
+
+
+def _run_synth(args: argparse.Namespace) -> int:
+    from export.synth import generate
+
+    target = generate(args.out, args.videos, args.seed, size=args.size, seconds=args.seconds)
+    print(f"wrote {args.videos} videos and {target}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clipseek-export", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_convert(sub)
+    _add_synth(sub)
     return parser
 
 
@@ -111,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "convert":
             return _run_convert(args)
+        if args.command == "synth":
+            return _run_synth(args)
     except (ExportError, BundleError, OSError) as exc:
         if args.debug:
             raise

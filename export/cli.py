@@ -115,12 +115,67 @@ def _run_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    from export.heads import ALL_HEADS
+
+    p = sub.add_parser(
+        "train",
+        help="fine-tune (or train from scratch) a CLIP4Clip model on video-caption data",
+        description="Symmetric cross-entropy, AdamW with separate learning rates for CLIP and the"
+        " head, warm-up + cosine, gradient clipping, AMP on CUDA; a checkpoint every epoch"
+        " (OUT/last.pt resumes exactly; OUT/best.pt is the best on validation).",
+    )
+    p.add_argument("--data", required=True, help="dataset folder (data.json) or CSV file")
+    p.add_argument("--arch", default="small", choices=ARCH_NAMES)
+    p.add_argument("--head", default="meanP", choices=ALL_HEADS)
+    p.add_argument("--init", default="random", help="random, openai, or a checkpoint file")
+    p.add_argument("--out", required=True, metavar="DIR", help="checkpoint folder")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr-clip", type=float, help="CLIP towers (default 1e-7; 1e-3 from scratch)")
+    p.add_argument("--lr-new", type=float, help="new head (default 1e-4; 1e-3 from scratch)")
+    p.add_argument("--max-frames", type=int, default=12)
+    p.add_argument("--max-words", type=int, default=32)
+    p.add_argument("--rate", type=float, default=1.0, help="frames sampled per second")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda")
+    p.add_argument("--restart", action="store_true", help="ignore OUT/last.pt and start over")
+    p.add_argument(
+        "--stop-after", type=int, metavar="N", help="stop after epoch N (continue later)"
+    )
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from export.train import TrainConfig, train
+
+    config = TrainConfig(
+        data=args.data,
+        out=args.out,
+        arch=args.arch,
+        head=args.head,
+        init=args.init,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr_clip=args.lr_clip,
+        lr_new=args.lr_new,
+        max_frames=args.max_frames,
+        max_words=args.max_words,
+        rate=args.rate,
+        seed=args.seed,
+        device=args.device,
+    )
+    result = train(config, restart=args.restart, stop_after=args.stop_after)
+    print(f"best validation text->video R@1 {result['best_val_r1']:.1f}; checkpoints in {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clipseek-export", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_convert(sub)
     _add_synth(sub)
+    _add_train(sub)
     return parser
 
 
@@ -136,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_convert(args)
         if args.command == "synth":
             return _run_synth(args)
+        if args.command == "train":
+            return _run_train(args)
     except (ExportError, BundleError, OSError) as exc:
         if args.debug:
             raise

@@ -1,0 +1,76 @@
+"""Training: the loss falls, and resuming from a checkpoint is bit-for-bit an uninterrupted run."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+
+from export.checkpoints import load_clip4clip, read_checkpoint
+from export.datasets import load_dataset
+from export.metrics import ranks, retrieval_metrics
+from export.synth import generate
+from export.train import BEST, LAST, TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("synth")
+    generate(out, 48, seed=2, size=48, seconds=4)
+    return str(out)
+
+
+def _config(data: str, out, epochs: int, head: str = "seqTransf") -> TrainConfig:
+    return TrainConfig(
+        data=data, out=str(out), arch="tiny", head=head, epochs=epochs, batch_size=8, seed=3
+    )
+
+
+def test_loss_decreases_and_checkpoints_load(tiny_data, tmp_path) -> None:
+    result = train(_config(tiny_data, tmp_path, epochs=6, head="meanP"))
+    losses = [h["loss"] for h in result["history"]]
+    assert losses[-1] < losses[0] - 0.05, losses
+    assert "val" in result["history"][-1]
+    model = load_clip4clip(tmp_path / BEST)  # what `clipseek-export convert --checkpoint` reads
+    assert model.head_name == "meanP"
+
+
+def test_resume_is_bit_for_bit(tiny_data, tmp_path) -> None:
+    train(_config(tiny_data, tmp_path / "straight", epochs=2))
+    train(_config(tiny_data, tmp_path / "resumed", epochs=2), stop_after=1)  # "interrupted"
+    resumed = train(_config(tiny_data, tmp_path / "resumed", epochs=2))  # picks up last.pt
+    assert len(resumed["history"]) == 2
+    a = read_checkpoint(tmp_path / "straight" / LAST)
+    b = read_checkpoint(tmp_path / "resumed" / LAST)
+    assert a["model"].keys() == b["model"].keys()
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key
+    assert a["train"]["history"][-1]["loss"] == b["train"]["history"][-1]["loss"]
+
+
+def test_tight_transf_trains_and_scores_pairs(tiny_data, tmp_path) -> None:
+    result = train(_config(tiny_data, tmp_path, epochs=1, head="tightTransf"))
+    assert np.isfinite(result["history"][0]["loss"])
+
+
+def test_metrics() -> None:
+    sim = np.array([[0.9, 0.1, 0.0], [0.8, 0.5, 0.1], [0.1, 0.2, 0.3]])
+    assert ranks(sim).tolist() == [1, 2, 1]
+    m = retrieval_metrics(sim, ["simple", "temporal", "simple"])
+    assert m["t2v"]["R@1"] == pytest.approx(200 / 3)
+    assert m["t2v_temporal"]["R@1"] == 0.0 and m["t2v_simple"]["R@1"] == 100.0
+    tied = np.ones((2, 2))
+    assert ranks(tied).tolist() == [2, 2]  # a tie is not a win
+
+
+def test_csv_dataset(tmp_path, tiny_data) -> None:
+    clips = load_dataset(tiny_data)
+    with (tmp_path / "mine.csv").open("w", newline="") as fh:
+        writer = csv.writer(fh)  # captions may hold commas ("a red circle, then ...")
+        writer.writerow(["video", "caption", "start", "end"])
+        writer.writerows([c.video, c.captions[0], 0, 3] for c in clips[:5])
+    mine = load_dataset(tmp_path / "mine.csv")
+    assert [c.captions[0] for c in mine] == [c.captions[0] for c in clips[:5]]
+    assert all(c.start == 0.0 and c.end == 3.0 for c in mine)

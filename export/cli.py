@@ -169,6 +169,48 @@ def _run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_eval(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="retrieval metrics of a bundle, measured through the app's indexing pipeline",
+    )
+    p.add_argument("--bundle", required=True, metavar="DIR")
+    p.add_argument("--data", required=True, help="dataset folder (data.json) or CSV file")
+    p.add_argument("--split", default="test", choices=["train", "val", "test"])
+    p.add_argument("--rate", type=float, default=1.0, help="frames sampled per second")
+    p.add_argument("--rerank", metavar="CHECKPOINT", help="a tightTransf checkpoint to re-rank")
+    p.add_argument("--top-k", type=int, default=10, help="how many videos --rerank re-scores")
+    p.add_argument("--json", action="store_true")
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from export.evaluate import evaluate
+
+    result = evaluate(
+        args.bundle,
+        args.data,
+        split_name=args.split,
+        rate=args.rate,
+        rerank_checkpoint=args.rerank,
+        top_k=args.top_k,
+    )
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{result['videos']} {args.split} videos, bundle {args.bundle}")
+    for title, metrics in [("bundle", result["metrics"])] + (
+        [("re-ranked", result["reranked"])] if "reranked" in result else []
+    ):
+        for name, m in metrics.items():
+            print(
+                f"{title:9} {name:13} R@1 {m['R@1']:5.1f}  R@5 {m['R@5']:5.1f}"
+                f"  R@10 {m['R@10']:5.1f}  MdR {m['MdR']:4.0f}  MnR {m['MnR']:6.1f}  (n={m['n']})"
+            )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clipseek-export", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
@@ -176,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_convert(sub)
     _add_synth(sub)
     _add_train(sub)
+    _add_eval(sub)
     return parser
 
 
@@ -193,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_synth(args)
         if args.command == "train":
             return _run_train(args)
+        if args.command == "eval":
+            return _run_eval(args)
     except (ExportError, BundleError, OSError) as exc:
         if args.debug:
             raise

@@ -50,9 +50,20 @@ def test_resume_is_bit_for_bit(tiny_data, tmp_path) -> None:
     assert a["train"]["history"][-1]["loss"] == b["train"]["history"][-1]["loss"]
 
 
-def test_tight_transf_trains_and_scores_pairs(tiny_data, tmp_path) -> None:
+def test_tight_transf_trains_and_reranks_only_the_top_k(tiny_data, tmp_path) -> None:
+    from export.datasets import split
+    from export.evaluate import rerank
+
     result = train(_config(tiny_data, tmp_path, epochs=1, head="tightTransf"))
     assert np.isfinite(result["history"][0]["loss"])
+    clips = split(load_dataset(tiny_data), "test")
+    sim = np.random.default_rng(0).normal(size=(len(clips), len(clips))).astype(np.float32)
+    out = rerank(sim, clips, tmp_path / LAST, top_k=3)
+    for row in range(len(clips)):
+        before = np.argsort(-sim[row]).tolist()
+        after = np.argsort(-out[row]).tolist()
+        assert set(after[:3]) == set(before[:3])  # the same three, in the cross-encoder's order
+        assert after[3:] == before[3:]  # the rest untouched
 
 
 def test_metrics() -> None:
@@ -74,3 +85,33 @@ def test_csv_dataset(tmp_path, tiny_data) -> None:
     mine = load_dataset(tmp_path / "mine.csv")
     assert [c.captions[0] for c in mine] == [c.captions[0] for c in clips[:5]]
     assert all(c.start == 0.0 and c.end == 3.0 for c in mine)
+
+
+def test_bundle_eval_through_the_indexer_agrees_with_pytorch(tiny_data, tmp_path) -> None:
+    """The same checkpoint ranks the test split identically in PyTorch and as an ONNX bundle."""
+    from core.tokenizer import ClipTokenizer
+    from export.convert import convert
+    from export.datasets import split
+    from export.evaluate import bundle_similarity, evaluate
+    from export.train import FrameStore, similarity_matrix
+
+    config = _config(tiny_data, tmp_path / "run", epochs=3, head="seqTransf")
+    train(config)
+    model = load_clip4clip(tmp_path / "run" / BEST)
+    bundle = convert(model, tmp_path / "bundle", source="test").bundle
+    clips = split(load_dataset(tiny_data), "test")
+    torch_sim = similarity_matrix(
+        model,
+        clips,
+        FrameStore(clips, model, config),
+        ClipTokenizer(),
+        max_words=config.max_words,
+        device=torch.device("cpu"),
+    )
+    onnx_sim = bundle_similarity(bundle, clips)
+    assert np.abs(torch_sim - onnx_sim).max() < 1e-4
+    assert ranks(torch_sim).tolist() == ranks(onnx_sim).tolist()
+    result = evaluate(bundle, tiny_data)
+    torch_r1 = retrieval_metrics(torch_sim)["t2v"]["R@1"]
+    assert abs(result["metrics"]["t2v"]["R@1"] - torch_r1) <= 1.0
+    assert result["videos"] == len(clips)

@@ -102,7 +102,12 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write")
     p.add_argument("--videos", type=int, default=1000, help="how many videos (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="the split and every video follow it")
+    p.add_argument("--seed", type=int, default=0, help="every video follows it")
+    p.add_argument(
+        "--split-seed",
+        type=int,
+        help="chooses the held-out pairs (default --seed); keep a training set's for fresh tests",
+    )
     p.add_argument("--size", type=int, default=96, help="frame size in pixels (square)")
     p.add_argument("--seconds", type=int, default=6, help="video length")
 
@@ -110,7 +115,14 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
 def _run_synth(args: argparse.Namespace) -> int:
     from export.synth import generate
 
-    target = generate(args.out, args.videos, args.seed, size=args.size, seconds=args.seconds)
+    target = generate(
+        args.out,
+        args.videos,
+        args.seed,
+        size=args.size,
+        seconds=args.seconds,
+        split_seed=args.split_seed,
+    )
     print(f"wrote {args.videos} videos and {target}")
     return 0
 

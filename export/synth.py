@@ -149,13 +149,22 @@ def _random_scene(rng: random.Random, pairs: Sequence[tuple[str, str]], bg: str)
 
 
 def plan(
-    videos: int, seed: int, *, temporal_fraction: float = 0.3, eval_fraction: float = 0.2
+    videos: int,
+    seed: int,
+    *,
+    temporal_fraction: float = 0.3,
+    eval_fraction: float = 0.2,
+    split_seed: int | None = None,
 ) -> list[VideoSpec]:
-    """Specs for ``videos`` videos: train, then val and test (each ``eval_fraction``)."""
+    """Specs for ``videos`` videos: train, then val and test (each ``eval_fraction``).
+
+    ``split_seed`` (default: ``seed``) chooses the held-out pairs: fresh test videos for a
+    trained model come from a new ``seed`` with the training set's ``split_seed``.
+    """
     if videos < 10:
         raise ExportError("make at least 10 videos (train, val and test all need some)")
     rng = random.Random(f"plan:{seed}")
-    held = held_out_pairs(seed)
+    held = held_out_pairs(seed if split_seed is None else split_seed)
     seen = [(c, s) for c in COLOURS for s in SHAPES if (c, s) not in held]
     unseen = sorted(held)
     n_eval = max(2, round(videos * eval_fraction))
@@ -299,11 +308,13 @@ def generate(
     fps: int = DEFAULT_FPS,
     seconds: int = DEFAULT_SECONDS,
     temporal_fraction: float = 0.3,
+    split_seed: int | None = None,
 ) -> Path:
     """Write the benchmark to ``out`` and return the path of its ``data.json``."""
     out = Path(out)
     (out / "videos").mkdir(parents=True, exist_ok=True)
-    specs = plan(videos, seed, temporal_fraction=temporal_fraction)
+    split_seed = seed if split_seed is None else split_seed
+    specs = plan(videos, seed, temporal_fraction=temporal_fraction, split_seed=split_seed)
     entries: list[dict[str, Any]] = []
     sentences: list[dict[str, Any]] = []
     for spec in specs:
@@ -326,9 +337,10 @@ def generate(
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "seed": seed,
+            "split_seed": split_seed,
             "size": size,
             "fps": fps,
-            "held_out_pairs": sorted(list(p) for p in held_out_pairs(seed)),
+            "held_out_pairs": sorted(list(p) for p in held_out_pairs(split_seed)),
         },
         "videos": entries,
         "sentences": sentences,

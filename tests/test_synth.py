@@ -63,3 +63,11 @@ def test_cli_writes_decodable_videos_and_msrvtt_like_json(tmp_path) -> None:
     for entry, sentence in zip(data["videos"], data["sentences"], strict=True):
         assert sentence["video_id"] == entry["video_id"]
         assert " a orange" not in sentence["caption"] and "a a" not in sentence["caption"]
+
+
+def test_fresh_videos_keep_the_training_sets_held_out_pairs() -> None:
+    fresh = plan(200, seed=42, split_seed=3)
+    held = held_out_pairs(3)
+    assert all(s.pairs() & held for s in fresh if s.split == "test")
+    assert all(not (s.pairs() & held) for s in fresh if s.split == "train")
+    assert [s.caption() for s in fresh] != [s.caption() for s in plan(200, seed=3)]

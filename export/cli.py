@@ -110,19 +110,24 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--size", type=int, default=96, help="frame size in pixels (square)")
     p.add_argument("--seconds", type=int, default=6, help="video length")
+    p.add_argument("--test-only", action="store_true", help="every video a test video")
 
 
 def _run_synth(args: argparse.Namespace) -> int:
-    from export.synth import generate
+    from core.synthetic import generate
 
-    target = generate(
-        args.out,
-        args.videos,
-        args.seed,
-        size=args.size,
-        seconds=args.seconds,
-        split_seed=args.split_seed,
-    )
+    try:
+        target = generate(
+            args.out,
+            args.videos,
+            args.seed,
+            size=args.size,
+            seconds=args.seconds,
+            split_seed=args.split_seed,
+            test_only=args.test_only,
+        )
+    except ValueError as exc:
+        raise ExportError(str(exc)) from None
     print(f"wrote {args.videos} videos and {target}")
     return 0
 

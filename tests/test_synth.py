@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from core.sampling import sample_frames
-from export.synth import COLOURS, held_out_pairs, plan
+from core.synthetic import COLOURS, held_out_pairs, plan
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from core.synthetic import generate
 from export.checkpoints import load_clip4clip, read_checkpoint
 from export.datasets import load_dataset
 from export.metrics import ranks, retrieval_metrics
-from export.synth import generate
 from export.train import BEST, LAST, TrainConfig, train
 
 

@@ -14,7 +14,8 @@ shows at least one of them, so a model must compose attributes rather than memor
 Each temporal test video comes with its time-reversed twin ("a blue square, then a red circle"):
 both have the same set of frames, so an order-blind head (meanP) cannot tell them apart.
 
-Layout, MSR-VTT-like (``data.json``)::
+It lives in core/ (it needs no torch) because the app uses it too: ``clipseek demo`` makes a demo
+library from it. Layout, MSR-VTT-like (``data.json``)::
 
     {"info": {...}, "videos": [{"video_id", "file", "split", "kind", "seconds"}],
      "sentences": [{"sen_id", "video_id", "caption"}]}
@@ -34,8 +35,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-
-from export.errors import ExportError
 
 FORMAT = "clipseek-synth"
 FORMAT_VERSION = 1
@@ -155,14 +154,17 @@ def plan(
     temporal_fraction: float = 0.3,
     eval_fraction: float = 0.2,
     split_seed: int | None = None,
+    test_only: bool = False,
 ) -> list[VideoSpec]:
     """Specs for ``videos`` videos: train, then val and test (each ``eval_fraction``).
+
+    ``test_only`` makes every video a test video (fresh test sets, the demo library).
 
     ``split_seed`` (default: ``seed``) chooses the held-out pairs: fresh test videos for a
     trained model come from a new ``seed`` with the training set's ``split_seed``.
     """
     if videos < 10:
-        raise ExportError("make at least 10 videos (train, val and test all need some)")
+        raise ValueError("make at least 10 videos (train, val and test all need some)")
     rng = random.Random(f"plan:{seed}")
     held = held_out_pairs(seed if split_seed is None else split_seed)
     seen = [(c, s) for c in COLOURS for s in SHAPES if (c, s) not in held]
@@ -170,6 +172,8 @@ def plan(
     n_eval = max(2, round(videos * eval_fraction))
     splits = ["val"] * n_eval + ["test"] * n_eval
     splits = ["train"] * (videos - len(splits)) + splits
+    if test_only:
+        splits = ["test"] * videos
     specs: list[VideoSpec] = []
     i = 0
     while len(specs) < videos:
@@ -287,7 +291,7 @@ def render(spec: VideoSpec, path: Path, *, size: int, fps: int, seconds: int, se
     per_scene[-1] += total - sum(per_scene)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (size, size))
     if not writer.isOpened():
-        raise ExportError(f"OpenCV cannot write {path}")
+        raise OSError(f"OpenCV cannot write {path}")
     try:
         # Temporal videos are drawn without jitter, so a video and its reversed twin show the
         # very same frames in the opposite order.
@@ -309,12 +313,19 @@ def generate(
     seconds: int = DEFAULT_SECONDS,
     temporal_fraction: float = 0.3,
     split_seed: int | None = None,
+    test_only: bool = False,
 ) -> Path:
     """Write the benchmark to ``out`` and return the path of its ``data.json``."""
     out = Path(out)
     (out / "videos").mkdir(parents=True, exist_ok=True)
     split_seed = seed if split_seed is None else split_seed
-    specs = plan(videos, seed, temporal_fraction=temporal_fraction, split_seed=split_seed)
+    specs = plan(
+        videos,
+        seed,
+        temporal_fraction=temporal_fraction,
+        split_seed=split_seed,
+        test_only=test_only,
+    )
     entries: list[dict[str, Any]] = []
     sentences: list[dict[str, Any]] = []
     for spec in specs:

@@ -338,6 +338,33 @@ def _cmd_rebuild(args: argparse.Namespace) -> int:
         lib.close()
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from core.demo import build_demo, examples
+
+    encoder = Encoder(resolve_model(args.model), force_cpu=args.cpu)
+    out = ProgressPrinter()
+    out.line(f"making {args.videos} demo videos and indexing them with {encoder.name} ...")
+    lib, pairs = build_demo(encoder, videos=args.videos, seed=args.seed, on_progress=out.progress)
+    try:
+        out.line(f"demo library: {lib.root} ({lib.catalog.segment_count()} segments)")
+        if args.no_gui:
+            for ex in examples(lib, pairs, count=args.examples):
+                rank = "not found" if ex.rank is None else f"rank {ex.rank}"
+                print(f'"{ex.caption}" -> its video at {rank}')
+                for r in ex.results[:3]:
+                    mark = "*" if r.path == ex.video else " "
+                    print(f"   {mark}{_result_line(r)}")
+            return 0
+        root = lib.root
+    finally:
+        lib.close()
+    command = [sys.executable, "-m", "desktop_app", "--model", str(encoder.root)]
+    command += ["--library", str(root)] + (["--cpu"] if args.cpu else [])
+    return subprocess.call(command)
+
+
 def add_library_commands(
     sub: argparse._SubParsersAction, add_common: Callable[[argparse.ArgumentParser], None]
 ) -> None:
@@ -384,6 +411,14 @@ def add_library_commands(
     p.add_argument("paths", nargs="*", metavar="PATH")
     common(p)
     p.set_defaults(func=_cmd_folders)
+
+    p = sub.add_parser("demo", help="index fresh synthetic videos with the demo model and try it")
+    p.add_argument("--videos", type=int, default=40, help="how many demo videos (default 40)")
+    p.add_argument("--seed", type=int, help="video seed (default: a fresh one each run)")
+    p.add_argument("--no-gui", action="store_true", help="print example searches instead")
+    p.add_argument("--examples", type=int, default=5, help="how many example searches")
+    add_common(p)
+    p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("rebuild", help="rebuild the vector index from the database")
     p.add_argument(

@@ -1,8 +1,9 @@
 """Where model bundles live and which one is used when the user names none.
 
 Order: an explicit folder (``--model`` / the app's setting), then ``$CLIPSEEK_MODEL``, then the
-first valid bundle installed under the platformdirs data folder's ``models/``. Later issues add
-the bundled demo model as the last fallback.
+first valid bundle installed under the platformdirs data folder's ``models/``, and last the demo
+model shipped in ``resources/models/demo`` (a small model trained on the synthetic benchmark: it
+understands coloured shapes, not your footage, but it lets the app work out of the box).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from core.bundle import MANIFEST_NAME, BundleError
 from core.paths import data_dir
 
 MODEL_ENV = "CLIPSEEK_MODEL"
+#: The bundled demo model; a module attribute so that tests can pretend it is absent.
+DEMO_MODEL = Path(__file__).resolve().parents[1] / "resources" / "models" / "demo"
 
 
 def models_dir() -> Path:
@@ -37,6 +40,8 @@ def resolve_model(explicit: str | os.PathLike[str] | None = None) -> Path:
     found = installed_bundles()
     if found:
         return found[0]
+    if (DEMO_MODEL / MANIFEST_NAME).is_file():
+        return DEMO_MODEL
     raise BundleError(
         f"no model installed: put a bundle in {models_dir()} or pass --model DIR"
         " (make one with `clipseek-export convert`)"

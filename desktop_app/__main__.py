@@ -12,6 +12,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="clipseek-app", description="ClipSeek desktop app")
     parser.add_argument("--model", metavar="DIR", help="model bundle folder")
     parser.add_argument("--cpu", action="store_true", help="force the CPU provider")
+    parser.add_argument("--library", metavar="DIR", help="library folder (e.g. the demo's)")
     args, qt_args = parser.parse_known_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 

@@ -71,3 +71,4 @@ def test_fresh_videos_keep_the_training_sets_held_out_pairs() -> None:
     assert all(s.pairs() & held for s in fresh if s.split == "test")
     assert all(not (s.pairs() & held) for s in fresh if s.split == "train")
     assert [s.caption() for s in fresh] != [s.caption() for s in plan(200, seed=3)]
+

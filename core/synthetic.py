@@ -104,6 +104,7 @@ class VideoSpec:
     video_id: str
     split: str
     scenes: tuple[Scene, ...]  # one scene, or two for "then"
+    group: str = ""  # a temporal video and its reversed twin share one
 
     @property
     def kind(self) -> str:
@@ -114,7 +115,8 @@ class VideoSpec:
             return self.scenes[0].caption()
         a, b = (s.obj for s in self.scenes)
         first = f"{article(a.colour)} {a.colour} {a.shape}"
-        return f"{first}, then {article(b.colour)} {b.colour} {b.shape}"
+        second = f"{article(b.colour)} {b.colour} {b.shape}"
+        return f"{first}, then {second} on a {self.scenes[0].background} background"
 
     def pairs(self) -> set[tuple[str, str]]:
         return {(s.obj.colour, s.obj.shape) for s in self.scenes}
@@ -181,16 +183,21 @@ def plan(
         bg = rng.choice(list(BACKGROUNDS))
         temporal = rng.random() < temporal_fraction
         if split == "train":
-            if temporal:
+            if temporal and len(specs) + 2 <= videos and splits[len(specs) + 1] == split:
+                # twins in training too: "A, then B" next to "B, then A" is the only thing
+                # that forces a model to read order (see the trainer's twin-aware batching)
                 a, b = _random_object(rng, seen), _random_object(rng, seen)
-                scenes: tuple[Scene, ...] = (
-                    Scene(a, 1, "moving right", bg),
-                    Scene(b, 1, "moving right", bg),
-                )
+                while (b.colour, b.shape) == (a.colour, a.shape):
+                    b = _random_object(rng, seen)
+                forward = (Scene(a, 1, "moving right", bg), Scene(b, 1, "moving right", bg))
+                pair = f"video{i:05d}"
+                specs.append(VideoSpec(pair, split, forward, pair))
+                specs.append(VideoSpec(f"video{i + 1:05d}", split, forward[::-1], pair))
+                i += 2
             else:
                 scenes = (_random_scene(rng, seen, bg),)
-            specs.append(VideoSpec(f"video{i:05d}", split, scenes))
-            i += 1
+                specs.append(VideoSpec(f"video{i:05d}", split, scenes))
+                i += 1
             continue
         # evaluation videos always show a pair never seen in training
         if temporal and len(specs) + 2 <= videos and splits[len(specs) + 1] == split:
@@ -199,8 +206,9 @@ def plan(
             while (b.colour, b.shape) == (a.colour, a.shape):
                 b = _random_object(rng, seen + unseen)
             forward = (Scene(a, 1, "moving right", bg), Scene(b, 1, "moving right", bg))
-            specs.append(VideoSpec(f"video{i:05d}", split, forward))
-            specs.append(VideoSpec(f"video{i + 1:05d}", split, forward[::-1]))
+            pair = f"video{i:05d}"
+            specs.append(VideoSpec(pair, split, forward, pair))
+            specs.append(VideoSpec(f"video{i + 1:05d}", split, forward[::-1], pair))
             i += 2
         else:
             scene = Scene(
@@ -338,6 +346,8 @@ def generate(
                 "split": spec.split,
                 "kind": spec.kind,
                 "seconds": seconds,
+                # a temporal video and its reversed twin share a group (hard negatives)
+                "group": spec.group or spec.video_id,
             }
         )
         sentences.append(

@@ -43,6 +43,9 @@ class Clip:
     kind: str = "simple"
     start: float | None = None
     end: float | None = None
+    #: Clips that differ only in a hard way (a video and its reversed twin) share a group; the
+    #: trainer keeps a group in one batch so the loss must tell them apart.
+    group: str | None = None
 
 
 def _video_file(root: Path, entry: dict) -> Path:

@@ -197,6 +197,15 @@ def _schedule(total: int, warmup: int) -> Callable[[int], float]:
     return factor
 
 
+def _grouped_order(clips: Sequence[Clip], generator: torch.Generator) -> list[int]:
+    """A shuffled order in which clips of one group (reversed twins) stay side by side."""
+    groups: dict[str, list[int]] = {}
+    for i, clip in enumerate(clips):
+        groups.setdefault(clip.group or f"#{i}", []).append(i)
+    units = list(groups.values())
+    return [i for u in torch.randperm(len(units), generator=generator).tolist() for i in units[u]]
+
+
 def _device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -274,7 +283,7 @@ def train(
     for epoch in range(first_epoch, last_epoch):
         model.train()
         order = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
-        perm = torch.randperm(len(train_clips), generator=order).tolist()
+        perm = _grouped_order(train_clips, order)
         picks = torch.randint(0, 1 << 30, (len(train_clips),), generator=order).tolist()
         losses = []
         epoch_start = time.perf_counter()

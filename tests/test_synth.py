@@ -33,8 +33,11 @@ def test_temporal_test_videos_come_with_their_reversed_twin() -> None:
     assert specs
     captions = {s.caption() for s in specs}
     for s in specs:
-        a, b = s.caption().split(", then ")
-        assert f"{b}, then {a}" in captions
+        a, rest = s.caption().split(", then ")
+        b, background = rest.split(" on a ")
+        assert f"{b}, then {a} on a {background}" in captions
+    groups = [s.group for s in specs]
+    assert all(groups.count(g) == 2 for g in groups)  # twins, and only twins, share a group
 
 
 def test_plan_is_deterministic_per_seed() -> None:
@@ -71,4 +74,3 @@ def test_fresh_videos_keep_the_training_sets_held_out_pairs() -> None:
     assert all(s.pairs() & held for s in fresh if s.split == "test")
     assert all(not (s.pairs() & held) for s in fresh if s.split == "train")
     assert [s.caption() for s in fresh] != [s.caption() for s in plan(200, seed=3)]
-

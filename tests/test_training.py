@@ -115,3 +115,28 @@ def test_bundle_eval_through_the_indexer_agrees_with_pytorch(tiny_data, tmp_path
     torch_r1 = retrieval_metrics(torch_sim)["t2v"]["R@1"]
     assert abs(result["metrics"]["t2v"]["R@1"] - torch_r1) <= 1.0
     assert result["videos"] == len(clips)
+
+
+def test_msrvtt_layout(tmp_path, tiny_data) -> None:
+    import json
+    import shutil
+
+    ours = load_dataset(tiny_data)[:3]
+    (tmp_path / "videos").mkdir()
+    for i, clip in enumerate(ours):
+        shutil.copy(clip.video, tmp_path / "videos" / f"video{i}.mp4")
+    data = {
+        "videos": [
+            {"video_id": f"video{i}", "split": s}
+            for i, s in enumerate(["train", "validate", "test"])
+        ],
+        "sentences": [
+            {"video_id": f"video{i}", "caption": c}
+            for i, clip in enumerate(ours)
+            for c in (clip.captions[0], "another caption")
+        ],
+    }
+    (tmp_path / "MSRVTT_data.json").write_text(json.dumps(data))
+    clips = load_dataset(tmp_path)
+    assert [c.split for c in clips] == ["train", "val", "test"]
+    assert all(len(c.captions) == 2 and c.video.is_file() for c in clips)

@@ -73,7 +73,15 @@ class TrainConfig:
 def build(config: TrainConfig) -> CLIP4Clip:
     torch.manual_seed(config.seed)
     if config.init == "random":
-        return build_model(config.arch, config.head)
+        model = build_model(config.arch, config.head)
+        if config.head == "seqTransf":
+            # CLIP4Clip copies the frame positions from CLIP's text positions; from scratch those
+            # are noise of std 0.01, some 40x smaller than the frame vectors they are added to
+            # (measured: norms 0.15 vs 6.5 after training), so the head could barely see order.
+            # Give them the frame vectors' scale instead.
+            with torch.no_grad():
+                model.head.frame_position_embeddings.weight.normal_(0.0, 1.0)
+        return model
     if config.init == "openai":
         return build_model(config.arch, config.head, clip=load_openai_clip(config.arch))
     source = load_clip4clip(config.init)  # fine-tune further, possibly under another head

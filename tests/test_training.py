@@ -140,3 +140,16 @@ def test_msrvtt_layout(tmp_path, tiny_data) -> None:
     clips = load_dataset(tmp_path)
     assert [c.split for c in clips] == ["train", "val", "test"]
     assert all(len(c.captions) == 2 and c.video.is_file() for c in clips)
+
+
+def test_init_from_a_checkpoint_keeps_its_clip_weights(tiny_data, tmp_path) -> None:
+    train(_config(tiny_data, tmp_path / "first", epochs=1, head="meanP"))
+    first = load_clip4clip(tmp_path / "first" / LAST)
+    config = _config(tiny_data, tmp_path / "second", epochs=1, head="seqLSTM")
+    config.init = str(tmp_path / "first" / LAST)
+    config.lr_clip = 0.0  # CLIP frozen: only the new head learns
+    train(config)
+    second = load_clip4clip(tmp_path / "second" / LAST)
+    assert second.head_name == "seqLSTM"
+    a, b = first.state_dict(), second.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a if k.startswith("clip."))

@@ -73,9 +73,15 @@ def _load_json(root: Path, data_file: Path) -> list[Clip]:
         split = SPLIT_NAMES.get(str(v.get("split", "train")))
         if split is None or vid not in captions:
             continue
+        group = v.get("group")
         clips.append(
             Clip(
-                vid, _video_file(root, v), tuple(captions[vid]), split, str(v.get("kind", "simple"))
+                vid,
+                _video_file(root, v),
+                tuple(captions[vid]),
+                split,
+                str(v.get("kind", "simple")),
+                group=None if group is None else f"{split}:{group}",
             )
         )
     return clips

@@ -19,10 +19,11 @@ from export.evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: text->video R@1 (%) of the demo model on 150 fresh test videos, measured when it was trained
-#: (README, "Results"); the test allows a margin for a different random draw of videos.
-MEASURED_R1 = 69.3
-MARGIN = 8.0
+#: text->video R@1 (%) of the demo model on fresh test videos: the mean of six draws of 120-150
+#: videos (84.7, 75.8, 84.2, 82.5, 86.7, 85.8; README, "Results"). The margin covers the spread
+#: between draws; the threshold (71.3) stays above the 60 the model must reach.
+MEASURED_R1 = 83.3
+MARGIN = 12.0
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,11 @@ def test_order_matters_to_the_demo_head_but_not_to_mean_pooling(tmp_path, demo) 
     mean_a, mean_b = (l2_normalise(l2_normalise(r).mean(axis=0)) for r in raw)
     assert float(mean_a @ mean_b) > 0.999  # the same frames in another order
     seq_a, seq_b = (demo.pool_frames(r) for r in raw)
-    assert float(seq_a @ seq_b) < 1.0 - 1e-5  # position-aware: the order changes the vector
+    assert float(seq_a @ seq_b) < 0.95  # position-aware: the order changes the vector
+    text_a, text_b = demo.encode_texts([twins[0].caption(), twins[1].caption()])
+    # "X, then Y" prefers the video where X comes first, and the reverse
+    assert float(text_a @ seq_a) > float(text_a @ seq_b) + 0.1
+    assert float(text_b @ seq_b) > float(text_b @ seq_a) + 0.1
     assert np.isfinite(seq_a).all()
 
 

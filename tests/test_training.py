@@ -153,3 +153,18 @@ def test_init_from_a_checkpoint_keeps_its_clip_weights(tiny_data, tmp_path) -> N
     assert second.head_name == "seqLSTM"
     a, b = first.state_dict(), second.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a if k.startswith("clip."))
+
+
+def test_twins_are_read_and_batched_side_by_side(tiny_data) -> None:
+    from export.train import _grouped_order
+
+    clips = [c for c in load_dataset(tiny_data) if c.split == "train"]
+    twins = [c for c in clips if c.kind == "temporal"]
+    assert twins and all(c.group for c in twins)
+    for seed in range(5):
+        order = _grouped_order(clips, torch.Generator().manual_seed(seed))
+        assert sorted(order) == list(range(len(clips)))
+        position = {clips[i].key: p for p, i in enumerate(order)}
+        for a in twins:
+            partner = [b for b in twins if b.group == a.group and b is not a]
+            assert len(partner) == 1 and abs(position[a.key] - position[partner[0].key]) == 1

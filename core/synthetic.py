@@ -182,39 +182,23 @@ def plan(
         split = splits[len(specs)]
         bg = rng.choice(list(BACKGROUNDS))
         temporal = rng.random() < temporal_fraction
-        if split == "train":
-            if temporal and len(specs) + 2 <= videos and splits[len(specs) + 1] == split:
-                # twins in training too: "A, then B" next to "B, then A" is the only thing
-                # that forces a model to read order (see the trainer's twin-aware batching)
-                a, b = _random_object(rng, seen), _random_object(rng, seen)
-                while (b.colour, b.shape) == (a.colour, a.shape):
-                    b = _random_object(rng, seen)
-                forward = (Scene(a, 1, "moving right", bg), Scene(b, 1, "moving right", bg))
-                pair = f"video{i:05d}"
-                specs.append(VideoSpec(pair, split, forward, pair))
-                specs.append(VideoSpec(f"video{i + 1:05d}", split, forward[::-1], pair))
-                i += 2
-            else:
-                scenes = (_random_scene(rng, seen, bg),)
-                specs.append(VideoSpec(f"video{i:05d}", split, scenes))
-                i += 1
-            continue
-        # evaluation videos always show a pair never seen in training
+        # training shows seen pairs only; evaluation always shows a pair never seen in training
+        first_pool = seen if split == "train" else unseen
+        second_pool = seen if split == "train" else seen + unseen
         if temporal and len(specs) + 2 <= videos and splits[len(specs) + 1] == split:
-            a = _random_object(rng, unseen)
-            b = _random_object(rng, seen + unseen)
+            # a video and its reversed twin: "A, then B" next to "B, then A" is what forces a
+            # model to read order (the trainer keeps twins in one batch)
+            a = _random_object(rng, first_pool)
+            b = _random_object(rng, second_pool)
             while (b.colour, b.shape) == (a.colour, a.shape):
-                b = _random_object(rng, seen + unseen)
+                b = _random_object(rng, second_pool)
             forward = (Scene(a, 1, "moving right", bg), Scene(b, 1, "moving right", bg))
             pair = f"video{i:05d}"
             specs.append(VideoSpec(pair, split, forward, pair))
             specs.append(VideoSpec(f"video{i + 1:05d}", split, forward[::-1], pair))
             i += 2
         else:
-            scene = Scene(
-                _random_object(rng, unseen), rng.choice([1, 1, 2, 3]), rng.choice(MOTIONS), bg
-            )
-            specs.append(VideoSpec(f"video{i:05d}", split, (scene,)))
+            specs.append(VideoSpec(f"video{i:05d}", split, (_random_scene(rng, first_pool, bg),)))
             i += 1
     return specs
 

@@ -1,7 +1,10 @@
 """Retrieval metrics as CLIP4Clip reports them: R@1/5/10, median and mean rank.
 
 ``sim[i, j]`` is the similarity of text i and video j, text i describing video i. Ranks start at
-1; ties count against the model (a correct video tied with another is not first).
+1; ties count against the model (a correct video tied with another is not first), and a score
+within ``TIE`` of the correct one is a tie: differences below float noise mean nothing, and
+without this an order-blind head's scores for a video and its reversed twin (equal up to 1e-6)
+would rank them by noise, differently in PyTorch and ONNX Runtime.
 """
 
 from __future__ import annotations
@@ -10,12 +13,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+TIE = 1e-5
+
 
 def ranks(sim: np.ndarray) -> np.ndarray:
     """Rank of the right column for each row of a square similarity matrix."""
     sim = np.asarray(sim, dtype=np.float64)
     correct = sim[np.arange(sim.shape[0]), np.arange(sim.shape[0])][:, None]
-    return (sim >= correct).sum(axis=1)
+    return (sim >= correct - TIE).sum(axis=1)
 
 
 def summarise(r: np.ndarray) -> dict[str, float]:

@@ -74,6 +74,8 @@ def test_metrics() -> None:
     assert m["t2v_temporal"]["R@1"] == 0.0 and m["t2v_simple"]["R@1"] == 100.0
     tied = np.ones((2, 2))
     assert ranks(tied).tolist() == [2, 2]  # a tie is not a win
+    noise = np.array([[1.0, 1.0 - 1e-7], [1.0, 1.0 + 1e-7]])
+    assert ranks(noise).tolist() == [2, 2]  # nor is a win by float noise
 
 
 def test_csv_dataset(tmp_path, tiny_data) -> None:

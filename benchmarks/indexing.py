@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -56,6 +55,7 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks.encoders import machine  # noqa: E402
 from core.bundle import MANIFEST_NAME, BundleError  # noqa: E402
 from core.encoders import Encoder  # noqa: E402
 from core.library import Library  # noqa: E402
@@ -70,18 +70,6 @@ K = 10
 
 
 # --------------------------------------------------------------------------- machine, model
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} logical CPUs"
 
 
 def ensure_bundle(arch: str, out: Path) -> Path:

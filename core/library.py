@@ -535,11 +535,11 @@ class Library:
         """Segment ids under the given folders (watched folders or folders inside them)."""
         if not folders:
             return None
-        roots = [p for _, p in self.catalog.folder_paths()]
+        roots = self.catalog.folder_paths()
         allowed: set[int] = set()
         for folder in folders:
             canonical = _canonical(folder)
-            if self._owner(canonical, list(enumerate(roots))) is None:
+            if self._owner(canonical, roots) is None:
                 raise QueryError(f"not inside a watched folder: {folder}")
             allowed |= self.catalog.segment_ids_under(canonical, os.sep)
         return allowed

@@ -26,10 +26,17 @@ from export.errors import ExportError
 from export.metrics import retrieval_metrics
 
 
-def _index(encoder: Encoder, clips: list[Clip], scratch: Path, rate: float) -> dict[str, int]:
-    """Index the clips' videos into a scratch library; returns video path -> column."""
+def _index(
+    encoder: Encoder, clips: list[Clip], scratch: Path, rate: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Index the clips' videos into a scratch library.
+
+    Returns (owner [S], vectors [S, D]): for every stored segment, the column (clip index) of
+    the video it belongs to, and its vector.
+    """
     folder = scratch / "videos"
     folder.mkdir()
+    folder = folder.resolve()  # the library stores canonical paths (the temp dir may be a link)
     column: dict[str, int] = {}
     for i, clip in enumerate(clips):
         if clip.start is not None or clip.end is not None:
@@ -54,7 +61,7 @@ def _index(encoder: Encoder, clips: list[Clip], scratch: Path, rate: float) -> d
             vectors.append(batch)
         rows = lib.catalog.segments(ids)
         owner = np.array([column[str(Path(rows[i].path))] for i in ids])
-    return {"owner": owner, "vectors": np.concatenate(vectors)}  # type: ignore[dict-item]
+    return owner, np.concatenate(vectors)
 
 
 def bundle_similarity(
@@ -63,12 +70,12 @@ def bundle_similarity(
     """[captions, videos] scores: each video's best segment against each clip's first caption."""
     encoder = Encoder(bundle, force_cpu=force_cpu)
     with tempfile.TemporaryDirectory(prefix="clipseek-eval-") as tmp:
-        indexed = _index(encoder, clips, Path(tmp), rate)
+        owner, vectors = _index(encoder, clips, Path(tmp), rate)
     text = encoder.encode_texts([c.captions[0] for c in clips], truncate=True)
-    seg_scores = text @ indexed["vectors"].T  # [captions, segments]
+    seg_scores = text @ vectors.T  # [captions, segments]
     sim = np.full((len(clips), len(clips)), -np.inf, dtype=np.float32)
     for column in range(len(clips)):
-        mine = indexed["owner"] == column
+        mine = owner == column
         if mine.any():
             sim[:, column] = seg_scores[:, mine].max(axis=1)
     return sim

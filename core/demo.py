@@ -40,6 +40,32 @@ def demo_root() -> Path:
     return data_dir() / "demo"
 
 
+def make_demo_videos(
+    root: Path, *, videos: int = 40, seed: int | None = None
+) -> tuple[Path, list[tuple[str, str]]]:
+    """Write fresh demo videos under ``root/videos`` (replacing ``root``).
+
+    Returns the video folder and its (video path, caption) pairs.
+    """
+    seed = random.SystemRandom().randrange(1, 1_000_000) if seed is None else seed
+    shutil.rmtree(root, ignore_errors=True)
+    folder = root / "videos"
+    generate(folder, videos, seed, split_seed=DEMO_SPLIT_SEED, test_only=True)
+    data = json.loads((folder / "data.json").read_text(encoding="utf-8"))
+    files = {v["video_id"]: str((folder / v["file"]).resolve()) for v in data["videos"]}
+    return folder, [(files[s["video_id"]], s["caption"]) for s in data["sentences"]]
+
+
+def demo_captions(root: Path | None = None) -> list[str]:
+    """The captions of the current demo videos (example searches for the app)."""
+    path = (root or demo_root()) / "videos" / "data.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [s["caption"] for s in data.get("sentences", [])]
+
+
 def build_demo(
     encoder: Encoder,
     *,
@@ -53,13 +79,7 @@ def build_demo(
     The previous demo library is replaced. The caller closes the library.
     """
     root = root or demo_root()
-    seed = random.SystemRandom().randrange(1, 1_000_000) if seed is None else seed
-    shutil.rmtree(root, ignore_errors=True)
-    folder = root / "videos"
-    generate(folder, videos, seed, split_seed=DEMO_SPLIT_SEED, test_only=True)
-    data = json.loads((folder / "data.json").read_text(encoding="utf-8"))
-    files = {v["video_id"]: str((folder / v["file"]).resolve()) for v in data["videos"]}
-    pairs = [(files[s["video_id"]], s["caption"]) for s in data["sentences"]]
+    folder, pairs = make_demo_videos(root, videos=videos, seed=seed)
     library = Library(encoder, root / "library")
     library.add_folder(folder)
     library.sync()

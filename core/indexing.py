@@ -136,6 +136,10 @@ class IndexJob:
         self._current: str | None = None
         self._bytes_total = sum(v.size for v in self.videos) or 1
         self._bytes_done = 0
+        self._by_id = {v.id: v for v in self.videos}
+        # Guards the hand-over between extend() and decode workers running out of work.
+        self._todo_lock = threading.Lock()
+        self._workers_left = 0
 
     # -- control (any thread) -----
     def pause(self) -> None:
@@ -149,6 +153,25 @@ class IndexJob:
     def cancel(self) -> None:
         self._cancel.set()
         self._go.set()
+
+    def extend(self, videos: Sequence[VideoRow]) -> bool:
+        """Add videos to a running job (a folder dropped in while indexing).
+
+        Returns False when the job is already finishing (its decoders have run out of work):
+        the caller then starts a new job for them. Videos the job already has are ignored.
+        """
+        with self._todo_lock:
+            if self._workers_left == 0 or self._cancel.is_set():
+                return False
+            for v in videos:
+                if v.id in self._by_id:
+                    continue
+                self._by_id[v.id] = v
+                self.videos.append(v)
+                self._bytes_total += v.size
+                self._todo.put(v)
+        self._emit(force=True)
+        return True
 
     @property
     def paused(self) -> bool:
@@ -249,11 +272,16 @@ class IndexJob:
     def _decode_worker(self) -> None:
         try:
             while not self._cancel.is_set():
-                try:
-                    video = self._todo.get_nowait()
-                except queue.Empty:
-                    break
+                with self._todo_lock:
+                    try:
+                        video = self._todo.get_nowait()
+                    except queue.Empty:
+                        self._workers_left -= 1
+                        break
                 self._decode_one(video)
+            else:
+                with self._todo_lock:
+                    self._workers_left -= 1
         finally:
             self._put_final()
 
@@ -264,7 +292,7 @@ class IndexJob:
     # -- encoding and committing (the job's own thread) -----
     def run(self) -> IndexReport:
         lib = self.library
-        by_id = {v.id: v for v in self.videos}
+        by_id = self._by_id
         for v in self.videos:
             self._todo.put(v)
         pending: dict[int, _Pending] = {}
@@ -273,6 +301,7 @@ class IndexJob:
             threading.Thread(target=self._decode_worker, name=f"clipseek-decode-{i}", daemon=True)
             for i in range(min(self.workers, max(1, len(self.videos))))
         ]
+        self._workers_left = len(threads)
         for t in threads:
             t.start()
         alive = len(threads)

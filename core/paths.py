@@ -30,6 +30,14 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir(APP_NAME, False))
 
 
+def config_dir() -> Path:
+    """The per-user settings folder (the desktop app's settings file)."""
+    override = os.environ.get(HOME_ENV)
+    if override:
+        return Path(override) / "config"
+    return Path(platformdirs.user_config_dir(APP_NAME, False))
+
+
 def libraries_dir() -> Path:
     return data_dir() / "libraries"
 

@@ -327,3 +327,28 @@ def test_rebuild_with_new_segment_length_needs_no_decoding(tmp_path, encoder, co
         assert sum(counted) == 0 and consistent(lib)
         best = lib.search_image(frame_at(videos / "a.mp4", 13.5), k=1)[0]
         assert (best.t0, best.t1) in {(10.0, 14.0), (12.0, 16.0), (10.0, 16.0)}
+
+
+def test_a_running_job_takes_videos_added_while_it_runs(tmp_path, encoder) -> None:
+    """A folder dropped in mid-job joins that job instead of waiting for the next one."""
+    first = make_folder(tmp_path / "first", {"a.mp4": 6, "b.mp4": 6})
+    second = make_folder(tmp_path / "second", {"c.mp4": 5})
+    with Library(encoder, tmp_path / "lib") as lib:
+        lib.add_folder(first)
+        lib.sync()
+        extended: list[bool] = []
+        totals: list[int] = []
+
+        def on_video(outcome) -> None:
+            if not extended:
+                lib.add_folder(second)
+                lib.sync([second])
+                extended.append(job.extend(lib.pending()))
+
+        job = lib.index_job(on_video=on_video, on_progress=lambda p: totals.append(p.files_total))
+        report = job.run()
+        assert extended == [True]
+        assert sorted(Path(o.path).name for o in report.encoded) == ["a.mp4", "b.mp4", "c.mp4"]
+        assert max(totals) == 3 and not lib.pending()
+        assert not job.extend(lib.pending())  # finished: the caller must start a new job
+        assert consistent(lib)

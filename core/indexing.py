@@ -329,6 +329,7 @@ class IndexJob:
                 break
             if not self._go.is_set():  # paused: encode nothing either, not just decode nothing
                 self._go.wait(0.1)
+                self._emit()  # listeners still hear from a paused job (the GUI runs work there)
                 continue
             try:
                 item = self._queue.get(timeout=0.05)

@@ -41,21 +41,29 @@ def _overlaps(a: SearchResult, b: SearchResult) -> bool:
     return a.video_id == b.video_id and a.t0 < b.t1 - 1e-6 and b.t0 < a.t1 - 1e-6
 
 
+#: A hit widens a moment only if it scores within this fraction of the hits' score range of the
+#: moment's best: a neighbouring window that matches about as well belongs to the moment; one
+#: that matches far worse (the scene changed) does not stretch it to the whole video.
+MERGE_TOLERANCE = 0.25
+
+
 def merge_adjacent(hits: list[SearchResult], k: int) -> list[SearchResult]:
     """Up to ``k`` moments from per-segment ``hits``, best score first.
 
     Hits are taken best first. One that overlaps a moment already chosen is folded into it
-    (widening its range) when it is itself among the ``k`` best hits — the moment really spans
-    both windows — and dropped otherwise, as a weaker duplicate of a moment already listed.
-    Chaining is thereby bounded: a moment never grows by hits that would not have made the list.
+    (widening its range) when it is itself among the ``k`` best hits and scores nearly as well
+    as the moment (:data:`MERGE_TOLERANCE`) — the moment really spans both windows — and dropped
+    otherwise, as a weaker duplicate of a moment already listed. Chaining is thereby bounded:
+    a moment never grows by hits that would not have made the list.
     """
     ranked = sorted(hits, key=lambda r: (-r.score, r.path, r.t0))
+    spread = ranked[0].score - ranked[-1].score if ranked else 0.0
     out: list[SearchResult] = []
     for rank, hit in enumerate(ranked):
         host = next((i for i, m in enumerate(out) if _overlaps(hit, m)), None)
         if host is not None:
-            if rank < k:
-                m = out[host]
+            m = out[host]
+            if rank < k and hit.score >= m.score - MERGE_TOLERANCE * spread:
                 out[host] = SearchResult(
                     path=m.path,
                     t0=min(m.t0, hit.t0),

@@ -1,4 +1,4 @@
-"""Start the ClipSeek desktop app: ``clipseek-app [--model DIR] [--cpu]``."""
+"""Start the ClipSeek desktop app: ``clipseek-app [--model DIR] [--cpu] [--library DIR]``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,27 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from logging.handlers import RotatingFileHandler
+
+from core.paths import data_dir
+
+
+def _logging(debug: bool) -> None:
+    """Log to stderr and to a rotating file in the data folder (what a bug report needs)."""
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    try:
+        logs = data_dir() / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        handlers.append(
+            RotatingFileHandler(logs / "clipseek-app.log", maxBytes=2**20, backupCount=3)
+        )
+    except OSError:
+        pass
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -13,8 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", metavar="DIR", help="model bundle folder")
     parser.add_argument("--cpu", action="store_true", help="force the CPU provider")
     parser.add_argument("--library", metavar="DIR", help="library folder (e.g. the demo's)")
+    parser.add_argument("--debug", action="store_true", help="debug logging")
     args, qt_args = parser.parse_known_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _logging(args.debug)
 
     from PySide6.QtWidgets import QApplication
 
@@ -23,7 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication([sys.argv[0], *qt_args])
     app.setApplicationName("ClipSeek")
     app.setOrganizationName("ClipSeek")
-    window = MainWindow(model=args.model, force_cpu=args.cpu)
+    app.setApplicationDisplayName("ClipSeek")
+    window = MainWindow(model=args.model, force_cpu=args.cpu, library=args.library)
     window.show()
     return app.exec()
 

@@ -1,15 +1,12 @@
-"""Loading the model off the UI thread and describing it for the window.
+"""Loading the model and describing it for the window, without ever raising.
 
-Loading a ViT-B/32 bundle (checksums + three ONNX sessions) takes seconds; doing it on the UI
-thread would freeze the window at start-up, so it runs in the thread pool and reports back by
-signal.
+Loading a ViT-B/32 bundle (checksums + three ONNX sessions) takes seconds, so the engine calls
+this on its library thread, never on the UI thread.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from PySide6.QtCore import QObject, QRunnable, Signal
 
 from core.bundle import BundleError
 from core.encoders import Encoder
@@ -46,20 +43,3 @@ def load_status(
         ),
         encoder,
     )
-
-
-class ModelLoader(QObject, QRunnable):
-    """A thread-pool job that loads the model and emits ``finished(ModelStatus, encoder)``."""
-
-    finished = Signal(object, object)
-
-    def __init__(self, model: str | None = None, force_cpu: bool = False) -> None:
-        QObject.__init__(self)
-        QRunnable.__init__(self)
-        self.setAutoDelete(False)
-        self._model = model
-        self._force_cpu = force_cpu
-
-    def run(self) -> None:
-        status, encoder = load_status(self._model, self._force_cpu)
-        self.finished.emit(status, encoder)

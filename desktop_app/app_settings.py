@@ -1,0 +1,86 @@
+"""The app's persistent settings: one INI file in the per-user config folder.
+
+An INI file under :func:`core.paths.config_dir` (rather than Qt's native store, the registry on
+Windows) keeps settings next to the rest of ClipSeek's files, readable and easy to reset, and
+lets ``$CLIPSEEK_HOME`` isolate them in tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from core.paths import config_dir
+
+DEFAULT_RESCAN_MINUTES = 10
+
+
+@dataclass
+class Preferences:
+    """What the Settings dialog edits."""
+
+    model: str = ""  # bundle folder; "" = automatic (installed model, else the demo model)
+    force_cpu: bool = False
+    sample_rate: float = 1.0
+    segment_seconds: float = 8.0
+    rescan_minutes: int = DEFAULT_RESCAN_MINUTES
+
+
+class AppSettings:
+    def __init__(self) -> None:
+        path = config_dir() / "settings.ini"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._s = QSettings(str(path), QSettings.Format.IniFormat)
+
+    @property
+    def path(self) -> str:
+        return self._s.fileName()
+
+    def preferences(self) -> Preferences:
+        d = Preferences()
+        return Preferences(
+            model=str(self._s.value("model/folder", d.model)),
+            force_cpu=self._bool("model/force_cpu", d.force_cpu),
+            sample_rate=self._float("indexing/sample_rate", d.sample_rate),
+            segment_seconds=self._float("indexing/segment_seconds", d.segment_seconds),
+            rescan_minutes=int(self._float("indexing/rescan_minutes", d.rescan_minutes)),
+        )
+
+    def save_preferences(self, p: Preferences) -> None:
+        self._s.setValue("model/folder", p.model)
+        self._s.setValue("model/force_cpu", p.force_cpu)
+        self._s.setValue("indexing/sample_rate", p.sample_rate)
+        self._s.setValue("indexing/segment_seconds", p.segment_seconds)
+        self._s.setValue("indexing/rescan_minutes", p.rescan_minutes)
+        self._s.sync()
+
+    # -- window state -----
+    def state(self, key: str) -> QByteArray | None:
+        value = self._s.value(f"window/{key}")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_state(self, key: str, value: QByteArray) -> None:
+        self._s.setValue(f"window/{key}", value)
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        return self._bool(f"view/{key}", default)
+
+    def set_flag(self, key: str, value: bool) -> None:
+        self._s.setValue(f"view/{key}", value)
+
+    def sync(self) -> None:
+        self._s.sync()
+
+    # -- typed reads (INI files store everything as text) -----
+    def _bool(self, key: str, default: bool) -> bool:
+        value = self._s.value(key, default)
+        if isinstance(value, str):
+            return value.lower() in ("1", "true", "yes", "on")
+        return bool(value)
+
+    def _float(self, key: str, default: float) -> float:
+        try:
+            return float(self._s.value(key, default))
+        except (TypeError, ValueError):
+            return default

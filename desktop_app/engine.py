@@ -1,0 +1,568 @@
+"""The GUI's one door into core: every library change on one thread, searches on another.
+
+The window never touches :class:`core.library.Library` itself. It calls :class:`Engine`'s
+methods, which queue work and return at once, and listens to its signals, which Qt delivers on
+the UI thread. Two Python threads do the work:
+
+* the **library thread** owns every change, in order: loading the model, opening the library,
+  adding and removing folders, scans, the indexing job, rebuilds. While a job runs, small
+  requests (a folder dropped in, a rescan after a file changed) are served *inside* the job,
+  between two batches, and their new videos join the running job (:meth:`IndexJob.extend`), so
+  a drop never waits for hours of indexing to end. A bigger request (removing a folder,
+  switching the model) stops the job, which keeps every finished video, runs, and indexing
+  resumes after it.
+* the **search thread** answers queries. Only the newest request matters (the user is typing):
+  older unanswered ones are dropped. Thumbnails are decoded there too, as ``QImage``, so the UI
+  thread only paints.
+
+ONNX Runtime, OpenCV and SQLite release the GIL, so neither thread stalls the event loop.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from core.bundle import MANIFEST_NAME
+from core.demo import demo_root, make_demo_videos
+from core.encoders import Encoder, QueryError
+from core.indexing import IndexJob, IndexReport, Progress, VideoOutcome
+from core.library import DB_NAME, Library, LibraryBusy, LibraryError, default_library_root
+from core.models import DEMO_MODEL
+from core.search import SearchResult
+from core.segments import SegmentRule
+from core.tokenizer import TokenizerError
+from desktop_app.model_status import ModelStatus, load_status
+
+log = logging.getLogger(__name__)
+
+#: More directories than this are not watched one by one (inotify's default limit is 8192
+#: per user, shared with every other program); the periodic rescan covers the rest.
+MAX_WATCHED_DIRS = 2000
+#: How often, at most, library counts and errors are re-read for the panels while indexing.
+SNAPSHOT_INTERVAL = 0.5
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """What the engine opens: the window's settings plus command-line overrides."""
+
+    model: str | None = None  # bundle folder; None: $CLIPSEEK_MODEL, installed, then the demo
+    force_cpu: bool = False
+    library: str | None = None  # library folder; None: the model's own in the data folder
+    sample_rate: float = 1.0  # frames per second, for a new library
+    segment_seconds: float = 8.0  # segment length, for a new library (hop = half)
+    workers: int = 1
+    batch_size: int = 16
+    demo: bool = False  # the demo library (fresh synthetic videos, the demo model)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the panels show about the open library, read on the library thread."""
+
+    root: str
+    folders: list[dict[str, Any]]
+    errors: list[dict[str, str]]
+    warnings: list[dict[str, str]]
+    skipped: list[dict[str, str]]
+    videos: int
+    indexed: int
+    segments: int
+    sample_rate: float
+    segment_seconds: float
+    demo: bool
+
+    @property
+    def empty(self) -> bool:
+        return not self.folders
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    serial: int
+    text: str | None = None
+    image: str | np.ndarray | None = None
+    folder: str | None = None
+    k: int = 60
+
+    @property
+    def label(self) -> str:
+        if self.text is not None:
+            return self.text
+        return "picture" if isinstance(self.image, np.ndarray) else Path(str(self.image)).name
+
+
+@dataclass(frozen=True)
+class SearchResponse:
+    request: SearchRequest
+    results: list[SearchResult] = field(default_factory=list)
+    thumbnails: dict[str, QImage] = field(default_factory=dict)
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    encoded: int
+    failed: int
+    frames: int
+    seconds: float
+    cancelled: bool
+
+
+@dataclass
+class _Op:
+    name: str
+    fn: Callable[[], None]
+    #: Served inside a running indexing job instead of stopping it.
+    quick: bool = False
+
+
+def library_root_for(encoder: Encoder, sample_rate: float) -> Path:
+    """One library per model and sampling rate: changing the rate starts another library
+    (and switching back finds the old one intact) instead of throwing vectors away."""
+    base = default_library_root(encoder)
+    if abs(sample_rate - 1.0) < 1e-9:
+        return base
+    return base.with_name(f"{base.name}-{sample_rate:g}fps")
+
+
+def watch_list(folders: Sequence[str], limit: int = MAX_WATCHED_DIRS) -> list[str]:
+    """The directories to watch: each folder and its subfolders, hidden ones skipped."""
+    out: list[str] = []
+    seen: set[tuple[int, int]] = set()
+    for root in folders:
+        stack = [root]
+        while stack and len(out) < limit:
+            d = stack.pop()
+            try:
+                st = os.stat(d)
+                if (st.st_dev, st.st_ino) in seen:
+                    continue
+                seen.add((st.st_dev, st.st_ino))
+                out.append(d)
+                with os.scandir(d) as it:
+                    for e in it:
+                        if not e.name.startswith(".") and e.is_dir(follow_symlinks=True):
+                            stack.append(e.path)
+            except OSError:
+                continue
+    return out
+
+
+class Engine(QObject):
+    """Queues the window's requests onto the library and search threads; reports by signal."""
+
+    modelLoaded = Signal(object)  # ModelStatus
+    libraryOpened = Signal(object)  # Snapshot
+    snapshot = Signal(object)  # Snapshot
+    progress = Signal(object)  # Progress
+    videoIndexed = Signal(object)  # VideoOutcome
+    jobStarted = Signal()
+    jobFinished = Signal(object)  # JobSummary
+    searchDone = Signal(object)  # SearchResponse
+    watchDirs = Signal(list)
+    busy = Signal(str)  # what the library thread is doing ("" when idle)
+    message = Signal(str, str)  # level ('info' | 'warning' | 'error'), text
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.config = EngineConfig()
+        self.encoder: Encoder | None = None
+        self.status: ModelStatus | None = None
+        self._library: Library | None = None
+        self._lib_lock = threading.Lock()  # held by searches, and while the library is swapped
+        self._ops: collections.deque[_Op] = collections.deque()
+        self._cv = threading.Condition()
+        self._stop = False
+        self._job: IndexJob | None = None
+        self._user_cancelled = False
+        self._last_snapshot = 0.0
+        self._search_request: SearchRequest | None = None
+        self._search_cv = threading.Condition()
+        self._serial = 0
+        self._threads = [
+            threading.Thread(target=self._library_loop, name="clipseek-library", daemon=True),
+            threading.Thread(target=self._search_loop, name="clipseek-search", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    # ------------------------------------------------------------------ UI-thread API
+    @property
+    def indexing(self) -> bool:
+        return self._job is not None
+
+    @property
+    def paused(self) -> bool:
+        job = self._job
+        return job is not None and job.paused
+
+    def start(self, config: EngineConfig) -> None:
+        """Load the model, open its library, scan the watched folders and index what changed."""
+        self._submit(_Op("open", lambda: self._open(config)))
+
+    def add_paths(self, paths: Sequence[str]) -> None:
+        """Watch folders (or single files) and index them."""
+        paths = [str(p) for p in paths]
+        self._submit(_Op("add", lambda: self._add(paths), quick=True))
+
+    def remove_folder(self, path: str) -> None:
+        self._submit(_Op("remove", lambda: self._remove(path)))
+
+    def rescan(self, paths: Sequence[str] | None = None) -> None:
+        """Pick up new, changed, moved and deleted files (all folders, or only ``paths``)."""
+        wanted = None if paths is None else [str(p) for p in paths]
+        with self._cv:
+            if any(op.name == "rescan-all" for op in self._ops):
+                return  # a full rescan is already waiting: it covers this one
+        name = "rescan-all" if wanted is None else "rescan"
+        self._submit(_Op(name, lambda: self._rescan(wanted), quick=True))
+
+    def rebuild_segments(self, seconds: float) -> None:
+        self._submit(_Op("rebuild", lambda: self._rebuild(seconds)))
+
+    def open_demo(self, videos: int = 40) -> None:
+        self._submit(_Op("demo", lambda: self._open_demo(videos)))
+
+    def pause(self) -> None:
+        if self._job is not None:
+            self._job.pause()
+
+    def resume(self) -> None:
+        if self._job is not None:
+            self._job.resume()
+
+    def cancel(self) -> None:
+        job = self._job
+        if job is not None:
+            self._user_cancelled = True
+            job.cancel()
+
+    def search_text(self, text: str, folder: str | None = None) -> int:
+        return self._search(SearchRequest(0, text=text, folder=folder))
+
+    def search_image(self, image: str | np.ndarray, folder: str | None = None) -> int:
+        return self._search(SearchRequest(0, image=image, folder=folder))
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop indexing (finished videos are kept), save the index and close the library."""
+        with self._cv:
+            self._stop = True
+            self._ops.clear()
+            self._cv.notify_all()
+        job = self._job
+        if job is not None:
+            job.cancel()
+        with self._search_cv:
+            self._search_cv.notify_all()
+        for t in self._threads:
+            t.join(timeout)
+        self._close_library()
+
+    # ------------------------------------------------------------------ library thread
+    def _submit(self, op: _Op) -> None:
+        with self._cv:
+            if self._stop:
+                return
+            self._ops.append(op)
+            self._cv.notify_all()
+
+    def _library_loop(self) -> None:
+        while True:
+            with self._cv:
+                while not self._ops and not self._stop:
+                    self._cv.wait()
+                if self._stop:
+                    return
+                op = self._ops.popleft()
+            self._run_op(op)
+            with self._cv:
+                idle = not self._ops
+            if idle:
+                self.busy.emit("")
+
+    def _run_op(self, op: _Op) -> None:
+        try:
+            op.fn()
+        except LibraryBusy as exc:
+            self.message.emit("warning", f"{exc}. Searching still works.")
+        except (LibraryError, QueryError, OSError, ValueError) as exc:
+            self.message.emit("error", str(exc))
+        except Exception as exc:  # a bug must not kill the thread that owns the library
+            log.exception("%s failed", op.name)
+            self.message.emit("error", f"{op.name} failed: {type(exc).__name__}: {exc}")
+        self._emit_snapshot(force=True)
+
+    def _queue_index(self) -> None:
+        with self._cv:
+            if not any(op.name == "index" for op in self._ops):
+                self._ops.append(_Op("index", self._index))
+                self._cv.notify_all()
+
+    def _open(self, config: EngineConfig) -> None:
+        self.busy.emit("Loading the model…")
+        self._close_library()
+        self.config = config
+        model = str(DEMO_MODEL) if config.demo else config.model
+        status, encoder = load_status(model, config.force_cpu)
+        self.status, self.encoder = status, encoder
+        self.modelLoaded.emit(status)
+        if encoder is None:
+            return
+        if config.demo:
+            root = demo_root() / "library"
+        elif config.library:
+            root = Path(config.library).expanduser()
+        else:
+            root = library_root_for(encoder, config.sample_rate)
+        self.busy.emit("Opening the library…")
+        fresh = not (root / DB_NAME).exists()
+        rule = SegmentRule(config.segment_seconds, config.segment_seconds / 2)
+        library = Library(
+            encoder,
+            root,
+            sample_rate=config.sample_rate if fresh else None,
+            segment=rule if fresh else None,
+        )
+        with self._lib_lock:
+            self._library = library
+        snap = self._read_snapshot()
+        self.libraryOpened.emit(snap)
+        self._emit_watch_dirs()
+        if snap.folders:
+            self._rescan(None)
+
+    def _close_library(self) -> None:
+        with self._lib_lock:
+            library, self._library = self._library, None
+        if library is not None:
+            try:
+                library.close()
+            except Exception:
+                log.exception("closing the library failed")
+
+    def _require(self) -> Library:
+        if self._library is None:
+            raise LibraryError("no library is open (the model could not be loaded)")
+        return self._library
+
+    def _add(self, paths: list[str]) -> None:
+        lib = self._require()
+        added = []
+        for p in paths:
+            try:
+                lib.add_folder(p)
+                added.append(p)
+            except LibraryError as exc:
+                self.message.emit("error", str(exc))
+        if added:
+            self._emit_snapshot(force=True)
+            self._emit_watch_dirs()
+            self._rescan(added)
+
+    def _remove(self, path: str) -> None:
+        lib = self._require()
+        self.busy.emit(f"Removing {path}…")
+        forgotten = lib.remove_folder(path)
+        self.message.emit("info", f"Stopped watching {path} ({forgotten} videos forgotten)")
+        self._emit_watch_dirs()
+        if lib.pending():
+            self._queue_index()
+
+    def _rescan(self, paths: list[str] | None) -> None:
+        lib = self._require()
+        self.busy.emit("Looking for new and changed videos…")
+        report = lib.sync(paths)
+        changes = []
+        for label, items in (
+            ("new", report.new),
+            ("changed", report.modified),
+            ("moved", report.moved),
+            ("copied", report.copied),
+            ("deleted", report.deleted),
+        ):
+            if items:
+                changes.append(f"{len(items)} {label}")
+        if changes:
+            self.message.emit("info", "Found " + ", ".join(changes))
+        for folder in report.offline:
+            self.message.emit("warning", f"{folder} is offline; its videos are kept")
+        if report.changed:
+            self._emit_watch_dirs()
+        pending = lib.pending()
+        if pending:
+            job = self._job
+            if job is None or not job.extend(pending):
+                self._queue_index()
+
+    def _index(self) -> None:
+        lib = self._require()
+        if not lib.pending():
+            return
+        self._user_cancelled = False
+        job = lib.index_job(
+            on_progress=self._on_progress,
+            on_video=self._on_video,
+            workers=self.config.workers,
+            batch_size=self.config.batch_size,
+        )
+        self._job = job
+        self.jobStarted.emit()
+        self.busy.emit("Indexing…")
+        report: IndexReport | None = None
+        try:
+            report = job.run()
+        finally:
+            self._job = None
+            done = report or IndexReport(cancelled=True)
+            self.jobFinished.emit(
+                JobSummary(
+                    len(done.encoded),
+                    len(done.failed),
+                    done.frames,
+                    done.seconds,
+                    done.cancelled and self._user_cancelled,
+                )
+            )
+        with self._cv:
+            stopping = self._stop
+        if not stopping and not self._user_cancelled and lib.pending():
+            self._queue_index()  # stopped for another request, or videos arrived at the end
+
+    def _on_progress(self, progress: Progress) -> None:
+        """Called on this thread by the running job, several times a second."""
+        self.progress.emit(progress)
+        self._serve_during_job()
+
+    def _on_video(self, outcome: VideoOutcome) -> None:
+        self.videoIndexed.emit(outcome)
+        self._emit_snapshot()
+
+    def _serve_during_job(self) -> None:
+        job = self._job
+        if job is None:
+            return
+        while True:
+            with self._cv:
+                if self._stop:
+                    job.cancel()
+                    return
+                if not self._ops:
+                    return
+                if not self._ops[0].quick:
+                    job.cancel()  # the job keeps what it finished; indexing resumes afterwards
+                    return
+                op = self._ops.popleft()
+            self._run_op(op)
+
+    def _rebuild(self, seconds: float) -> None:
+        lib = self._require()
+        self.busy.emit(f"Re-cutting segments to {seconds:g} s…")
+        count = lib.rebuild(SegmentRule(seconds, seconds / 2))
+        self.message.emit("info", f"Segments re-cut to {seconds:g} s ({count} segments)")
+
+    def _open_demo(self, videos: int) -> None:
+        self.busy.emit("Making demo videos…")
+        self._close_library()
+        folder, _pairs = make_demo_videos(demo_root(), videos=videos)
+        self._open(replace(self.config, demo=True, model=None, library=None))
+        self._add([str(folder)])
+
+    def _read_snapshot(self) -> Snapshot:
+        lib = self._require()
+        st = lib.status()
+        return Snapshot(
+            root=st["library"],
+            folders=st["folders"],
+            errors=st["errors"],
+            warnings=st["warnings"],
+            skipped=st["skipped"],
+            videos=int(st.get("videos", 0)),
+            indexed=int(st.get("indexed", 0)),
+            segments=int(st["index"]["segments"]),
+            sample_rate=lib.settings.sample_rate,
+            segment_seconds=lib.settings.segment.window,
+            demo=self.config.demo,
+        )
+
+    def _emit_snapshot(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self._library is None or (not force and now - self._last_snapshot < SNAPSHOT_INTERVAL):
+            return
+        self._last_snapshot = now
+        try:
+            self.snapshot.emit(self._read_snapshot())
+        except Exception:
+            log.exception("reading the library status failed")
+
+    def _emit_watch_dirs(self) -> None:
+        lib = self._library
+        if lib is None:
+            return
+        folders = [p for _, p in lib.catalog.folder_paths() if os.path.isdir(p)]
+        self.watchDirs.emit(watch_list(folders))
+
+    # ------------------------------------------------------------------ search thread
+    def _search(self, request: SearchRequest) -> int:
+        with self._search_cv:
+            self._serial += 1
+            self._search_request = replace(request, serial=self._serial)
+            self._search_cv.notify_all()
+            return self._serial
+
+    def _search_loop(self) -> None:
+        while True:
+            with self._search_cv:
+                while self._search_request is None and not self._stop:
+                    self._search_cv.wait()
+                if self._stop:
+                    return
+                request, self._search_request = self._search_request, None
+            self.searchDone.emit(self._answer(request))
+
+    def _answer(self, request: SearchRequest) -> SearchResponse:
+        started = time.perf_counter()
+        folders = [request.folder] if request.folder else None
+        try:
+            with self._lib_lock:
+                lib = self._library
+                if lib is None:
+                    return SearchResponse(request, error="The library is not open yet.")
+                if request.text is not None:
+                    results = lib.search(request.text, request.k, folders=folders)
+                else:
+                    assert request.image is not None
+                    results = lib.search_image(request.image, request.k, folders=folders)
+        except (QueryError, TokenizerError, LibraryError) as exc:
+            return SearchResponse(request, error=str(exc))
+        except Exception as exc:
+            log.exception("search failed")
+            return SearchResponse(request, error=f"Search failed: {type(exc).__name__}: {exc}")
+        thumbs: dict[str, QImage] = {}
+        for r in results:
+            if r.thumbnail and r.thumbnail not in thumbs:
+                image = QImage(r.thumbnail)
+                if not image.isNull():
+                    thumbs[r.thumbnail] = image
+        return SearchResponse(request, results, thumbs, time.perf_counter() - started)
+
+
+def bundle_is_demo(path: str | os.PathLike[str] | None) -> bool:
+    return path is not None and Path(path).resolve() == DEMO_MODEL.resolve()
+
+
+def is_bundle(path: str | os.PathLike[str]) -> bool:
+    return (Path(path) / MANIFEST_NAME).is_file()

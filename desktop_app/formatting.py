@@ -1,0 +1,42 @@
+"""How times, ranges, rates and durations read in the app (one place, so they read alike)."""
+
+from __future__ import annotations
+
+import math
+
+
+def clock(seconds: float) -> str:
+    """``83.4`` → ``1:23``; ``3723`` → ``1:02:03`` (video players' style, no leading zero)."""
+    s = max(0, math.floor(seconds + 1e-6))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def time_range(t0: float, t1: float) -> str:
+    return f"{clock(t0)} – {clock(t1)}"
+
+
+def duration(seconds: float | None) -> str:
+    """A human estimate: ``about 2 min``, ``about 45 s``, ``about 1 h 10 min``."""
+    if seconds is None or not math.isfinite(seconds):
+        return "estimating…"
+    s = round(seconds)
+    if s < 60:
+        return f"about {max(s, 1)} s"
+    if s < 3600:
+        return f"about {round(s / 60)} min"
+    h, m = divmod(round(s / 60), 60)
+    return f"about {h} h {m} min" if m else f"about {h} h"
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def media_fragment(path: str, t0: float, t1: float) -> str:
+    """A path with its time range, pasteable anywhere: ``/v/a.mp4 @ 1:23 – 1:31 (t=83,91)``.
+
+    The ``t=`` part is the W3C media-fragment form, which VLC-style players and browsers read.
+    """
+    return f"{path} @ {time_range(t0, t1)} (t={t0:g},{t1:g})"

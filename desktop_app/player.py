@@ -1,0 +1,205 @@
+"""The preview pane: plays the selected moment from t0 to t1 and loops it.
+
+QMediaPlayer ignores a seek until the media is loaded, so the start position is applied when
+the player reports ``LoadedMedia`` (or at once when the same file is already loaded). Looping is
+done by watching the position: past t1 it jumps back to t0.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+from PySide6.QtMultimediaWidgets import QVideoWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.formatting import clock
+from desktop_app.timeline import MatchTimeline
+
+log = logging.getLogger(__name__)
+
+
+class PreviewPlayer(QWidget):
+    momentRequested = Signal(int)  # a match mark was clicked on the timeline
+    errorOccurred = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.path: str | None = None
+        self.t0 = 0.0
+        self.t1 = 0.0
+        self.loop = True
+        self._pending_start: float | None = None
+        self._autoplay = True
+
+        self.video = QVideoWidget(self)
+        self.video.setMinimumSize(320, 180)
+        self.video.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.video.setStyleSheet("background: black;")
+        self.audio = QAudioOutput(self)
+        self.player = QMediaPlayer(self)
+        self.player.setAudioOutput(self.audio)
+        self.player.setVideoOutput(self.video)
+
+        style = self.style()
+        self.play_button = QToolButton(self)
+        self.play_button.setObjectName("playButton")
+        self.play_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+        self.play_button.setToolTip("Play / pause (Space)")
+        self.play_button.clicked.connect(self.toggle)
+        self.loop_button = QToolButton(self)
+        self.loop_button.setText("Loop")
+        self.loop_button.setCheckable(True)
+        self.loop_button.setChecked(True)
+        self.loop_button.setToolTip("Loop the matched moment")
+        self.loop_button.toggled.connect(self._set_loop)
+        self.time_label = QLabel("0:00 / 0:00", self)
+        self.time_label.setObjectName("timeLabel")
+        self.mute_button = QToolButton(self)
+        self.mute_button.setCheckable(True)
+        self.mute_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaVolume))
+        self.mute_button.setToolTip("Mute")
+        self.mute_button.toggled.connect(self._set_muted)
+        self.volume = QSlider(self)
+        self.volume.setOrientation(self.volume.orientation().Horizontal)
+        self.volume.setRange(0, 100)
+        self.volume.setValue(70)
+        self.volume.setMaximumWidth(90)
+        self.volume.valueChanged.connect(lambda v: self.audio.setVolume(v / 100))
+        self.audio.setVolume(0.7)
+        self.timeline = MatchTimeline(self)
+        self.timeline.seekRequested.connect(self.seek)
+        self.timeline.momentRequested.connect(self.momentRequested)
+
+        controls = QHBoxLayout()
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.addWidget(self.play_button)
+        controls.addWidget(self.loop_button)
+        controls.addWidget(self.time_label)
+        controls.addStretch(1)
+        controls.addWidget(self.mute_button)
+        controls.addWidget(self.volume)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addWidget(self.video, 1)
+        layout.addWidget(self.timeline)
+        layout.addLayout(controls)
+
+        self.player.positionChanged.connect(self._on_position)
+        self.player.durationChanged.connect(lambda ms: self.timeline.set_duration(ms / 1000))
+        self.player.mediaStatusChanged.connect(self._on_status)
+        self.player.playbackStateChanged.connect(self._on_state)
+        self.player.errorOccurred.connect(self._on_error)
+
+    # -- API -----
+    @property
+    def position(self) -> float:
+        return self.player.position() / 1000
+
+    def preview(
+        self,
+        path: str,
+        t0: float,
+        t1: float,
+        moments: list[tuple[float, float, float]] | None = None,
+        current: int = 0,
+        duration: float = 0.0,
+        autoplay: bool = True,
+    ) -> None:
+        """Show ``path`` from ``t0``; play (and loop) until ``t1``."""
+        self.t0, self.t1 = t0, t1
+        self._autoplay = autoplay
+        self.timeline.set_moments(duration, moments or [(t0, t1, 1.0)], current)
+        self.timeline.set_position(t0)
+        if path != self.path:
+            self.path = path
+            self._pending_start = t0
+            self.player.setSource(QUrl.fromLocalFile(str(Path(path))))
+        else:
+            self._start_at(t0)
+
+    def clear(self) -> None:
+        self.player.stop()
+        self.player.setSource(QUrl())
+        self.path = None
+        self.timeline.set_moments(0.0, [], -1)
+        self.time_label.setText("0:00 / 0:00")
+
+    def toggle(self) -> None:
+        if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
+            self.player.pause()
+        elif self.path:
+            if self.loop and not (self.t0 <= self.position < self.t1):
+                self.player.setPosition(int(self.t0 * 1000))
+            self.player.play()
+
+    def seek(self, seconds: float) -> None:
+        if self.loop and not (self.t0 <= seconds <= self.t1):
+            self.loop_button.setChecked(False)  # seeking outside the moment means "watch on"
+        self.player.setPosition(int(seconds * 1000))
+
+    @property
+    def playing(self) -> bool:
+        return self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+
+    # -- internals -----
+    def _start_at(self, t0: float) -> None:
+        self.player.setPosition(int(t0 * 1000))
+        if self._autoplay:
+            self.player.play()
+
+    def _set_loop(self, on: bool) -> None:
+        self.loop = on
+
+    def _set_muted(self, muted: bool) -> None:
+        self.audio.setMuted(muted)
+        icon = (
+            QStyle.StandardPixmap.SP_MediaVolumeMuted
+            if muted
+            else QStyle.StandardPixmap.SP_MediaVolume
+        )
+        self.mute_button.setIcon(self.style().standardIcon(icon))
+
+    def _on_status(self, status: QMediaPlayer.MediaStatus) -> None:
+        if status == QMediaPlayer.MediaStatus.LoadedMedia and self._pending_start is not None:
+            start, self._pending_start = self._pending_start, None
+            self._start_at(start)
+        elif status == QMediaPlayer.MediaStatus.EndOfMedia and self.loop:
+            self._start_at(self.t0)
+        elif status == QMediaPlayer.MediaStatus.InvalidMedia:
+            self._on_error(self.player.error(), self.player.errorString())
+
+    def _on_position(self, ms: int) -> None:
+        t = ms / 1000
+        if self.loop and self.t1 > self.t0 and t >= self.t1 and self.playing:
+            self.player.setPosition(int(self.t0 * 1000))
+            t = self.t0
+        self.timeline.set_position(t)
+        self.time_label.setText(f"{clock(t)} / {clock(self.player.duration() / 1000)}")
+
+    def _on_state(self, state: QMediaPlayer.PlaybackState) -> None:
+        icon = (
+            QStyle.StandardPixmap.SP_MediaPause
+            if state == QMediaPlayer.PlaybackState.PlayingState
+            else QStyle.StandardPixmap.SP_MediaPlay
+        )
+        self.play_button.setIcon(self.style().standardIcon(icon))
+
+    def _on_error(self, error: QMediaPlayer.Error, text: str) -> None:
+        if error == QMediaPlayer.Error.NoError:
+            return
+        message = f"Cannot play {Path(self.path or '').name}: {text or error.name}"
+        log.warning(message)
+        self.errorOccurred.emit(message)

@@ -189,6 +189,7 @@ class Engine(QObject):
         self._stop = False
         self._job: IndexJob | None = None
         self._user_cancelled = False
+        self._serving = False
         self._last_snapshot = 0.0
         self._search_request: SearchRequest | None = None
         self._search_cv = threading.Condition()
@@ -322,6 +323,11 @@ class Engine(QObject):
         self.modelLoaded.emit(status)
         if encoder is None:
             return
+        if config.library and Path(config.library).expanduser().resolve() == (
+            demo_root() / "library"
+        ).resolve():
+            config = replace(config, demo=True, library=None)  # `clipseek demo` opens it
+            self.config = config
         if config.demo:
             root = demo_root() / "library"
         elif config.library:
@@ -443,9 +449,12 @@ class Engine(QObject):
             self._queue_index()  # stopped for another request, or videos arrived at the end
 
     def _on_progress(self, progress: Progress) -> None:
-        """Called on this thread by the running job, several times a second."""
+        """Called by the running job several times a second (on this thread)."""
         self.progress.emit(progress)
-        self._serve_during_job()
+        # pause()/resume() report from the caller's (UI) thread: work is only done on ours
+        if threading.current_thread() is self._threads[0]:
+            self._emit_snapshot()
+            self._serve_during_job()
 
     def _on_video(self, outcome: VideoOutcome) -> None:
         self.videoIndexed.emit(outcome)
@@ -453,8 +462,15 @@ class Engine(QObject):
 
     def _serve_during_job(self) -> None:
         job = self._job
-        if job is None:
-            return
+        if job is None or self._serving:
+            return  # not re-entered: an op served here may itself report progress
+        self._serving = True
+        try:
+            self._serve_ops(job)
+        finally:
+            self._serving = False
+
+    def _serve_ops(self, job: IndexJob) -> None:
         while True:
             with self._cv:
                 if self._stop:

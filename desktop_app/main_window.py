@@ -436,10 +436,6 @@ class MainWindow(QMainWindow):
         self.indexing_bar.update_progress(p)
 
     def _on_video(self, outcome: VideoOutcome) -> None:
-        if not outcome.ok:
-            self.statusBar().showMessage(
-                f"Could not index {Path(outcome.path).name}: {outcome.error}", 8000
-            )
         if self.last_query is not None and not self._refresh.isActive():
             self._refresh.start()  # new segments appear in the current results
 

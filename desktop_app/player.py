@@ -11,7 +11,8 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QUrl, Signal
-from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+from PySide6.QtGui import QImage
+from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoFrame
 from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -51,6 +52,8 @@ class PreviewPlayer(QWidget):
         self.player = QMediaPlayer(self)
         self.player.setAudioOutput(self.audio)
         self.player.setVideoOutput(self.video)
+        self._frame: QVideoFrame | None = None
+        self.video.videoSink().videoFrameChanged.connect(self._remember_frame)
 
         style = self.style()
         self.play_button = QToolButton(self)
@@ -131,6 +134,7 @@ class PreviewPlayer(QWidget):
             self._start_at(t0)
 
     def clear(self) -> None:
+        self._frame = None
         self.player.stop()
         self.player.setSource(QUrl())
         self.path = None
@@ -149,6 +153,16 @@ class PreviewPlayer(QWidget):
         if self.loop and not (self.t0 <= seconds <= self.t1):
             self.loop_button.setChecked(False)  # seeking outside the moment means "watch on"
         self.player.setPosition(int(seconds * 1000))
+
+    def current_frame(self) -> QImage | None:
+        """The frame on screen now (screenshots: grabbing a video widget gives no picture)."""
+        if self._frame is None or not self._frame.isValid():
+            return None
+        image = self._frame.toImage()
+        return None if image.isNull() else image
+
+    def _remember_frame(self, frame: QVideoFrame) -> None:
+        self._frame = frame  # a reference only; converted when asked for
 
     @property
     def playing(self) -> bool:

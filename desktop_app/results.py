@@ -194,6 +194,7 @@ class ResultDelegate(QStyledItemDelegate):
 
     def _paint_header(self, p: QPainter, option: QStyleOptionViewItem, h: Header) -> None:
         pal = option.palette
+        pal.setCurrentColorGroup(QPalette.ColorGroup.Active)  # headers are not "disabled" text
         r = option.rect.adjusted(4, 0, -4, 0)
         font = QFont(option.font)
         font.setBold(True)

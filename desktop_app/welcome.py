@@ -30,7 +30,6 @@ class WelcomeView(QWidget):
         )
         lead.setWordWrap(True)
         lead.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        lead.setMaximumWidth(560)
         self.add_button = QPushButton("Add a folder…", self)
         self.add_button.setObjectName("welcomeAdd")
         self.add_button.setDefault(True)
@@ -48,7 +47,6 @@ class WelcomeView(QWidget):
         self.model_note.setObjectName("welcomeModel")
         self.model_note.setWordWrap(True)
         self.model_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.model_note.setMaximumWidth(560)
         self.model_note.setTextFormat(Qt.TextFormat.RichText)
         self.model_note.setStyleSheet("color: palette(placeholder-text);")
 
@@ -59,14 +57,15 @@ class WelcomeView(QWidget):
         buttons.addWidget(self.demo_button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(64, 48, 64, 48)
         layout.addStretch(2)
         layout.addWidget(title)
         layout.addSpacing(12)
-        layout.addWidget(lead, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(lead)
         layout.addSpacing(24)
         layout.addLayout(buttons)
         layout.addSpacing(24)
-        layout.addWidget(self.model_note, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(self.model_note)
         layout.addStretch(3)
 
     def set_model_note(self, html: str) -> None:

@@ -156,6 +156,178 @@ def test_drop_index_search_preview(qtbot, window, footage) -> None:
     assert window.player.timeline.moments and window.detail_title.text() == "long.mp4"
 
     print(
-        f"worst UI-thread gap while indexing: {worst * 1000:.1f} ms; {len(progress)} progress updates"
+        f"worst UI-thread gap while indexing: {worst * 1000:.1f} ms;"
+        f" {len(progress)} progress updates"
     )
     assert worst < 0.100, f"the UI thread was blocked for {worst * 1000:.0f} ms while indexing"
+
+
+@pytest.fixture
+def indexed(qtbot, window, footage) -> MainWindow:
+    """The window with the footage folder dropped in and indexed."""
+    finished = []
+    window.engine.jobFinished.connect(finished.append)
+    drop(window, [footage[0]])
+    qtbot.waitUntil(lambda: bool(finished), timeout=180_000)
+    qtbot.waitUntil(lambda: window.snapshot.indexed == 11, timeout=5_000)
+    return window
+
+
+def test_keyboard_grouping_and_actions(qtbot, indexed, footage, monkeypatch) -> None:
+    window = indexed
+    second_scene = footage[3]
+    opened = []
+    monkeypatch.setattr("desktop_app.main_window.open_in_system_player", opened.append)
+
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.search_box.hasFocus()
+    search(qtbot, window, second_scene)
+    first = window.response.results[0]
+    qtbot.keyClick(window.search_box, Qt.Key.Key_Down)  # into the results, on the best one
+    assert window.results_view.hasFocus() and window.current_result() == first
+    qtbot.keyClick(window.results_view, Qt.Key.Key_Right)
+    assert window.current_result() == window.response.results[1]
+    qtbot.keyClick(window.results_view, Qt.Key.Key_Return)  # Enter opens it
+    assert opened == [window.response.results[1].path]
+
+    # Space plays and pauses the preview (not while typing in the search box)
+    qtbot.waitUntil(lambda: window.player.playing, timeout=10_000)
+    qtbot.keyClick(window.results_view, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not window.player.playing, timeout=5_000)
+    qtbot.keyClick(window.results_view, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: window.player.playing, timeout=5_000)
+
+    # grouped: a header per video, moments under it; the arrows only land on moments
+    window.group_button.setChecked(True)
+    model = window.results_model
+    headers = [model.index(i).data(0x0100 + 2) for i in range(model.rowCount())]
+    assert headers[0] is not None and headers[0].path == first.path
+    assert sum(h is not None for h in headers) == len({r.path for r in model.results})
+    window.select_result(model.first_result_row())
+    for _ in range(4):
+        qtbot.keyClick(window.results_view, Qt.Key.Key_Right)
+        assert window.current_result() is not None
+
+    # copy path with time range
+    window.select_result(model.first_result_row())
+    window.copy_current()
+    copied = QApplication.clipboard().text()
+    r = window.current_result()
+    assert copied.startswith(r.path) and f"t={r.t0:g},{r.t1:g}" in copied
+
+    # Esc clears the search
+    window.results_view.setFocus()
+    qtbot.keyClick(window.results_view, Qt.Key.Key_Escape)
+    assert window.search_box.text() == "" and window.results_model.rowCount() == 0
+    assert "Type to search" in window.empty_label.text()
+
+
+def test_query_errors_are_shown_not_raised(qtbot, indexed) -> None:
+    response = search(qtbot, indexed, " ".join(["candles"] * 90))
+    assert response.error and "shorten it" in response.error
+    assert "shorten it" in indexed.summary.text()
+    assert indexed.results_model.rowCount() == 0
+
+
+def test_dropping_a_picture_searches_by_it(qtbot, indexed, footage, tmp_path) -> None:
+    import cv2
+
+    long_video = footage[2]
+    cap = cv2.VideoCapture(str(long_video))
+    cap.set(cv2.CAP_PROP_POS_MSEC, 18_000)
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    picture = tmp_path / "still.png"
+    cv2.imwrite(str(picture), frame)
+    drop(indexed, [picture])
+    qtbot.waitUntil(lambda: indexed.response is not None, timeout=15_000)
+    best = indexed.response.results[0]
+    assert best.path == str(long_video) and best.t0 <= 18 <= best.t1
+    assert "still.png" in indexed.summary.text()
+    # ... and "find similar" on a result searches by its thumbnail
+    indexed.select_result(indexed.results_model.first_result_row())
+    indexed.similar_to_current()
+    qtbot.waitUntil(
+        lambda: (
+            indexed.response.request.image is not None
+            and not isinstance(indexed.response.request.image, str)
+        ),
+        timeout=15_000,
+    )
+    assert indexed.response.results[0].path == str(long_video)
+
+
+def test_new_files_are_picked_up_while_the_app_runs(qtbot, indexed, footage) -> None:
+    folder = footage[0]
+    assert str(folder) in indexed.watcher.directories
+    before = indexed.snapshot.indexed
+    from tests.videos import write_video
+
+    new = write_video(folder.parent / "incoming" / "new.mp4", seed=7, seconds=5)
+    new.rename(folder / "new.mp4")  # appears at once, whole
+    try:
+        qtbot.waitUntil(lambda: indexed.snapshot.indexed == before + 1, timeout=30_000)
+    finally:
+        (folder / "new.mp4").unlink()
+    qtbot.waitUntil(lambda: indexed.snapshot.indexed == before, timeout=30_000)
+
+
+def test_a_folder_dropped_while_indexing_joins_the_job(qtbot, window, tmp_path) -> None:
+    from tests.videos import write_video
+
+    first = tmp_path / "first"
+    second = tmp_path / "second"
+    for i in range(10):
+        write_video(first / f"a{i}.mp4", seed=i, seconds=20, size=(320, 240), fps=15)
+    write_video(second / "b.mp4", seed=99, seconds=6)
+    started, finished, answers = [], [], []
+    window.engine.jobStarted.connect(lambda: started.append(1))
+    window.engine.jobFinished.connect(finished.append)
+    window.engine.searchDone.connect(answers.append)
+
+    def hold(p) -> None:  # pause after the first video, so the job is surely still running
+        if p.state == "indexing" and p.files_done >= 1 and not window.engine.paused:
+            window.engine.pause()
+
+    window.engine.progress.connect(hold)
+    drop(window, [first])
+    qtbot.waitUntil(lambda: window.engine.paused, timeout=60_000)
+    window.engine.progress.disconnect(hold)
+    qtbot.waitUntil(lambda: window.snapshot.indexed >= 1, timeout=10_000)
+    window.engine.search_text("a red square")  # searching works while indexing
+    qtbot.waitUntil(lambda: bool(answers), timeout=10_000)
+    drop(window, [second])  # served by the paused job, which takes the new video
+    qtbot.waitUntil(lambda: len(window.library_panel.folder_paths) == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: window.indexing_bar.last.files_total == 11, timeout=10_000)
+    window.engine.resume()
+    qtbot.waitUntil(lambda: bool(finished), timeout=180_000)
+    assert len(started) == 1 and finished[0].encoded == 11  # one job took both folders
+    assert answers[0].error is None and answers[0].results
+
+
+def test_remove_folder_and_layout_persist(qtbot, indexed, monkeypatch) -> None:
+    window = indexed
+    window.group_button.setChecked(True)
+    window.resize(1100, 700)
+    window.splitter.setSizes([200, 500, 400])
+    sizes = window.splitter.sizes()
+    size = (window.width(), window.height())
+    monkeypatch.setattr(
+        "desktop_app.main_window.QMessageBox.question",
+        lambda *a, **k: __import__("PySide6.QtWidgets").QtWidgets.QMessageBox.StandardButton.Yes,
+    )
+    window.remove_folder(window.library_panel.folder_paths[0])
+    qtbot.waitUntil(lambda: window.snapshot.empty, timeout=30_000)
+    assert window.center.currentWidget() is window.welcome  # nothing left: welcome again
+    window.close()
+
+    again = MainWindow(model=str(DEMO_MODEL))
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitUntil(lambda: again.snapshot is not None, timeout=30_000)
+    assert again.group_button.isChecked()
+    # (the offscreen screen is small: Qt keeps a restored window's width inside it)
+    assert again.height() == size[1] and again.settings.state("geometry") is not None
+    assert again.splitter.sizes()[0] == sizes[0]  # the library panel keeps its width
+    again.close()

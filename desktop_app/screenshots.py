@@ -1,0 +1,171 @@
+"""Render the app's main states to PNG files: ``python -m desktop_app.screenshots --out DIR``.
+
+Runs the real window on the demo model and demo-style synthetic videos, in a scratch data
+folder (your own library is never touched), under Qt's offscreen platform unless a display is
+set. States: welcome, indexing, results with the preview playing, problems, settings; each at
+1280×800 and 1920×1080.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+SIZES = [(1280, 800), (1920, 1080)]
+
+
+def _wait(app, condition: Callable[[], bool], timeout: float = 120.0) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError("the app did not reach the expected state")
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def _settle(app, seconds: float = 0.4) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def render(out: Path, videos: int = 60) -> list[Path]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    scratch = Path(tempfile.mkdtemp(prefix="clipseek-shots-"))
+    os.environ["CLIPSEEK_HOME"] = str(scratch / "home")
+    os.environ["CLIPSEEK_FORCE_CPU"] = "1"
+    from PySide6.QtCore import QPoint, QRect, Qt
+    from PySide6.QtGui import QPainter
+    from PySide6.QtWidgets import QApplication
+
+    from core.demo import DEMO_SPLIT_SEED
+    from core.models import DEMO_MODEL
+    from core.synthetic import generate
+    from desktop_app.main_window import MainWindow
+    from desktop_app.settings_dialog import SettingsDialog
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("ClipSeek")
+    generate(scratch / "Holidays", videos, 2026, split_seed=DEMO_SPLIT_SEED, test_only=True)
+    data = json.loads((scratch / "Holidays" / "data.json").read_text(encoding="utf-8"))
+    caption = data["sentences"][0]["caption"]
+    folder = scratch / "Holidays" / "videos"
+    (folder / "IMG_0412.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4000))
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    def shoot(window, name: str, w: int, h: int, widget=None) -> None:
+        _settle(app)
+        path = out / f"{name}-{w}x{h}.png"
+        picture = (widget or window).grab()
+        frame = window.player.current_frame() if widget is None else None
+        if frame is not None:  # a video widget grabs blank: paint the frame it shows
+            video = window.player.video
+            area = QRect(video.mapTo(window, QPoint(0, 0)), video.size())
+            scaled = frame.scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            painter = QPainter(picture)
+            painter.fillRect(area, Qt.GlobalColor.black)
+            painter.drawImage(
+                area.left() + (area.width() - scaled.width()) // 2,
+                area.top() + (area.height() - scaled.height()) // 2,
+                scaled,
+            )
+            painter.end()
+        picture.save(str(path))
+        written.append(path)
+
+    for w, h in SIZES:
+        home = scratch / f"home-{w}"
+        os.environ["CLIPSEEK_HOME"] = str(home)
+        window = MainWindow(model=str(DEMO_MODEL))
+        window.resize(w, h)
+        window.show()
+        _wait(app, lambda window=window: window.snapshot is not None)
+        shoot(window, "welcome", w, h)
+
+        progress: list = []
+
+        def hold(p, window=window, progress=progress) -> None:
+            """Pause a third of the way in, to hold the indexing state still for the picture."""
+            progress.append(p)
+            if p.state == "indexing" and p.files_done >= videos // 3 and not window.engine.paused:
+                window.engine.pause()
+
+        window.engine.progress.connect(hold)
+        window.engine.add_paths([str(folder)])
+        _wait(app, lambda p=progress: bool(p) and p[-1].state == "paused")
+        window.engine.progress.disconnect(hold)
+        window.search_box.setText(caption.split(",")[0].split(" on ")[0])
+        window.search_box.submit(force=True)
+        _wait(app, lambda window=window: window.response is not None)
+        _settle(app, 1.0)  # the panels' counts catch up (they refresh twice a second)
+        shoot(window, "indexing", w, h)
+        window.engine.resume()
+        done = []
+        window.engine.jobFinished.connect(done.append)
+        _wait(app, lambda d=done: bool(d), timeout=600)
+
+        window.search_box.setText(caption)
+        window.search_box.submit(force=True)
+        _wait(
+            app,
+            lambda window=window: window.response is not None
+            and window.response.request.text == caption,
+        )
+        window.select_result(window.results_model.first_result_row())
+        _wait(app, lambda window=window: window.player.playing)
+        _settle(app, 1.2)
+        shoot(window, "results", w, h)
+
+        window.search_box.setText("a shape moving right")
+        window.search_box.submit(force=True)
+        _wait(
+            app,
+            lambda window=window: window.response is not None
+            and window.response.request.text == "a shape moving right",
+        )
+        window.select_result(window.results_model.first_result_row())
+        window.problems_button.setChecked(True)
+        _settle(app, 1.2)
+        shoot(window, "problems", w, h)
+        window.problems_button.setChecked(False)
+
+        snap = window.snapshot
+        dialog = SettingsDialog(
+            window.prefs,
+            active_model=window.status.title,
+            active_provider=window.status.provider,
+            library_rate=snap.sample_rate,
+            library_segment=snap.segment_seconds,
+            parent=window,
+        )
+        dialog.show()
+        _settle(app)
+        dialog.move(window.geometry().center() - dialog.rect().center())
+        shoot(window, "settings-window", w, h)
+        shoot(window, "settings", w, h, widget=dialog)
+        dialog.close()
+        window.close()
+        _settle(app)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="docs/screenshots", help="folder for the PNG files")
+    parser.add_argument("--videos", type=int, default=60, help="demo videos to index")
+    args = parser.parse_args(argv)
+    for path in render(Path(args.out), args.videos):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -331,3 +331,63 @@ def test_remove_folder_and_layout_persist(qtbot, indexed, monkeypatch) -> None:
     assert again.height() == size[1] and again.settings.state("geometry") is not None
     assert again.splitter.sizes()[0] == sizes[0]  # the library panel keeps its width
     again.close()
+
+
+def test_ui_stays_responsive_while_indexing_real_sized_video(qtbot, window, tmp_path) -> None:
+    """Seconds of decoding busy 640×360 footage (noise is costly to decode), with searches."""
+    import cv2
+    import numpy as np
+
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        writer = cv2.VideoWriter(
+            str(folder / f"clip{i}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 360)
+        )
+        for _ in range(30 * 20):
+            writer.write(rng.integers(0, 256, (360, 640, 3), np.uint8))
+        writer.release()
+    root = window.snapshot.root
+    window.replace_config(sample_rate=15.0)  # 15 frames/s: a library of its own, 30x the work
+    qtbot.waitUntil(lambda: window.snapshot.root != root, timeout=30_000)
+    assert window.snapshot.sample_rate == 15.0
+    finished, answers = [], []
+    window.engine.jobFinished.connect(finished.append)
+    window.engine.searchDone.connect(answers.append)
+    latency = LoopLatency()
+    latency.start()
+    started = time.perf_counter()
+    drop(window, [folder])
+    typed = 0
+    while not finished and time.perf_counter() - started < 180:
+        qtbot.wait(150)
+        if typed < 5:  # a search now and then, as a user would
+            qtbot.keyClicks(window.search_box, "ab"[typed % 2])
+            typed += 1
+    seconds = time.perf_counter() - started
+    worst = latency.stop()
+    print(f"indexing took {seconds:.1f} s; worst UI-thread gap {worst * 1000:.1f} ms")
+    assert finished and finished[0].encoded == 3
+    assert answers and all(a.error is None for a in answers)
+    assert seconds > 1.0  # the measurement covered real work
+    assert worst < 0.100, f"the UI thread was blocked for {worst * 1000:.0f} ms while indexing"
+
+
+def test_settings_segment_length_and_bad_model_folder(qtbot, indexed, tmp_path) -> None:
+    from desktop_app.settings_dialog import SettingsDialog
+
+    window = indexed
+    before = window.snapshot.segments
+    dialog = SettingsDialog(window.prefs, library_segment=8.0, library_rate=1.0, parent=window)
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(dialog.buttons.StandardButton.Ok)
+    dialog.model_edit.setText(str(tmp_path))  # not a bundle: said so, and OK is disabled
+    assert "not a model bundle" in dialog.model_error.text() and not ok.isEnabled()
+    dialog.model_edit.setText("")
+    assert ok.isEnabled()
+    dialog.segment_spin.setValue(4.0)
+    window.apply_preferences(dialog.preferences())  # re-cut from stored vectors
+    qtbot.waitUntil(lambda: window.snapshot.segment_seconds == 4.0, timeout=30_000)
+    assert window.snapshot.segments > before
+    assert window.settings.preferences().segment_seconds == 4.0  # remembered

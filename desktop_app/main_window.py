@@ -180,7 +180,7 @@ class MainWindow(QMainWindow):
         self.center.addWidget(self.results_stack)
         # right: preview
         self.player = PreviewPlayer(self)
-        self.detail_title = QLabel("Select a moment to preview it", self)
+        self.detail_title = QLabel("", self)
         self.detail_title.setObjectName("detailTitle")
         font = self.detail_title.font()
         font.setBold(True)
@@ -457,6 +457,8 @@ class MainWindow(QMainWindow):
             self._refresh.start()
 
     def _on_busy(self, text: str) -> None:
+        if self.indexing_bar.isVisible():
+            return  # the indexing bar says what is going on
         if text:
             self.statusBar().showMessage(text)
         elif not self.indexing_bar.isVisible():

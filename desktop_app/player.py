@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoFrame
 from PySide6.QtMultimediaWidgets import QVideoWidget
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QSizePolicy,
     QSlider,
+    QStackedWidget,
     QStyle,
     QToolButton,
     QVBoxLayout,
@@ -48,6 +49,15 @@ class PreviewPlayer(QWidget):
         self.video.setMinimumSize(320, 180)
         self.video.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.video.setStyleSheet("background: black;")
+        self.placeholder = QLabel("Select a moment to preview it here", self)
+        self.placeholder.setObjectName("previewPlaceholder")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setStyleSheet(
+            "background: palette(dark); color: palette(bright-text); border-radius: 6px;"
+        )
+        self.screen = QStackedWidget(self)
+        self.screen.addWidget(self.placeholder)
+        self.screen.addWidget(self.video)
         self.audio = QAudioOutput(self)
         self.player = QMediaPlayer(self)
         self.player.setAudioOutput(self.audio)
@@ -96,7 +106,7 @@ class PreviewPlayer(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
-        layout.addWidget(self.video, 1)
+        layout.addWidget(self.screen, 1)
         layout.addWidget(self.timeline)
         layout.addLayout(controls)
 
@@ -126,6 +136,7 @@ class PreviewPlayer(QWidget):
         self._autoplay = autoplay
         self.timeline.set_moments(duration, moments or [(t0, t1, 1.0)], current)
         self.timeline.set_position(t0)
+        self.screen.setCurrentWidget(self.video)
         if path != self.path:
             self.path = path
             self._pending_start = t0
@@ -138,6 +149,7 @@ class PreviewPlayer(QWidget):
         self.player.stop()
         self.player.setSource(QUrl())
         self.path = None
+        self.screen.setCurrentWidget(self.placeholder)
         self.timeline.set_moments(0.0, [], -1)
         self.time_label.setText("0:00 / 0:00")
 

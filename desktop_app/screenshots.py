@@ -42,7 +42,7 @@ def render(out: Path, videos: int = 60) -> list[Path]:
     os.environ["CLIPSEEK_HOME"] = str(scratch / "home")
     os.environ["CLIPSEEK_FORCE_CPU"] = "1"
     from PySide6.QtCore import QPoint, QRect, Qt
-    from PySide6.QtGui import QPainter
+    from PySide6.QtGui import QColor, QPainter
     from PySide6.QtWidgets import QApplication
 
     from core.demo import DEMO_SPLIT_SEED
@@ -61,11 +61,11 @@ def render(out: Path, videos: int = 60) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
 
-    def shoot(window, name: str, w: int, h: int, widget=None) -> None:
+    def shoot(window, name: str, w: int, h: int, dialog=None) -> None:
         _settle(app)
         path = out / f"{name}-{w}x{h}.png"
-        picture = (widget or window).grab()
-        frame = window.player.current_frame() if widget is None else None
+        picture = window.grab()
+        frame = window.player.current_frame()
         if frame is not None:  # a video widget grabs blank: paint the frame it shows
             video = window.player.video
             area = QRect(video.mapTo(window, QPoint(0, 0)), video.size())
@@ -77,6 +77,17 @@ def render(out: Path, videos: int = 60) -> list[Path]:
                 area.top() + (area.height() - scaled.height()) // 2,
                 scaled,
             )
+            painter.end()
+        if dialog is not None:  # a dialog is a window of its own: paint it over, centred
+            shot = dialog.grab()
+            painter = QPainter(picture)
+            painter.fillRect(picture.rect(), QColor(0, 0, 0, 60))
+            x = (picture.width() - shot.width()) // 2
+            y = (picture.height() - shot.height()) // 2
+            painter.fillRect(
+                QRect(x - 1, y - 1, shot.width() + 2, shot.height() + 2), QColor(90, 90, 90)
+            )
+            painter.drawPixmap(x, y, shot)
             painter.end()
         picture.save(str(path))
         written.append(path)
@@ -116,8 +127,9 @@ def render(out: Path, videos: int = 60) -> list[Path]:
         window.search_box.submit(force=True)
         _wait(
             app,
-            lambda window=window: window.response is not None
-            and window.response.request.text == caption,
+            lambda window=window: (
+                window.response is not None and window.response.request.text == caption
+            ),
         )
         window.select_result(window.results_model.first_result_row())
         _wait(app, lambda window=window: window.player.playing)
@@ -128,11 +140,14 @@ def render(out: Path, videos: int = 60) -> list[Path]:
         window.search_box.submit(force=True)
         _wait(
             app,
-            lambda window=window: window.response is not None
-            and window.response.request.text == "a shape moving right",
+            lambda window=window: (
+                window.response is not None
+                and window.response.request.text == "a shape moving right"
+            ),
         )
         window.select_result(window.results_model.first_result_row())
         window.problems_button.setChecked(True)
+        _wait(app, lambda window=window: window.player.playing)
         _settle(app, 1.2)
         shoot(window, "problems", w, h)
         window.problems_button.setChecked(False)
@@ -148,9 +163,7 @@ def render(out: Path, videos: int = 60) -> list[Path]:
         )
         dialog.show()
         _settle(app)
-        dialog.move(window.geometry().center() - dialog.rect().center())
-        shoot(window, "settings-window", w, h)
-        shoot(window, "settings", w, h, widget=dialog)
+        shoot(window, "settings", w, h, dialog=dialog)
         dialog.close()
         window.close()
         _settle(app)

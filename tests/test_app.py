@@ -391,3 +391,24 @@ def test_settings_segment_length_and_bad_model_folder(qtbot, indexed, tmp_path) 
     qtbot.waitUntil(lambda: window.snapshot.segment_seconds == 4.0, timeout=30_000)
     assert window.snapshot.segments > before
     assert window.settings.preferences().segment_seconds == 4.0  # remembered
+
+
+def test_save_clip_from_a_result(qtbot, indexed, footage, tmp_path, monkeypatch) -> None:
+    pytest.importorskip("av")
+    window = indexed
+    search(qtbot, window, footage[3])
+    window.select_result(window.results_model.first_result_row())
+    r = window.current_result()
+    dest = tmp_path / "moment.mp4"
+    monkeypatch.setattr(
+        "desktop_app.main_window.QFileDialog.getSaveFileName", lambda *a, **k: (str(dest), "")
+    )
+    window.save_current()
+    qtbot.waitUntil(lambda: "Saved" in window.statusBar().currentMessage(), timeout=30_000)
+    import cv2
+
+    cap = cv2.VideoCapture(str(dest))
+    frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    assert abs(frames / fps - (r.t1 - r.t0)) < 0.5

@@ -134,9 +134,9 @@ def _cut(av, src: Path, t0: float, t1: float, tmp: Path, on_progress, cancel) ->
                             audio_samples += r.samples
                             for p in aout.encode(r):
                                 outc.mux(p)
-                if packet.dts is not None and packet.stream is vin:
-                    if float(packet.dts * vin.time_base) > t1 + 2:
-                        break
+                past_end = packet.dts is not None and float(packet.dts * vin.time_base) > t1 + 2
+                if packet.stream is vin and past_end:
+                    break
             if frame_index == 0:
                 raise SegmentExportError(f"no frame of {src.name} lies between {t0:g} and {t1:g} s")
             for p in vout.encode(None):

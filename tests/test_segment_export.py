@@ -1,4 +1,4 @@
-"""Saving a moment as its own video: frame-exact cut, sound kept, clear errors, nothing half-written."""
+"""Saving a moment as its own video: a frame-exact cut with sound, clear errors, no leftovers."""
 
 from __future__ import annotations
 
@@ -89,20 +89,20 @@ def test_the_cut_is_frame_exact_and_keeps_the_sound(source, tmp_path) -> None:
 
 def test_video_without_sound(tmp_path) -> None:
     src = make_source(tmp_path / "silent.mp4", seconds=4, audio=False)
-    frames, seconds, audio = read(save_segment(src, 1.0, 3.0, tmp_path / "out.mp4"))
+    _frames, seconds, audio = read(save_segment(src, 1.0, 3.0, tmp_path / "out.mp4"))
     assert audio is None and abs(seconds - 2.0) <= 1 / FPS
 
 
 def test_errors_and_cancel_leave_nothing(source, tmp_path) -> None:
     with pytest.raises(SegmentExportError, match="after the start"):
         save_segment(source, 5, 5, tmp_path / "a.mp4")
-    with pytest.raises(SegmentExportError, match="only 10.0 s long"):
+    with pytest.raises(SegmentExportError, match=r"only 10\.0 s long"):
         save_segment(source, 30, 40, tmp_path / "a.mp4")
     with pytest.raises(SegmentExportError, match="overwrite"):
         save_segment(source, 1, 2, source)
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"not a video at all" * 100)
-    with pytest.raises(SegmentExportError, match="junk.mp4"):
+    with pytest.raises(SegmentExportError, match=r"junk\.mp4"):
         save_segment(junk, 0, 1, tmp_path / "b.mp4")
     stop = threading.Event()
     stop.set()

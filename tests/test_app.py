@@ -412,3 +412,37 @@ def test_save_clip_from_a_result(qtbot, indexed, footage, tmp_path, monkeypatch)
     fps = cap.get(cv2.CAP_PROP_FPS)
     cap.release()
     assert abs(frames / fps - (r.t1 - r.t0)) < 0.5
+
+
+def test_clipseek_demo_opens_the_app_on_the_demo_library(qtbot, monkeypatch) -> None:
+    from core import cli
+
+    launched = []
+    monkeypatch.setattr("subprocess.call", lambda command: launched.append(command) or 0)
+    assert cli.main(["demo", "--videos", "10", "--cpu"]) == 0
+    command = launched[0]
+    assert command[1:3] == ["-m", "desktop_app"]
+    args = dict(zip(command[3::2], command[4::2], strict=False))
+    monkeypatch.setenv("CLIPSEEK_FORCE_CPU", "1")
+    window = MainWindow(model=args["--model"], library=args["--library"])
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
+    assert window.snapshot.demo and window.snapshot.indexed == 10
+    assert window.demo_banner.isVisible() and "Try “" in window.demo_label.text()
+    assert window.windowTitle() == "ClipSeek — Demo library"
+    window.close()
+
+
+def test_try_the_demo_library_from_the_welcome_view(qtbot, window) -> None:
+    finished = []
+    window.engine.jobFinished.connect(finished.append)
+    window.welcome.demo_button.click()
+    qtbot.waitUntil(lambda: bool(finished), timeout=120_000)
+    qtbot.waitUntil(lambda: window.snapshot.demo and window.snapshot.indexed == 40)
+    caption = window.demo_label.text().split("“")[1].rstrip("”.")
+    response = search(qtbot, window, caption)
+    assert response.results and response.error is None
+    window.demo_leave.click()  # back to the user's own (empty) library
+    qtbot.waitUntil(lambda: not window.snapshot.demo, timeout=30_000)
+    assert window.center.currentWidget() is window.welcome and not window.demo_banner.isVisible()

@@ -446,3 +446,25 @@ def test_try_the_demo_library_from_the_welcome_view(qtbot, window) -> None:
     window.demo_leave.click()  # back to the user's own (empty) library
     qtbot.waitUntil(lambda: not window.snapshot.demo, timeout=30_000)
     assert window.center.currentWidget() is window.welcome and not window.demo_banner.isVisible()
+
+
+def test_changes_made_while_the_app_was_closed_are_picked_up_at_start(
+    qtbot, indexed, footage, tmp_path
+) -> None:
+    from tests.videos import write_video
+
+    folder = footage[0]
+    before = indexed.snapshot.indexed
+    indexed.close()
+    new = write_video(folder / "while_closed.mp4", seed=11, seconds=5)
+    try:
+        again = MainWindow(model=str(DEMO_MODEL))
+        qtbot.addWidget(again)
+        again.show()
+        qtbot.waitUntil(
+            lambda: again.snapshot is not None and again.snapshot.indexed == before + 1,
+            timeout=60_000,
+        )
+        again.close()
+    finally:
+        new.unlink()

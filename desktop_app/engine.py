@@ -189,6 +189,7 @@ class Engine(QObject):
         self._stop = False
         self._job: IndexJob | None = None
         self._user_cancelled = False
+        self._held = False  # the user cancelled indexing: automatic rescans don't restart it
         self._serving = False
         self._last_snapshot = 0.0
         self._search_request: SearchRequest | None = None
@@ -223,14 +224,18 @@ class Engine(QObject):
     def remove_folder(self, path: str) -> None:
         self._submit(_Op("remove", lambda: self._remove(path)))
 
-    def rescan(self, paths: Sequence[str] | None = None) -> None:
-        """Pick up new, changed, moved and deleted files (all folders, or only ``paths``)."""
+    def rescan(self, paths: Sequence[str] | None = None, *, automatic: bool = False) -> None:
+        """Pick up new, changed, moved and deleted files (all folders, or only ``paths``).
+
+        ``automatic`` (the watcher, the periodic rescan) does not restart indexing that the user
+        cancelled: the new videos wait for the user's next request.
+        """
         wanted = None if paths is None else [str(p) for p in paths]
         with self._cv:
             if any(op.name == "rescan-all" for op in self._ops):
                 return  # a full rescan is already waiting: it covers this one
         name = "rescan-all" if wanted is None else "rescan"
-        self._submit(_Op(name, lambda: self._rescan(wanted), quick=True))
+        self._submit(_Op(name, lambda: self._rescan(wanted, automatic=automatic), quick=True))
 
     def rebuild_segments(self, seconds: float) -> None:
         self._submit(_Op("rebuild", lambda: self._rebuild(seconds)))
@@ -250,6 +255,7 @@ class Engine(QObject):
         job = self._job
         if job is not None:
             self._user_cancelled = True
+            self._held = True
             job.cancel()
 
     def search_text(self, text: str, folder: str | None = None) -> int:
@@ -323,9 +329,10 @@ class Engine(QObject):
         self.modelLoaded.emit(status)
         if encoder is None:
             return
-        if config.library and Path(config.library).expanduser().resolve() == (
-            demo_root() / "library"
-        ).resolve():
+        if (
+            config.library
+            and Path(config.library).expanduser().resolve() == (demo_root() / "library").resolve()
+        ):
             config = replace(config, demo=True, library=None)  # `clipseek demo` opens it
             self.config = config
         if config.demo:
@@ -367,6 +374,7 @@ class Engine(QObject):
 
     def _add(self, paths: list[str]) -> None:
         lib = self._require()
+        self._held = False
         added = []
         for p in paths:
             try:
@@ -388,8 +396,10 @@ class Engine(QObject):
         if lib.pending():
             self._queue_index()
 
-    def _rescan(self, paths: list[str] | None) -> None:
+    def _rescan(self, paths: list[str] | None, *, automatic: bool = False) -> None:
         lib = self._require()
+        if not automatic:
+            self._held = False
         self.busy.emit("Looking for new and changed videos…")
         report = lib.sync(paths)
         changes = []
@@ -409,7 +419,12 @@ class Engine(QObject):
         if report.changed:
             self._emit_watch_dirs()
         pending = lib.pending()
-        if pending:
+        if pending and automatic and self._held:
+            self.message.emit(
+                "info",
+                f"{len(pending)} videos wait to be indexed (indexing was cancelled; F5 goes on)",
+            )
+        elif pending:
             job = self._job
             if job is None or not job.extend(pending):
                 self._queue_index()

@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         self.folder_filter: str | None = None
         self.last_query: tuple[str, object] | None = None  # ("text", str) | ("image", path/array)
         self._latest_serial = 0
+        self._busy_text = ""
         self._relay = _Relay(self)
         self._relay.done.connect(lambda fn, value: fn(value))
 
@@ -298,8 +299,8 @@ class MainWindow(QMainWindow):
         e.message.connect(self._on_message)
         self.watcher = FolderWatcher(self, self.prefs.rescan_minutes)
         e.watchDirs.connect(self.watcher.set_directories)
-        self.watcher.changed.connect(lambda _dirs: self.engine.rescan())
-        self.watcher.periodic.connect(lambda: self.engine.rescan())
+        self.watcher.changed.connect(lambda _dirs: self.engine.rescan(automatic=True))
+        self.watcher.periodic.connect(lambda: self.engine.rescan(automatic=True))
 
         self.search_box.querySubmitted.connect(self.search)
         self.search_box.moveIntoResults.connect(self._focus_results)
@@ -457,12 +458,12 @@ class MainWindow(QMainWindow):
             self._refresh.start()
 
     def _on_busy(self, text: str) -> None:
-        if self.indexing_bar.isVisible():
-            return  # the indexing bar says what is going on
-        if text:
-            self.statusBar().showMessage(text)
-        elif not self.indexing_bar.isVisible():
-            self.statusBar().clearMessage()
+        sb = self.statusBar()
+        if text and not self.indexing_bar.isVisible():  # while indexing, the bar says it
+            sb.showMessage(text)
+        elif not text and sb.currentMessage() == self._busy_text:
+            sb.clearMessage()  # only our own "working…" line, never a result message
+        self._busy_text = text
 
     def _on_message(self, level: str, text: str) -> None:
         log.log(logging.ERROR if level == "error" else logging.INFO, text)

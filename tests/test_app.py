@@ -468,3 +468,36 @@ def test_changes_made_while_the_app_was_closed_are_picked_up_at_start(
         again.close()
     finally:
         new.unlink()
+
+
+def test_cancel_keeps_finished_videos_and_waits_for_the_user(qtbot, window, tmp_path) -> None:
+    from tests.videos import write_video
+
+    folder = tmp_path / "many"
+    for i in range(6):
+        write_video(folder / f"v{i}.mp4", seed=i, seconds=6)
+    started, finished = [], []
+    window.engine.jobStarted.connect(lambda: started.append(1))
+    window.engine.jobFinished.connect(finished.append)
+
+    def hold(p) -> None:
+        if p.state == "indexing" and p.files_done >= 2 and not window.engine.paused:
+            window.engine.pause()
+
+    window.engine.progress.connect(hold)
+    drop(window, [folder])
+    qtbot.waitUntil(lambda: window.engine.paused, timeout=60_000)
+    window.engine.progress.disconnect(hold)
+    window.indexing_bar.cancel_button.click()
+    qtbot.waitUntil(lambda: bool(finished), timeout=30_000)
+    assert finished[0].cancelled and 2 <= finished[0].encoded < 6
+    assert "cancelled" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: window.snapshot.indexed == finished[0].encoded, timeout=5_000)
+    assert not window.indexing_bar.isVisible()
+
+    window.watcher.periodic.emit()  # an automatic rescan does not undo the user's cancel
+    qtbot.waitUntil(lambda: "wait to be indexed" in window.statusBar().currentMessage())
+    assert len(started) == 1
+    window.engine.rescan()  # F5: the user asks again
+    qtbot.waitUntil(lambda: len(finished) == 2, timeout=60_000)
+    assert window.snapshot.indexed == 6 and len(started) == 2

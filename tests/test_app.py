@@ -500,4 +500,5 @@ def test_cancel_keeps_finished_videos_and_waits_for_the_user(qtbot, window, tmp_
     assert len(started) == 1
     window.engine.rescan()  # F5: the user asks again
     qtbot.waitUntil(lambda: len(finished) == 2, timeout=60_000)
-    assert window.snapshot.indexed == 6 and len(started) == 2
+    qtbot.waitUntil(lambda: window.snapshot.indexed == 6, timeout=5_000)
+    assert len(started) == 2

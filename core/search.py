@@ -44,7 +44,7 @@ def _overlaps(a: SearchResult, b: SearchResult) -> bool:
 #: A hit widens a moment only if it scores within this fraction of the hits' score range of the
 #: moment's best: a neighbouring window that matches about as well belongs to the moment; one
 #: that matches far worse (the scene changed) does not stretch it to the whole video.
-MERGE_TOLERANCE = 0.25
+MERGE_TOLERANCE = 0.1
 
 
 def merge_adjacent(hits: list[SearchResult], k: int) -> list[SearchResult]:

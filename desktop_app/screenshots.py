@@ -47,7 +47,7 @@ def render(out: Path, videos: int = 60) -> list[Path]:
 
     from core.demo import DEMO_SPLIT_SEED
     from core.models import DEMO_MODEL
-    from core.synthetic import generate
+    from core.synthetic import VideoSpec, generate, plan, render
     from desktop_app.main_window import MainWindow
     from desktop_app.settings_dialog import SettingsDialog
 
@@ -55,8 +55,17 @@ def render(out: Path, videos: int = 60) -> list[Path]:
     app.setApplicationName("ClipSeek")
     generate(scratch / "Holidays", videos, 2026, split_seed=DEMO_SPLIT_SEED, test_only=True)
     data = json.loads((scratch / "Holidays" / "data.json").read_text(encoding="utf-8"))
-    caption = data["sentences"][0]["caption"]
     folder = scratch / "Holidays" / "videos"
+    # longer videos of several scenes, so that a query matches moments inside them
+    scenes = [
+        spec.scenes[0]
+        for spec in plan(40, 7, split_seed=DEMO_SPLIT_SEED, test_only=True, temporal_fraction=0)
+    ]
+    for k in range(6):
+        parts = tuple(scenes[4 * k : 4 * k + 4])
+        spec = VideoSpec(f"outing_{k + 1:02d}", "test", parts)
+        render(spec, folder / f"outing_{k + 1:02d}.mp4", size=160, fps=8, seconds=48, seed=7)
+    caption = scenes[4 * 2 + 2].caption()  # the third scene of outing_03
     (folder / "IMG_0412.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4000))
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -165,7 +174,9 @@ def render(out: Path, videos: int = 60) -> list[Path]:
         _settle(app)
         shoot(window, "settings", w, h, dialog=dialog)
         dialog.close()
+        dialog.deleteLater()
         window.close()
+        window.deleteLater()
         _settle(app)
     return written
 

@@ -137,7 +137,7 @@ class _Progress:
 
 def _display_matrix(frame: Any) -> list[int] | None:
     """The 3x3 display matrix a decoded frame carries (rotation, flips), or None."""
-    for side in frame.side_data.values():
+    for side in frame.side_data:  # iterating gives the entries themselves
         if getattr(side.type, "name", "") == "DISPLAYMATRIX" and side.buffer_size == 36:
             matrix = list(struct.unpack("<9i", bytes(memoryview(side))))
             identity = [65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30]
@@ -180,7 +180,8 @@ def _cut(
             t1 = min(t1, duration)
         length = t1 - t0
         rate = vin.average_rate or vin.guessed_rate or Fraction(30)
-        eps = 0.25 / float(rate)  # a frame within a quarter frame of t0 or t1 is "at" it
+        # A frame this close to t0 or t1 is "at" it (float times that went through milliseconds).
+        eps = min(1e-3, 0.25 / float(rate))
 
         with av.open(str(tmp), "w", format=fmt) as outc:
             encoder = video_encoder()
@@ -235,7 +236,8 @@ def _cut(
                         # Where this frame begins on the clip's clock, in samples.
                         state.audio_pos = round((t - t0) * r.sample_rate)
                         if state.audio_pos > 0:  # sound begins after t0: pad with silence
-                            _encode_samples(av, aout, outc, state, _silence(r, state.audio_pos))
+                            pad = min(state.audio_pos, wanted_samples)
+                            _encode_samples(av, aout, outc, state, _silence(r, pad))
                             state.audio_pos = state.written  # continue right after the pad
                     data = r.to_ndarray()
                     start = state.audio_pos
@@ -265,19 +267,26 @@ def _cut(
                     if is_video:
                         if state.video_done:
                             continue
-                        if t >= t1 - eps:
-                            state.video_done = True
-                        elif state.frames == 0 and t < t0 - eps:
-                            before = frame
-                            continue
-                        else:
-                            if state.frames == 0 and t > t0 + eps and before is not None:
-                                encode_video(before, t0)
+                        if state.frames == 0:
+                            if t < t0 - eps:
+                                before = frame
+                                continue
+                            if t > t0 + eps and before is not None:
+                                encode_video(before, t0)  # the frame on screen at t0
+                            if state.frames == 0 or t < t1 - eps:
+                                encode_video(frame, t)
+                            else:
+                                state.video_done = True
+                        elif t < t1 - eps:
                             encode_video(frame, t)
-                        before = None
-                    elif aout is not None and state.written < wanted_samples:
-                        if t + frame.samples / (frame.sample_rate or 1) > t0:
-                            encode_audio(frame, t)
+                        else:
+                            state.video_done = True
+                    elif (
+                        aout is not None
+                        and state.written < wanted_samples
+                        and t + frame.samples / (frame.sample_rate or 1) > t0
+                    ):
+                        encode_audio(frame, t)
                 audio_done = aout is None or state.written >= wanted_samples
                 if state.video_done and audio_done:
                     break
@@ -291,8 +300,6 @@ def _cut(
                 encode_video(before, t0)
             if state.frames == 0:
                 raise SegmentExportError(f"no frame of {src.name} lies between {t0:g} and {t1:g} s")
-            if aout is not None and 0 < state.written < wanted_samples and state.audio_pos:
-                pass  # the sound ends before the clip does; players handle a shorter track
             for p in vout.encode(None):
                 outc.mux(p)
             if aout is not None:

@@ -9,7 +9,6 @@ set. States: welcome, indexing, results with the preview playing, problems, sett
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -54,7 +53,6 @@ def render(out: Path, videos: int = 60) -> list[Path]:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("ClipSeek")
     generate(scratch / "Holidays", videos, 2026, split_seed=DEMO_SPLIT_SEED, test_only=True)
-    data = json.loads((scratch / "Holidays" / "data.json").read_text(encoding="utf-8"))
     folder = scratch / "Holidays" / "videos"
     # longer videos of several scenes, so that a query matches moments inside them
     scenes = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -176,6 +177,7 @@ def render(out: Path, videos: int = 60) -> list[Path]:
         window.close()
         window.deleteLater()
         _settle(app)
+    shutil.rmtree(scratch, ignore_errors=True)
     return written
 
 

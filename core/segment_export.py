@@ -29,6 +29,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 log = logging.getLogger(__name__)
 
 CONTAINERS = {"": "mp4", ".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
@@ -145,6 +147,22 @@ def _display_matrix(frame: Any) -> list[int] | None:
     return None
 
 
+def _open(av: Any, src: Path) -> Any:
+    try:
+        inp = av.open(str(src))
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise SegmentExportError(f"{src.name} is not a video that can be read ({exc})") from None
+    if not inp.streams.video:
+        inp.close()
+        raise SegmentExportError(f"{src.name} has no video stream")
+    inp.streams.video[0].thread_type = "AUTO"
+    return inp
+
+
+class _SeekLandedLate(Exception):
+    """The seek put the decoder past t0 (or nowhere), and nothing has been encoded yet."""
+
+
 def _cut(
     av: Any,
     src: Path,
@@ -155,16 +173,9 @@ def _cut(
     progress: _Progress,
     cancel: threading.Event | None,
 ) -> None:
+    inp = _open(av, src)
     try:
-        inp = av.open(str(src))
-    except (av.FFmpegError, OSError, ValueError) as exc:
-        raise SegmentExportError(f"{src.name} is not a video that can be read ({exc})") from None
-    with inp:
-        if not inp.streams.video:
-            raise SegmentExportError(f"{src.name} has no video stream")
         vin = inp.streams.video[0]
-        vin.thread_type = "AUTO"
-        ain = inp.streams.audio[0] if inp.streams.audio else None
         # The clock: seconds from the video stream's first timestamp (as OpenCV counts them).
         zero = float(vin.start_time * vin.time_base) if vin.start_time is not None else 0.0
         duration = None
@@ -178,158 +189,196 @@ def _cut(
                     f"{src.name} is only {duration:.1f} s long; the clip starts at {t0:.1f} s"
                 )
             t1 = min(t1, duration)
-        length = t1 - t0
+        with av.open(str(tmp), "w", format=fmt) as outc:
+            cutter = _Cutter(av, inp, outc, src.name, zero, t0, t1, progress, cancel)
+            target = int((t0 + zero) / vin.time_base) if vin.time_base and t0 > 0 else None
+            try:
+                cutter.run(inp, seek_to=target)
+            except _SeekLandedLate:
+                # Files without an index (MPEG-TS, some broken MP4s) can seek past a long GOP's
+                # keyframe: read from the beginning instead, slower but right.
+                log.info("%s: seeking missed t0 = %.3f s; decoding from the start", src.name, t0)
+                inp.close()
+                inp = _open(av, src)
+                cutter.run(inp, seek_to=None)
+            cutter.finish()
+    finally:
+        inp.close()
+
+
+class _Cutter:
+    """Decodes the source from a seek point, keeps [t0, t1) and encodes it on a clock from 0."""
+
+    def __init__(
+        self,
+        av: Any,
+        inp: Any,
+        outc: Any,
+        name: str,
+        zero: float,
+        t0: float,
+        t1: float,
+        progress: _Progress,
+        cancel: threading.Event | None,
+    ) -> None:
+        self.av, self.outc, self.name, self.zero = av, outc, name, zero
+        self.t0, self.t1, self.progress, self.cancel = t0, t1, progress, cancel
+        vin = inp.streams.video[0]
+        ain = inp.streams.audio[0] if inp.streams.audio else None
         rate = vin.average_rate or vin.guessed_rate or Fraction(30)
         # A frame this close to t0 or t1 is "at" it (float times that went through milliseconds).
-        eps = min(1e-3, 0.25 / float(rate))
+        self.eps = min(1e-3, 0.25 / float(rate))
 
-        with av.open(str(tmp), "w", format=fmt) as outc:
-            encoder = video_encoder()
-            vout = outc.add_stream(encoder, rate=rate)
-            width, height = vin.codec_context.width, vin.codec_context.height
-            vout.width, vout.height = width // 2 * 2, height // 2 * 2
-            vout.pix_fmt = "yuv420p"
-            if vin.sample_aspect_ratio:
-                vout.codec_context.sample_aspect_ratio = vin.sample_aspect_ratio
-            # The source's clock, so a variable frame rate keeps its timing.
-            vtb = vin.time_base or 1 / Fraction(rate)
-            vout.codec_context.time_base = vtb
-            if encoder == "libx264":
-                vout.options = {"crf": "20", "preset": "veryfast"}
-            elif encoder == "mpeg4":
-                vout.codec_context.bit_rate = int(vout.width * vout.height * float(rate) * 0.2)
+        encoder = video_encoder()
+        vout = outc.add_stream(encoder, rate=rate)
+        width, height = vin.codec_context.width, vin.codec_context.height
+        vout.width, vout.height = width // 2 * 2, height // 2 * 2
+        vout.pix_fmt = "yuv420p"
+        if vin.sample_aspect_ratio:
+            vout.codec_context.sample_aspect_ratio = vin.sample_aspect_ratio
+        # The source's clock, so a variable frame rate keeps its timing.
+        self.vtb = vin.time_base or 1 / Fraction(rate)
+        vout.codec_context.time_base = self.vtb
+        if encoder == "libx264":
+            vout.options = {"crf": "20", "preset": "veryfast"}
+        elif encoder == "mpeg4":
+            vout.codec_context.bit_rate = int(vout.width * vout.height * float(rate) * 0.2)
+        self.vout = vout
 
-            aout = resampler = None
-            if ain is not None:
-                sr = ain.codec_context.sample_rate or 48000
-                if sr not in av.Codec("aac", "w").audio_rates:
-                    sr = 48000
-                layout = ain.codec_context.layout.name if ain.codec_context.layout else ""
-                if layout not in _AAC_LAYOUTS:
-                    layout = "mono" if ain.codec_context.channels == 1 else "stereo"
-                aout = outc.add_stream("aac", rate=sr)
-                aout.layout = layout
-                resampler = av.AudioResampler(format="fltp", layout=layout, rate=sr)
+        self.aout = self.resampler = None
+        self.wanted_samples = 0
+        if ain is not None:
+            sr = ain.codec_context.sample_rate or 48000
+            if sr not in av.Codec("aac", "w").audio_rates:
+                sr = 48000
+            layout = ain.codec_context.layout.name if ain.codec_context.layout else ""
+            if layout not in _AAC_LAYOUTS:
+                layout = "mono" if ain.codec_context.channels == 1 else "stereo"
+            self.aout = outc.add_stream("aac", rate=sr)
+            self.aout.layout = layout
+            self.resampler = av.AudioResampler(format="fltp", layout=layout, rate=sr)
+            self.wanted_samples = round((t1 - t0) * sr)
 
-            state = _State()
-            wanted_samples = round(length * aout.rate) if aout is not None else 0
-
-            def encode_video(frame: Any, t: float) -> None:
-                if state.frames == 0:
-                    matrix = _display_matrix(frame)
-                    if matrix is not None:
-                        vout.set_display_matrix(matrix)
-                pts = max(round((t - t0) / vtb), 0) if state.frames else 0
-                pts = max(pts, state.last_pts + 1)
-                state.last_pts = pts
-                frame = frame.reformat(vout.width, vout.height, "yuv420p")
-                frame.pts, frame.time_base = pts, vtb
-                for p in vout.encode(frame):
-                    outc.mux(p)
-                state.frames += 1
-                progress((t - t0) / length)
-
-            def encode_audio(frame: Any, t: float) -> None:
-                assert aout is not None and resampler is not None
-                for r in resampler.resample(frame):
-                    if state.audio_pos is None:
-                        # Where this frame begins on the clip's clock, in samples.
-                        state.audio_pos = round((t - t0) * r.sample_rate)
-                        if state.audio_pos > 0:  # sound begins after t0: pad with silence
-                            pad = min(state.audio_pos, wanted_samples)
-                            _encode_samples(av, aout, outc, state, _silence(r, pad))
-                            state.audio_pos = state.written  # continue right after the pad
-                    data = r.to_ndarray()
-                    start = state.audio_pos
-                    state.audio_pos += data.shape[1]
-                    lo, hi = max(0, -start), min(data.shape[1], wanted_samples - start)
-                    if hi > lo:
-                        _encode_samples(av, aout, outc, state, data[:, lo:hi])
-
-            # Seek on the video stream to the keyframe at or before t0, then decode forward.
-            target = int((t0 + zero) / vin.time_base) if vin.time_base else 0
-            inp.seek(max(target, 0), stream=vin, backward=True, any_frame=False)
-            streams = [vin] + ([ain] if ain is not None else [])
-            before = None  # the latest frame before t0: it is on screen at t0
-            for packet in inp.demux(*streams):
-                if cancel is not None and cancel.is_set():
-                    raise SegmentExportCancelled("cancelled; nothing was saved")
-                is_video = packet.stream.index == vin.index
-                try:
-                    frames = packet.decode()
-                except av.InvalidDataError as exc:  # a damaged packet: skip it as players do
-                    log.warning("%s: skipping a damaged packet (%s)", src.name, exc)
-                    continue
-                for frame in frames:
-                    if frame.pts is None or frame.time is None:
-                        continue
-                    t = float(frame.time) - zero
-                    if is_video:
-                        if state.video_done:
-                            continue
-                        if state.frames == 0:
-                            if t < t0 - eps:
-                                before = frame
-                                continue
-                            if t > t0 + eps and before is not None:
-                                encode_video(before, t0)  # the frame on screen at t0
-                            if state.frames == 0 or t < t1 - eps:
-                                encode_video(frame, t)
-                            else:
-                                state.video_done = True
-                        elif t < t1 - eps:
-                            encode_video(frame, t)
-                        else:
-                            state.video_done = True
-                    elif (
-                        aout is not None
-                        and state.written < wanted_samples
-                        and t + frame.samples / (frame.sample_rate or 1) > t0
-                    ):
-                        encode_audio(frame, t)
-                audio_done = aout is None or state.written >= wanted_samples
-                if state.video_done and audio_done:
-                    break
-                if (
-                    is_video
-                    and packet.dts is not None
-                    and float(packet.dts * vin.time_base) - zero > t1 + 5
-                ):
-                    break  # the sound track stops early; do not read the rest of the file
-            if state.frames == 0 and before is not None:  # t0 falls on the last frame
-                encode_video(before, t0)
-            if state.frames == 0:
-                raise SegmentExportError(f"no frame of {src.name} lies between {t0:g} and {t1:g} s")
-            for p in vout.encode(None):
-                outc.mux(p)
-            if aout is not None:
-                for p in aout.encode(None):
-                    outc.mux(p)
-
-
-class _State:
-    def __init__(self) -> None:
-        self.frames = 0
+        self.frames = 0  # video frames encoded
         self.last_pts = -1
-        self.video_done = False
         self.audio_pos: int | None = None  # next resampled sample, on the clip's clock
         self.written = 0  # samples handed to the AAC encoder
 
+    def run(self, inp: Any, seek_to: int | None) -> None:
+        av, t0, t1, eps = self.av, self.t0, self.t1, self.eps
+        vin = inp.streams.video[0]
+        ain = inp.streams.audio[0] if inp.streams.audio else None
+        if seek_to is not None:  # to the keyframe at or before t0, then decode forward
+            inp.seek(seek_to, stream=vin, backward=True, any_frame=False)
+        before = None  # the latest frame before t0: it is on screen at t0
+        early_sound: list[tuple[Any, float]] = []  # held until the first frame is encoded
+        video_done = False
+        for packet in inp.demux(*([vin] + ([ain] if ain is not None else []))):
+            if self.cancel is not None and self.cancel.is_set():
+                raise SegmentExportCancelled("cancelled; nothing was saved")
+            is_video = packet.stream.index == vin.index
+            try:
+                frames = packet.decode()
+            except av.InvalidDataError as exc:  # a damaged packet: skip it as players do
+                log.warning("%s: skipping a damaged packet (%s)", self.name, exc)
+                continue
+            for frame in frames:
+                if frame.pts is None or frame.time is None:
+                    continue
+                t = float(frame.time) - self.zero
+                if is_video:
+                    if video_done:
+                        continue
+                    if self.frames == 0:
+                        if t < t0 - eps:
+                            before = frame
+                            continue
+                        if t > t0 + eps and before is None and seek_to is not None:
+                            raise _SeekLandedLate
+                        if t > t0 + eps and before is not None:
+                            self.video(before, t0)  # the frame on screen at t0
+                        if self.frames == 0 or t < t1 - eps:
+                            self.video(frame, t)
+                        else:
+                            video_done = True
+                        for held in early_sound:
+                            self.audio(*held)
+                        early_sound.clear()
+                    elif t < t1 - eps:
+                        self.video(frame, t)
+                    else:
+                        video_done = True
+                elif (
+                    self.aout is not None
+                    and self.written < self.wanted_samples
+                    and t + frame.samples / (frame.sample_rate or 1) > t0
+                ):
+                    if self.frames == 0:
+                        early_sound.append((frame, t))
+                    else:
+                        self.audio(frame, t)
+            if video_done and self.written >= self.wanted_samples:
+                break
+            if is_video and packet.dts is not None and packet.dts * vin.time_base > t1 + 5:
+                break  # the sound track stops early; do not read the rest of the file
+        if self.frames == 0 and before is not None:  # t0 falls on the last frame
+            self.video(before, t0)
+        if self.frames == 0 and seek_to is not None:
+            raise _SeekLandedLate
+        if self.frames == 0:
+            raise SegmentExportError(
+                f"no frame of {self.name} lies between {t0:g} and {self.t1:g} s"
+            )
+        for held in early_sound:
+            self.audio(*held)
 
-def _silence(like: Any, samples: int) -> Any:
-    import numpy as np
+    def video(self, frame: Any, t: float) -> None:
+        if self.frames == 0:
+            matrix = _display_matrix(frame)
+            if matrix is not None:
+                self.vout.set_display_matrix(matrix)
+        pts = max(round((t - self.t0) / self.vtb), self.last_pts + 1) if self.frames else 0
+        self.last_pts = pts
+        frame = frame.reformat(self.vout.width, self.vout.height, "yuv420p")
+        frame.pts, frame.time_base = pts, self.vtb
+        for p in self.vout.encode(frame):
+            self.outc.mux(p)
+        self.frames += 1
+        self.progress((t - self.t0) / (self.t1 - self.t0))
 
-    return np.zeros((len(like.layout.channels), samples), np.float32)
+    def audio(self, frame: Any, t: float) -> None:
+        assert self.resampler is not None
+        for r in self.resampler.resample(frame):
+            data = r.to_ndarray()
+            if self.audio_pos is None:
+                # Where this frame begins on the clip's clock, in samples.
+                self.audio_pos = round((t - self.t0) * r.sample_rate)
+                if self.audio_pos > 0:  # the sound begins after t0: silence until it does
+                    pad = min(self.audio_pos, self.wanted_samples)
+                    self.samples(np.zeros((data.shape[0], pad), np.float32))
+                    self.audio_pos = self.written
+            start = self.audio_pos
+            self.audio_pos += data.shape[1]
+            lo, hi = max(0, -start), min(data.shape[1], self.wanted_samples - start)
+            if hi > lo:
+                self.samples(data[:, lo:hi])
 
+    def samples(self, data: Any) -> None:
+        assert self.aout is not None
+        frame = self.av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(data, dtype=np.float32),
+            format="fltp",
+            layout=self.aout.layout.name,
+        )
+        frame.sample_rate = self.aout.rate
+        frame.pts, frame.time_base = self.written, Fraction(1, self.aout.rate)
+        self.written += data.shape[1]
+        for p in self.aout.encode(frame):
+            self.outc.mux(p)
 
-def _encode_samples(av: Any, aout: Any, outc: Any, state: _State, data: Any) -> None:
-    import numpy as np
-
-    frame = av.AudioFrame.from_ndarray(
-        np.ascontiguousarray(data, dtype=np.float32), format="fltp", layout=aout.layout.name
-    )
-    frame.sample_rate = aout.rate
-    frame.pts, frame.time_base = state.written, Fraction(1, aout.rate)
-    state.written += data.shape[1]
-    for p in aout.encode(frame):
-        outc.mux(p)
+    def finish(self) -> None:
+        for p in self.vout.encode(None):
+            self.outc.mux(p)
+        if self.aout is not None:
+            for p in self.aout.encode(None):
+                self.outc.mux(p)

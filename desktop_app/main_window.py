@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core import scanning
 from core.demo import demo_captions
 from core.indexing import Progress, VideoOutcome
 from core.search import SearchResult
@@ -65,6 +66,13 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 #: After a video lands, wait this long before refreshing the current search (more may land).
 REFRESH_MS = 1200
+
+
+def _head(path: Path) -> bytes:
+    try:
+        return scanning.read_head(path)
+    except OSError:
+        return b""
 
 
 class _Relay(QObject):
@@ -809,9 +817,18 @@ class MainWindow(QMainWindow):
             p for p in paths if Path(p).suffix.lower() in IMAGE_SUFFIXES and Path(p).is_file()
         ]
         others = [p for p in paths if p not in images]
-        if others:
-            self.add_paths(others)
-        elif images:
+        wanted, refused = [], []
+        for p in others:
+            path = Path(p)
+            if path.is_dir() or (path.is_file() and scanning.is_candidate(path, _head(path))):
+                wanted.append(p)
+            else:
+                refused.append(path.name)
+        if refused:
+            self._on_message("warning", f"Not a folder or a video: {', '.join(refused)}")
+        if wanted:
+            self.add_paths(wanted)
+        elif images and not others:
             self.search_image(images[0])
 
     # ------------------------------------------------------------------ closing

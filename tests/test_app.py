@@ -502,3 +502,12 @@ def test_cancel_keeps_finished_videos_and_waits_for_the_user(qtbot, window, tmp_
     qtbot.waitUntil(lambda: len(finished) == 2, timeout=60_000)
     qtbot.waitUntil(lambda: window.snapshot.indexed == 6, timeout=5_000)
     assert len(started) == 2
+
+
+def test_dropping_something_that_is_not_a_video_is_refused_politely(qtbot, window, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("shopping list")
+    drop(window, [notes])
+    assert "Not a folder or a video: notes.txt" in window.statusBar().currentMessage()
+    qtbot.wait(300)
+    assert window.snapshot.empty and window.center.currentWidget() is window.welcome

@@ -19,6 +19,7 @@ from core.catalog import CatalogError
 from core.encoders import Encoder, QueryError
 from core.library import LibraryError
 from core.library_cli import add_library_commands
+from core.model_install import InstallError
 from core.models import resolve_model
 from core.tokenizer import TokenizerError
 
@@ -64,6 +65,43 @@ def _cmd_embed_text(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_install_model(args: argparse.Namespace) -> int:
+    from core import model_install
+
+    source = model_install.DEFAULT_SOURCE
+    tty = sys.stderr.isatty()
+    last_stage = ""
+
+    def progress(p: model_install.InstallProgress) -> None:
+        nonlocal last_stage
+        if p.stage == "downloading" and p.bytes_total and tty:
+            pct = 100 * p.bytes_done / p.bytes_total
+            rate = p.bytes_per_second / 1e6
+            print(
+                f"\rdownloading {p.bytes_done / 1e6:,.0f} / {p.bytes_total / 1e6:,.0f} MB"
+                f" ({pct:.0f} %, {rate:.1f} MB/s)",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+        elif p.stage != last_stage:
+            if tty and last_stage == "downloading":
+                print(file=sys.stderr)
+            print(f"{p.stage} {p.message}".rstrip(), file=sys.stderr, flush=True)
+        last_stage = p.stage
+
+    try:
+        path = model_install.install_model(source, hub_url=args.hub, on_progress=progress)
+    except model_install.InstallCancelled:
+        print("clipseek: install interrupted; run it again to resume", file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps({"model": source.name, "path": str(path)}))
+    else:
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clipseek", description="Search your videos by sentence.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
@@ -75,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text")
     _add_common(p)
     p.set_defaults(func=_cmd_embed_text)
+    p = sub.add_parser(
+        "install-model", help="download OpenAI CLIP ViT-B/32 from the Hugging Face hub (once)"
+    )
+    p.add_argument(
+        "--hub", metavar="URL", help="hub address (default: $CLIPSEEK_HUB_URL or huggingface.co)"
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_cmd_install_model)
     add_library_commands(sub, _add_common)
     return parser
 
@@ -90,7 +136,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("clipseek: interrupted", file=sys.stderr)
         return 130
-    except (BundleError, QueryError, TokenizerError, LibraryError, CatalogError, OSError) as exc:
+    except (
+        BundleError,
+        QueryError,
+        TokenizerError,
+        LibraryError,
+        CatalogError,
+        InstallError,
+        OSError,
+    ) as exc:
         if args.debug:
             raise
         print(f"clipseek: error: {exc}", file=sys.stderr)

@@ -65,7 +65,12 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not path.is_file():
         raise ExportError(f"checkpoint not found: {path}")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        if path.suffix == ".safetensors":  # the hub's pickle-free format (open_clip's weights)
+            from safetensors.torch import load_file
+
+            data = load_file(str(path), device="cpu")
+        else:
+            data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ExportError(f"cannot read checkpoint {path.name}: {first}") from exc
@@ -152,6 +157,9 @@ def load_clip4clip(
 
     state = data.get("state_dict", data)
     state = _strip_prefix(state, "module.")
+    if "visual.conv1.weight" in state and not any(k.startswith("clip.") for k in state):
+        # plain CLIP weights (open_clip's hub files, OpenAI's state dict): zero-shot meanP
+        state = {f"clip.{k}": v for k, v in state.items()}
     if not any(k.startswith("clip.") for k in state):
         raise ExportError(
             f"{name} is neither a ClipSeek nor a CLIP4Clip checkpoint (no 'clip.*' weights)"

@@ -1,0 +1,188 @@
+"""The dialog that installs OpenAI CLIP ViT-B/32: progress, cancel, retry, clear errors."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.model_install import (
+    DEFAULT_SOURCE,
+    InstallCancelled,
+    InstallError,
+    InstallProgress,
+    ModelSource,
+    install_model,
+)
+from desktop_app.formatting import duration
+
+STAGES = {
+    "connecting": "Connecting to the Hugging Face hub…",
+    "downloading": "Downloading the weights…",
+    "verifying": "Checking the download…",
+    "converting": "Converting the model for this computer…",
+    "done": "Installed",
+}
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.0f} MB"
+
+
+class _Signals(QObject):
+    progress = Signal(object)  # InstallProgress
+    finished = Signal(str, str)  # bundle path, error ("" when fine; "cancelled")
+
+
+class ModelInstallDialog(QDialog):
+    installed = Signal(str)
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        source: ModelSource = DEFAULT_SOURCE,
+        models_dir: str | None = None,
+        hub_url: str | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.source, self.models_dir, self.hub_url = source, models_dir, hub_url
+        self.setWindowTitle(f"Install {source.name}")
+        self.setObjectName("modelInstallDialog")
+        self.setMinimumWidth(520)
+        title = QLabel(f"Install {source.name}", self)
+        font = title.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() + 2)
+        title.setFont(font)
+        intro = QLabel(
+            "ClipSeek downloads the model's weights (about 600 MB) once from the Hugging Face hub,"
+            " checks them and converts them on this computer. Your videos and searches never"
+            " leave it.",
+            self,
+        )
+        intro.setWordWrap(True)
+        self.stage_label = QLabel("", self)
+        self.progress_bar = QProgressBar(self)
+        self.progress_bar.setTextVisible(True)
+        self.detail_label = QLabel("", self)
+        self.detail_label.setStyleSheet("color: palette(placeholder-text);")
+        self.error_label = QLabel("", self)
+        self.error_label.setObjectName("installError")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #c0392b;")
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.hide()
+        self.retry_button = QPushButton("Retry", self)
+        self.retry_button.clicked.connect(self.start)
+        self.retry_button.hide()
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.clicked.connect(self._cancel_or_close)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.retry_button)
+        buttons.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 16, 18, 16)
+        layout.setSpacing(10)
+        layout.addWidget(title)
+        layout.addWidget(intro)
+        layout.addSpacing(6)
+        layout.addWidget(self.stage_label)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.detail_label)
+        layout.addWidget(self.error_label)
+        layout.addLayout(buttons)
+        self._signals = _Signals(self)
+        self._signals.progress.connect(self._show_progress)
+        self._signals.finished.connect(self._finished)
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.result_path: str | None = None
+        self.error: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self.error = None
+        self.error_label.hide()
+        self.retry_button.hide()
+        self.cancel_button.setText("Cancel")
+        self.progress_bar.setRange(0, 0)
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="clipseek-install", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        try:
+            path = install_model(
+                self.source,
+                models_dir=self.models_dir,
+                hub_url=self.hub_url,
+                on_progress=self._signals.progress.emit,
+                cancel=self._cancel,
+            )
+            self._signals.finished.emit(str(path), "")
+        except InstallCancelled:
+            self._signals.finished.emit("", "cancelled")
+        except (InstallError, OSError) as exc:
+            self._signals.finished.emit("", str(exc))
+
+    def _show_progress(self, p: InstallProgress) -> None:
+        self.stage_label.setText(STAGES.get(p.stage, p.stage))
+        if p.stage == "downloading" and p.bytes_total:
+            self.progress_bar.setRange(0, 1000)
+            self.progress_bar.setValue(int(1000 * p.bytes_done / p.bytes_total))
+            rate = f" · {p.bytes_per_second / 1e6:.1f} MB/s" if p.bytes_per_second else ""
+            eta = f" · {duration(p.eta_seconds)} left" if p.eta_seconds is not None else ""
+            self.detail_label.setText(f"{_mb(p.bytes_done)} of {_mb(p.bytes_total)}{rate}{eta}")
+        else:
+            self.progress_bar.setRange(0, 0)  # busy: no fraction to show
+            self.detail_label.setText(p.message)
+
+    def _finished(self, path: str, error: str) -> None:
+        if error == "cancelled":
+            self.reject()
+            return
+        if error:
+            self.error = error
+            self.stage_label.setText("The model could not be installed")
+            self.progress_bar.setRange(0, 1)
+            self.progress_bar.setValue(0)
+            self.error_label.setText(error)
+            self.error_label.show()
+            self.retry_button.show()
+            self.cancel_button.setText("Close")
+            return
+        self.result_path = path
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(1)
+        self.stage_label.setText(f"Installed {self.source.name}")
+        self.detail_label.setText(str(Path(path)))
+        self.installed.emit(path)
+        self.accept()
+
+    def _cancel_or_close(self) -> None:
+        if self.running:
+            self._cancel.set()  # the worker stops and answers "cancelled"
+            self.cancel_button.setEnabled(False)
+        else:
+            self.reject()
+
+    def reject(self) -> None:
+        if self.running:
+            self._cancel.set()
+        super().reject()

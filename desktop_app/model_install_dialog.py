@@ -119,6 +119,7 @@ class ModelInstallDialog(QDialog):
             return
         self.error = None
         self.error_label.hide()
+        self.detail_label.show()
         self.retry_button.hide()
         self.cancel_button.setText("Cancel")
         self.progress_bar.setRange(0, 0)
@@ -162,10 +163,12 @@ class ModelInstallDialog(QDialog):
             self.stage_label.setText("The model could not be installed")
             self.progress_bar.setRange(0, 1)
             self.progress_bar.setValue(0)
+            self.detail_label.hide()
             self.error_label.setText(error)
             self.error_label.show()
             self.retry_button.show()
             self.cancel_button.setText("Close")
+            self.adjustSize()  # room for the message: the intro must not be squeezed
             return
         self.result_path = path
         self.progress_bar.setRange(0, 1)

@@ -34,7 +34,6 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from core.bundle import MANIFEST_NAME
 from core.demo import demo_root, make_demo_videos
 from core.encoders import Encoder, QueryError
 from core.indexing import IndexJob, IndexReport, Progress, VideoOutcome
@@ -589,11 +588,3 @@ class Engine(QObject):
                 if not image.isNull():
                     thumbs[r.thumbnail] = image
         return SearchResponse(request, results, thumbs, time.perf_counter() - started)
-
-
-def bundle_is_demo(path: str | os.PathLike[str] | None) -> bool:
-    return path is not None and Path(path).resolve() == DEMO_MODEL.resolve()
-
-
-def is_bundle(path: str | os.PathLike[str]) -> bool:
-    return (Path(path) / MANIFEST_NAME).is_file()

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 from core import scanning
 from core.demo import demo_captions
 from core.indexing import Progress, VideoOutcome
+from core.models import DEMO_MODEL
 from core.search import SearchResult
 from desktop_app.app_settings import AppSettings, Preferences
 from desktop_app.engine import Engine, EngineConfig, JobSummary, SearchResponse, Snapshot
@@ -397,7 +398,7 @@ class MainWindow(QMainWindow):
             self.model_label.setText(f"Model: {status.title}")
             self.model_label.setToolTip(status.detail)
             self.provider_label.setText(f"Provider: {status.provider}")
-            demo = "demo" in status.title.lower()
+            demo = Path(status.path).resolve() == DEMO_MODEL.resolve()
             note = f"Model: <b>{status.title}</b> on {status.provider}." + (
                 " The built-in demo model understands coloured shapes, not real footage:"
                 " install OpenAI CLIP ViT-B/32 in Settings for your own videos."

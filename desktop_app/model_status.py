@@ -19,6 +19,7 @@ class ModelStatus:
     title: str
     detail: str
     provider: str = ""
+    path: str = ""  # the bundle folder
 
 
 def load_status(
@@ -40,6 +41,7 @@ def load_status(
             m.name,
             f"{m.arch} · head {m.head} · {m.precision} · {m.embed_dim}-d · {encoder.root}",
             encoder.describe_provider(),
+            str(encoder.root),
         ),
         encoder,
     )

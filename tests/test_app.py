@@ -20,6 +20,7 @@ from core.demo import DEMO_SPLIT_SEED
 from core.models import DEMO_MODEL
 from core.synthetic import Scene, VideoSpec, generate, plan, render
 from desktop_app.main_window import MainWindow
+from desktop_app.results import HeaderRole
 
 SEED = 4242
 
@@ -203,7 +204,7 @@ def test_keyboard_grouping_and_actions(qtbot, indexed, footage, monkeypatch) -> 
     # grouped: a header per video, moments under it; the arrows only land on moments
     window.group_button.setChecked(True)
     model = window.results_model
-    headers = [model.index(i).data(0x0100 + 2) for i in range(model.rowCount())]
+    headers = [model.index(i).data(HeaderRole) for i in range(model.rowCount())]
     assert headers[0] is not None and headers[0].path == first.path
     assert sum(h is not None for h in headers) == len({r.path for r in model.results})
     window.select_result(model.first_result_row())

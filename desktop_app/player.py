@@ -139,8 +139,13 @@ class PreviewPlayer(QWidget):
         self.screen.setCurrentWidget(self.video)
         if path != self.path:
             self.path = path
-            self._pending_start = t0
+            self._pending_start = None
+            self.player.stop()  # else Qt keeps "playing" state but never starts the new file
             self.player.setSource(QUrl.fromLocalFile(str(Path(path))))
+            if self.player.mediaStatus() == QMediaPlayer.MediaStatus.LoadedMedia:
+                self._start_at(t0)
+            else:
+                self._pending_start = t0  # applied when the new file has loaded
         else:
             self._start_at(t0)
 

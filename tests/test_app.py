@@ -515,3 +515,22 @@ def test_dropping_something_that_is_not_a_video_is_refused_politely(qtbot, windo
     assert "Not a folder or a video: notes.txt" in window.statusBar().currentMessage()
     qtbot.wait(300)
     assert window.snapshot.empty and window.center.currentWidget() is window.welcome
+
+
+def test_switching_between_videos_keeps_playing_the_selected_moment(qtbot, indexed, footage):
+    window = indexed
+    search(qtbot, window, footage[3])
+    results = window.response.results
+    other = next(i for i, r in enumerate(results) if r.path != results[0].path)
+    for row in (0, other, 0):
+        r = results[row]
+        window.select_result(window.results_model.row_of(r))
+        qtbot.waitUntil(
+            lambda r=r: (
+                window.player.path == r.path
+                and window.player.playing
+                and window.player.position > r.t0 + 0.2
+            ),
+            timeout=10_000,
+        )
+        assert r.t0 <= window.player.position <= r.t1

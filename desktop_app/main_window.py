@@ -281,6 +281,9 @@ class MainWindow(QMainWindow):
         # menus
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction("Add folder…", QKeySequence("Ctrl+O"), self.choose_folder)
+        self.remove_action = file_menu.addAction(
+            "Stop watching the selected folder", self._remove_selected
+        )
         file_menu.addAction("Rescan all folders", QKeySequence("F5"), lambda: self.engine.rescan())
         file_menu.addAction("Search by picture…", QKeySequence("Ctrl+I"), self.choose_image)
         file_menu.addSeparator()
@@ -738,6 +741,13 @@ class MainWindow(QMainWindow):
             self.leave_demo()
         self.engine.add_paths(paths)
         self.statusBar().showMessage(f"Adding {', '.join(Path(p).name for p in paths)}…")
+
+    def _remove_selected(self) -> None:
+        path = self.library_panel.selected_folder()
+        if path:
+            self.remove_folder(path)
+        else:
+            self.statusBar().showMessage("Select a folder in the library panel first", 5000)
 
     def remove_folder(self, path: str) -> None:
         answer = QMessageBox.question(

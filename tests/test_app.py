@@ -131,7 +131,7 @@ def test_drop_index_search_preview(qtbot, window, footage) -> None:
     done = [p.files_done for p in progress]
     assert done == sorted(done) and len(set(done)) >= 5
     assert progress[-1].files_total == 12
-    qtbot.waitUntil(lambda: window.snapshot.indexed == 11, timeout=5_000)
+    qtbot.waitUntil(lambda: window.snapshot.indexed == 11, timeout=20_000)
     assert window.center.currentWidget() is window.results_stack
     assert not window.indexing_bar.isVisible()
     # the corrupt file is in the problems panel, with its reason
@@ -173,7 +173,7 @@ def indexed(qtbot, window, footage) -> MainWindow:
     window.engine.jobFinished.connect(finished.append)
     drop(window, [footage[0]])
     qtbot.waitUntil(lambda: bool(finished), timeout=180_000)
-    qtbot.waitUntil(lambda: window.snapshot.indexed == 11, timeout=5_000)
+    qtbot.waitUntil(lambda: window.snapshot.indexed == 11, timeout=20_000)
     return window
 
 
@@ -197,9 +197,9 @@ def test_keyboard_grouping_and_actions(qtbot, indexed, footage, monkeypatch) -> 
     # Space plays and pauses the preview (not while typing in the search box)
     qtbot.waitUntil(lambda: window.player.playing, timeout=10_000)
     qtbot.keyClick(window.results_view, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: not window.player.playing, timeout=5_000)
+    qtbot.waitUntil(lambda: not window.player.playing, timeout=20_000)
     qtbot.keyClick(window.results_view, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: window.player.playing, timeout=5_000)
+    qtbot.waitUntil(lambda: window.player.playing, timeout=20_000)
 
     # grouped: a header per video, moments under it; the arrows only land on moments
     window.group_button.setChecked(True)
@@ -443,7 +443,7 @@ def test_try_the_demo_library_from_the_welcome_view(qtbot, window) -> None:
     window.engine.jobFinished.connect(finished.append)
     window.welcome.demo_button.click()
     qtbot.waitUntil(lambda: bool(finished), timeout=120_000)
-    qtbot.waitUntil(lambda: window.snapshot.demo and window.snapshot.indexed == 40)
+    qtbot.waitUntil(lambda: window.snapshot.demo and window.snapshot.indexed == 40, timeout=30_000)
     caption = window.demo_label.text().split("“")[1].rstrip("”.")
     response = search(qtbot, window, caption)
     assert response.results and response.error is None
@@ -496,15 +496,17 @@ def test_cancel_keeps_finished_videos_and_waits_for_the_user(qtbot, window, tmp_
     qtbot.waitUntil(lambda: bool(finished), timeout=30_000)
     assert finished[0].cancelled and 2 <= finished[0].encoded < 6
     assert "cancelled" in window.statusBar().currentMessage()
-    qtbot.waitUntil(lambda: window.snapshot.indexed == finished[0].encoded, timeout=5_000)
+    qtbot.waitUntil(lambda: window.snapshot.indexed == finished[0].encoded, timeout=20_000)
     assert not window.indexing_bar.isVisible()
 
     window.watcher.periodic.emit()  # an automatic rescan does not undo the user's cancel
-    qtbot.waitUntil(lambda: "wait to be indexed" in window.statusBar().currentMessage())
+    qtbot.waitUntil(
+        lambda: "wait to be indexed" in window.statusBar().currentMessage(), timeout=30_000
+    )
     assert len(started) == 1
     window.engine.rescan()  # F5: the user asks again
     qtbot.waitUntil(lambda: len(finished) == 2, timeout=60_000)
-    qtbot.waitUntil(lambda: window.snapshot.indexed == 6, timeout=5_000)
+    qtbot.waitUntil(lambda: window.snapshot.indexed == 6, timeout=20_000)
     assert len(started) == 2
 
 

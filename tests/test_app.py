@@ -99,6 +99,19 @@ def drop(window: MainWindow, paths: list[Path]) -> None:
     QApplication.sendEvent(window, QDropEvent(QPointF(200, 200), action, mime, buttons, mods))
 
 
+def drop_and_pause(qtbot, window: MainWindow, folder: Path, after: int) -> None:
+    """Drop ``folder`` and pause its indexing job once ``after`` videos are done."""
+
+    def hold(p) -> None:
+        if p.state == "indexing" and p.files_done >= after and not window.engine.paused:
+            window.engine.pause()
+
+    window.engine.progress.connect(hold)
+    drop(window, [folder])
+    qtbot.waitUntil(lambda: window.engine.paused, timeout=60_000)
+    window.engine.progress.disconnect(hold)
+
+
 def search(qtbot, window: MainWindow, text: str):
     window.search_box.setFocus()
     window.search_box.clear()
@@ -290,14 +303,7 @@ def test_a_folder_dropped_while_indexing_joins_the_job(qtbot, window, tmp_path) 
     window.engine.jobFinished.connect(finished.append)
     window.engine.searchDone.connect(answers.append)
 
-    def hold(p) -> None:  # pause after the first video, so the job is surely still running
-        if p.state == "indexing" and p.files_done >= 1 and not window.engine.paused:
-            window.engine.pause()
-
-    window.engine.progress.connect(hold)
-    drop(window, [first])
-    qtbot.waitUntil(lambda: window.engine.paused, timeout=60_000)
-    window.engine.progress.disconnect(hold)
+    drop_and_pause(qtbot, window, first, after=1)  # the job is surely still running
     qtbot.waitUntil(lambda: window.snapshot.indexed >= 1, timeout=10_000)
     window.engine.search_text("a red square")  # searching works while indexing
     qtbot.waitUntil(lambda: bool(answers), timeout=10_000)
@@ -484,14 +490,7 @@ def test_cancel_keeps_finished_videos_and_waits_for_the_user(qtbot, window, tmp_
     window.engine.jobStarted.connect(lambda: started.append(1))
     window.engine.jobFinished.connect(finished.append)
 
-    def hold(p) -> None:
-        if p.state == "indexing" and p.files_done >= 2 and not window.engine.paused:
-            window.engine.pause()
-
-    window.engine.progress.connect(hold)
-    drop(window, [folder])
-    qtbot.waitUntil(lambda: window.engine.paused, timeout=60_000)
-    window.engine.progress.disconnect(hold)
+    drop_and_pause(qtbot, window, folder, after=2)
     window.indexing_bar.cancel_button.click()
     qtbot.waitUntil(lambda: bool(finished), timeout=30_000)
     assert finished[0].cancelled and 2 <= finished[0].encoded < 6

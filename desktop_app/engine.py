@@ -100,7 +100,9 @@ class SearchRequest:
     def label(self) -> str:
         if self.text is not None:
             return self.text
-        return "picture" if isinstance(self.image, np.ndarray) else Path(str(self.image)).name
+        if isinstance(self.image, np.ndarray):
+            return "the chosen moment"  # "find similar" searches by a moment's picture
+        return Path(str(self.image)).name
 
 
 @dataclass(frozen=True)

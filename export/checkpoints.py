@@ -10,6 +10,10 @@ Two formats are recognised by their content, not their file name:
 * **Original CLIP4Clip checkpoints** — ``torch.save(model.state_dict())`` from the authors' code:
   flat keys ``clip.*``, ``frame_position_embeddings.*``, ``transformerClip.*``, ``lstm_visual.*``,
   ``cross.*``, ``similarity_dense.*`` (possibly behind a ``module.`` prefix from DDP).
+* **Plain CLIP weights** — open_clip's / OpenAI's state dict (``visual.conv1.weight``,
+  ``positional_embedding``, ``text_projection``… without ``clip.``), as ``.bin``/``.pt`` or
+  ``.safetensors`` (the hub's file): a meanP CLIP4Clip, i.e. zero-shot CLIP. Towers are always
+  built with QuickGELU (:func:`export.architectures.build_clip`), as OpenAI's weights need.
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ _UNUSED_BY_HEAD: dict[str, tuple[str, ...]] = {
     "seqTransf": (),
     "tightTransf": ("frame_position_embeddings.",),
 }
+
+
+#: Non-weight entries of OpenAI's CLIP state dicts (sizes stored as tensors).
+_OPENAI_METADATA = ("input_resolution", "context_length", "vocab_size")
 
 
 def save_checkpoint(
@@ -158,8 +166,9 @@ def load_clip4clip(
     state = data.get("state_dict", data)
     state = _strip_prefix(state, "module.")
     if "visual.conv1.weight" in state and not any(k.startswith("clip.") for k in state):
-        # plain CLIP weights (open_clip's hub files, OpenAI's state dict): zero-shot meanP
-        state = {f"clip.{k}": v for k, v in state.items()}
+        # plain CLIP weights (open_clip's hub files, OpenAI's state dict): zero-shot meanP.
+        # OpenAI's files also carry three sizes as tensors, which open_clip's loader drops too.
+        state = {f"clip.{k}": v for k, v in state.items() if k not in _OPENAI_METADATA}
     if not any(k.startswith("clip.") for k in state):
         raise ExportError(
             f"{name} is neither a ClipSeek nor a CLIP4Clip checkpoint (no 'clip.*' weights)"

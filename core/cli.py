@@ -74,20 +74,20 @@ def _cmd_install_model(args: argparse.Namespace) -> int:
 
     def progress(p: model_install.InstallProgress) -> None:
         nonlocal last_stage
-        if p.stage == "downloading" and p.bytes_total and tty:
-            pct = 100 * p.bytes_done / p.bytes_total
-            rate = p.bytes_per_second / 1e6
-            print(
-                f"\rdownloading {p.bytes_done / 1e6:,.0f} / {p.bytes_total / 1e6:,.0f} MB"
-                f" ({pct:.0f} %, {rate:.1f} MB/s)",
-                end="",
-                file=sys.stderr,
-                flush=True,
+        if p.stage == "downloading" and p.bytes_total:
+            eta = f", {p.eta_seconds:,.0f} s left" if p.eta_seconds is not None else ""
+            text = (
+                f"downloading {p.bytes_done / 1e6:,.0f} of {p.bytes_total / 1e6:,.0f} MB"
+                f" ({100 * p.bytes_done / p.bytes_total:.0f} %,"
+                f" {p.bytes_per_second / 1e6:.1f} MB/s{eta})"
             )
-        elif p.stage != last_stage:
-            if tty and last_stage == "downloading":
-                print(file=sys.stderr)
-            print(f"{p.stage} {p.message}".rstrip(), file=sys.stderr, flush=True)
+        else:
+            text = f"{p.stage} {p.message}".rstrip()
+        if tty:  # one line, rewritten in place; a new line once done
+            end = "\n" if p.stage == "done" else ""
+            print(f"\r{text}\x1b[K", end=end, file=sys.stderr, flush=True)
+        elif p.stage != last_stage:  # logs and pipes: one line per stage
+            print(text, file=sys.stderr, flush=True)
         last_stage = p.stage
 
     try:
@@ -95,6 +95,9 @@ def _cmd_install_model(args: argparse.Namespace) -> int:
     except model_install.InstallCancelled:
         print("clipseek: install interrupted; run it again to resume", file=sys.stderr)
         return 130
+    finally:
+        if tty and last_stage not in ("", "done"):
+            print(file=sys.stderr)  # leave the progress line before an error line
     if args.json:
         print(json.dumps({"model": source.name, "path": str(path)}))
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 from pathlib import Path
 
@@ -26,6 +28,8 @@ from core.model_install import (
 )
 from desktop_app.formatting import duration
 
+log = logging.getLogger(__name__)
+
 STAGES = {
     "connecting": "Connecting to the Hugging Face hub…",
     "downloading": "Downloading the weights…",
@@ -40,11 +44,21 @@ def _mb(n: int) -> str:
 
 
 class _Signals(QObject):
+    """Carries the worker thread's news to the UI thread (queued connections)."""
+
     progress = Signal(object)  # InstallProgress
     finished = Signal(str, str)  # bundle path, error ("" when fine; "cancelled")
 
 
 class ModelInstallDialog(QDialog):
+    """Downloads and converts a model in a background thread; call :meth:`start`, then ``exec``.
+
+    Signals: ``installed(str)`` with the bundle folder, then the dialog accepts. Cancel (or
+    closing the window) stops the work and rejects; the partial download is kept for next time.
+    Widgets tests read: ``stage_label``, ``progress_bar``, ``detail_label``, ``error_label``,
+    ``cancel_button``, ``retry_button``; ``result_path`` and ``error`` hold the outcome.
+    """
+
     installed = Signal(str)
 
     def __init__(
@@ -64,8 +78,9 @@ class ModelInstallDialog(QDialog):
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() + 2)
         title.setFont(font)
+        size = f" (about {source.size / 1e6:,.0f} MB)" if source.size else ""
         intro = QLabel(
-            "ClipSeek downloads the model's weights (about 600 MB) once from the Hugging Face hub,"
+            f"ClipSeek downloads the model's weights{size} once from the Hugging Face hub,"
             " checks them and converts them on this computer. Your videos and searches never"
             " leave it.",
             self,
@@ -120,51 +135,65 @@ class ModelInstallDialog(QDialog):
         self.error = None
         self.error_label.hide()
         self.detail_label.show()
+        self.progress_bar.show()
         self.retry_button.hide()
         self.cancel_button.setText("Cancel")
+        self.stage_label.setText(STAGES["connecting"])
+        self.detail_label.setText("")
         self.progress_bar.setRange(0, 0)
         self._cancel = threading.Event()
         self._thread = threading.Thread(target=self._work, name="clipseek-install", daemon=True)
         self._thread.start()
 
     def _work(self) -> None:
+        signals, cancel = self._signals, self._cancel
         try:
             path = install_model(
                 self.source,
                 models_dir=self.models_dir,
                 hub_url=self.hub_url,
-                on_progress=self._signals.progress.emit,
-                cancel=self._cancel,
+                on_progress=signals.progress.emit,
+                cancel=cancel,
             )
-            self._signals.finished.emit(str(path), "")
+            outcome = (str(path), "")
         except InstallCancelled:
-            self._signals.finished.emit("", "cancelled")
+            outcome = ("", "cancelled")
         except (InstallError, OSError) as exc:
-            self._signals.finished.emit("", str(exc))
+            outcome = ("", str(exc))
+        except Exception as exc:  # a bug: say so in the dialog rather than hang on "Converting"
+            log.exception("installing %s failed", self.source.name)
+            outcome = ("", f"{type(exc).__name__}: {exc}")
+        with contextlib.suppress(RuntimeError):  # the dialog was deleted while we worked
+            signals.finished.emit(*outcome)
 
     def _show_progress(self, p: InstallProgress) -> None:
+        if self._cancel.is_set():
+            return  # "Cancelling…" stays until the worker stops
         self.stage_label.setText(STAGES.get(p.stage, p.stage))
-        if p.stage == "downloading" and p.bytes_total:
+        if p.stage in ("downloading", "verifying") and p.bytes_total:
             self.progress_bar.setRange(0, 1000)
             self.progress_bar.setValue(int(1000 * p.bytes_done / p.bytes_total))
-            rate = f" · {p.bytes_per_second / 1e6:.1f} MB/s" if p.bytes_per_second else ""
-            eta = f" · {duration(p.eta_seconds)} left" if p.eta_seconds is not None else ""
-            self.detail_label.setText(f"{_mb(p.bytes_done)} of {_mb(p.bytes_total)}{rate}{eta}")
+            if p.stage == "downloading":
+                rate = f" · {p.bytes_per_second / 1e6:.1f} MB/s" if p.bytes_per_second else ""
+                eta = f" · {duration(p.eta_seconds)} left" if p.eta_seconds is not None else ""
+                text = f"{_mb(p.bytes_done)} of {_mb(p.bytes_total)}{rate}{eta}"
+            else:
+                text = f"{p.message} {_mb(p.bytes_done)} of {_mb(p.bytes_total)}".strip()
+            self.detail_label.setText(text)
         else:
             self.progress_bar.setRange(0, 0)  # busy: no fraction to show
             self.detail_label.setText(p.message)
 
     def _finished(self, path: str, error: str) -> None:
         if error == "cancelled":
-            self.reject()
+            super().reject()  # already closed by Cancel; this covers a cancel from elsewhere
             return
         if error:
             self.error = error
             self.stage_label.setText("The model could not be installed")
-            self.progress_bar.setRange(0, 1)
-            self.progress_bar.setValue(0)
+            self.progress_bar.hide()
             self.detail_label.hide()
-            self.error_label.setText(error)
+            self.error_label.setText(error[:1].upper() + error[1:])
             self.error_label.show()
             self.retry_button.show()
             self.cancel_button.setText("Close")
@@ -179,13 +208,11 @@ class ModelInstallDialog(QDialog):
         self.accept()
 
     def _cancel_or_close(self) -> None:
-        if self.running:
-            self._cancel.set()  # the worker stops and answers "cancelled"
-            self.cancel_button.setEnabled(False)
-        else:
-            self.reject()
+        self.reject()
 
     def reject(self) -> None:
+        """Cancel (Esc, the window's close button, Cancel): the worker stops at its next step."""
         if self.running:
-            self._cancel.set()
+            self._cancel.set()  # the worker answers "cancelled"; the .part file stays
+            self.stage_label.setText("Cancelling…")
         super().reject()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +41,7 @@ class Hub:
         self.corrupt = False
         self.ranges: list[str | None] = []
         self.chunk_delay = 0.0
+        self.honour_range = True
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -66,7 +68,7 @@ class Hub:
                         data[len(data) // 2] ^= 0xFF
                     header = self.headers.get("Range")
                     hub.ranges.append(header)
-                    if header:
+                    if header and hub.honour_range:
                         start = int(header.split("=")[1].split("-")[0])
                         self._send(206, bytes(data[start:]), extra={
                             "Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}"
@@ -100,6 +102,10 @@ class Hub:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _cosine(a, b) -> float:
+    return float(np.dot(a, b) / np.linalg.norm(a) / np.linalg.norm(b))
 
 
 @pytest.fixture(scope="module")
@@ -158,8 +164,15 @@ def test_install_downloads_verifies_and_converts(installed, tiny_clip) -> None:
         tokens = torch.tensor([encoder.tokenize_query("a dog on the beach")])
         expected = model.encode_text(tokens).numpy()[0]
     got = encoder.encode_text("a dog on the beach", normalize=False)
-    cos = float(np.dot(got, expected) / np.linalg.norm(got) / np.linalg.norm(expected))
-    assert cos > 0.9999
+    assert _cosine(got, expected) > 0.9999
+    pixels = np.random.default_rng(0).normal(size=(2, 3, 32, 32)).astype(np.float32)
+    with torch.no_grad():
+        expected_images = model.encode_frames(torch.from_numpy(pixels)).numpy()
+    got_images = encoder.encode_pixels(pixels, normalize=False)
+    assert min(_cosine(a, b) for a, b in zip(got_images, expected_images, strict=True)) > 0.9999
+    sha = hashlib.sha256(tiny_clip[1]).hexdigest()
+    assert encoder.manifest.source == f"huggingface:{REPO}@main/{SOURCE.filename} sha256:{sha}"
+    assert encoder.manifest.parity["text_min_cosine"] >= 0.9999  # the converter's own check
     assert not list((models / ".downloads").iterdir())  # the weights are gone, the bundle stays
     assert sorted(p.name for p in models.iterdir()) == [".downloads", "tiny"]
 
@@ -215,15 +228,153 @@ def test_cancel_keeps_the_partial_download(hub, tmp_path) -> None:
     assert not (tmp_path / "tiny").exists()
 
 
+def test_a_server_that_ignores_range_makes_the_download_start_over(hub, tmp_path) -> None:
+    from core.model_install import download, remote_file
+
+    hub.honour_range = False
+    size, sha = remote_file(SOURCE, hub.url)
+    target = tmp_path / "weights.safetensors"
+    (tmp_path / "weights.safetensors.part").write_bytes(b"\0" * 5000)  # wrong bytes: overwritten
+    download(SOURCE, target, size, hub.url, lambda p: None, None)
+    assert hub.ranges == ["bytes=5000-"]
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == sha
+
+
+def test_without_the_export_extra_nothing_is_downloaded(hub, tmp_path) -> None:
+    no_torch = tmp_path / "python-without-torch"  # an interpreter whose find_spec finds nothing
+    no_torch.write_text("#!/bin/sh\necho torch open_clip; exit 1\n")
+    no_torch.chmod(0o755)
+    with pytest.raises(
+        InstallError, match=r"needs the export extra: pip install 'clipseek\[export\]'"
+    ):
+        install_model(SOURCE, models_dir=tmp_path / "models", hub_url=hub.url, python=str(no_torch))
+    assert hub.ranges == []  # asked before the 600 MB, not after
+
+
+def test_a_file_other_than_the_pinned_one_is_refused(hub, tmp_path) -> None:
+    pinned = ModelSource(
+        repo=REPO, filename=SOURCE.filename, arch="tiny", name="x", folder="tiny",
+        sha256="ab" * 32, size=len(hub.payload),
+    )  # fmt: skip
+    with pytest.raises(InstallError, match="not the file this ClipSeek expects"):
+        install_model(pinned, models_dir=tmp_path, hub_url=hub.url)
+    assert hub.ranges == [] and not (tmp_path / "tiny").exists()
+
+
+def test_the_default_source_is_open_clips_copy_of_openai_vit_b32() -> None:
+    from core.model_install import DEFAULT_SOURCE
+
+    assert DEFAULT_SOURCE.repo == "timm/vit_base_patch32_clip_224.openai"
+    assert DEFAULT_SOURCE.filename == "open_clip_model.safetensors"
+    assert (DEFAULT_SOURCE.arch, DEFAULT_SOURCE.head) == ("ViT-B-32", "meanP")
+    assert len(DEFAULT_SOURCE.revision) == 40 and len(DEFAULT_SOURCE.sha256 or "") == 64
+
+
+def test_a_full_disk_is_said_before_downloading(hub, tmp_path, monkeypatch) -> None:
+    import shutil
+
+    from core import model_install
+
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(model_install.shutil, "disk_usage", lambda p: usage._replace(free=1000))
+    with pytest.raises(InstallError, match="not enough free disk space"):
+        install_model(SOURCE, models_dir=tmp_path, hub_url=hub.url)
+    assert hub.ranges == []
+
+
+def test_a_hub_address_without_scheme_is_refused(tmp_path) -> None:
+    with pytest.raises(InstallError, match="must start with https://"):
+        install_model(SOURCE, models_dir=tmp_path, hub_url="huggingface.co")
+
+
+def test_a_failed_conversion_names_the_reason_and_keeps_the_weights(hub, tmp_path) -> None:
+    wrong = ModelSource(repo=REPO, filename=SOURCE.filename, arch="small", name="x", folder="x")
+    with pytest.raises(InstallError, match=r"converting the weights failed: .*does not fit"):
+        install_model(wrong, models_dir=tmp_path, hub_url=hub.url)
+    assert not (tmp_path / "x").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".downloads"]  # no scratch left
+    assert [p.name for p in (tmp_path / ".downloads").iterdir()] == [f"x-{SOURCE.filename}"]
+    install_model_calls = len(hub.ranges)
+    with pytest.raises(InstallError, match="converting the weights failed"):
+        install_model(wrong, models_dir=tmp_path, hub_url=hub.url)
+    assert len(hub.ranges) == install_model_calls  # verified weights are not fetched again
+
+
+def test_the_plain_clip_state_dict_of_openai_loads_as_meanp(tiny_clip, tmp_path) -> None:
+    """OpenAI's .pt/.bin state dicts also carry three sizes as tensors; they are not weights."""
+    import torch
+
+    from export.checkpoints import load_clip4clip
+
+    model = tiny_clip[0]
+    state = dict(model.clip.state_dict())
+    state.update(input_resolution=torch.tensor(32), context_length=torch.tensor(77),
+                 vocab_size=torch.tensor(49408))  # fmt: skip
+    torch.save(state, tmp_path / "clip.bin")
+    loaded = load_clip4clip(tmp_path / "clip.bin", arch="tiny")
+    assert loaded.head_name == "meanP"
+    pixels = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(loaded.encode_frames(pixels), model.encode_frames(pixels))
+
+
+def _fake_converter(bundle: Path):
+    """Stands in for the subprocess where the conversion itself is not what is tested."""
+    import shutil
+
+    def convert(source, weights, out, python, cancel, report=None) -> None:
+        assert weights.is_file()
+        shutil.copytree(bundle, out)
+
+    return convert
+
+
 def test_the_install_dialog(qtbot, hub, tmp_path) -> None:
     from desktop_app.model_install_dialog import ModelInstallDialog
 
+    (tmp_path / "tiny").mkdir()  # a previous install: replaced only once the new one is complete
+    (tmp_path / "tiny" / "old-file").write_text("old")
     dialog = ModelInstallDialog(source=SOURCE, models_dir=str(tmp_path), hub_url=hub.url)
     qtbot.addWidget(dialog)
+    stages: list[str] = []
+    dialog._signals.progress.connect(lambda p: stages.append(p.stage))
+    dialog.show()
     with qtbot.waitSignal(dialog.installed, timeout=120_000) as signal:
         dialog.start()
     assert signal.args == [str(tmp_path / "tiny")]
     assert dialog.result_path == str(tmp_path / "tiny")
+    assert list(dict.fromkeys(stages)) == [
+        "connecting",
+        "downloading",
+        "verifying",
+        "converting",
+        "done",
+    ]
+    assert dialog.result() == dialog.DialogCode.Accepted and not dialog.isVisible()
+    assert not (tmp_path / "tiny" / "old-file").exists()
+    Encoder(tmp_path / "tiny", force_cpu=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".downloads", "tiny"]
+
+
+def test_the_install_dialog_shows_download_progress_and_cancels(qtbot, hub, tmp_path) -> None:
+    from desktop_app.model_install_dialog import ModelInstallDialog
+
+    hub.chunk_delay = 0.1  # 2.6 s for the whole file: the click lands well before its end
+    dialog = ModelInstallDialog(source=SOURCE, models_dir=str(tmp_path), hub_url=hub.url)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.start()
+    qtbot.waitUntil(lambda: " MB/s" in dialog.detail_label.text(), timeout=30_000)
+    assert dialog.stage_label.text() == "Downloading the weights…"
+    assert dialog.progress_bar.maximum() == 1000
+    assert re.fullmatch(r"\d+ MB of 2 MB · [\d.]+ MB/s · (about \d+ (s|min)|estimating…) left",
+                        dialog.detail_label.text())  # fmt: skip
+    dialog.cancel_button.click()
+    assert not dialog.isVisible() and dialog.result() == dialog.DialogCode.Rejected
+    qtbot.waitUntil(lambda: not dialog.running, timeout=30_000)
+    parts = list((tmp_path / ".downloads").glob("*.part"))
+    assert len(parts) == 1 and parts[0].stat().st_size < len(hub.payload)
+    assert not (tmp_path / "tiny").exists()
 
 
 def test_the_install_dialog_offline_offers_retry(qtbot, tmp_path) -> None:
@@ -239,23 +390,57 @@ def test_the_install_dialog_offline_offers_retry(qtbot, tmp_path) -> None:
     dialog.show()
     dialog.start()
     qtbot.waitUntil(lambda: dialog.error is not None, timeout=30_000)
-    assert "cannot reach the Hugging Face hub" in dialog.error_label.text()
+    assert dialog.error.startswith("cannot reach the Hugging Face hub")
+    assert dialog.error_label.text().startswith("Cannot reach the Hugging Face hub")
+    assert not dialog.progress_bar.isVisible()
+    assert dialog.error_label.isVisible() and "#c0392b" in dialog.error_label.styleSheet()
     assert dialog.retry_button.isVisible() and dialog.cancel_button.text() == "Close"
+    dialog.retry_button.click()  # tries again: still offline, same answer
+    assert not dialog.error_label.isVisible() and dialog.progress_bar.isVisible()
+    qtbot.waitUntil(lambda: dialog.error is not None, timeout=30_000)
+    assert dialog.retry_button.isVisible()
+    dialog.cancel_button.click()
+    assert not dialog.isVisible()
 
 
-def test_clipseek_install_model_command(hub, tmp_path, monkeypatch, capsys) -> None:
-    from core import cli
+def test_clipseek_install_model_command(hub, installed, tmp_path, monkeypatch, capsys) -> None:
+    from core import cli, model_install
 
-    monkeypatch.setattr("core.model_install.DEFAULT_SOURCE", SOURCE)
+    monkeypatch.setattr(model_install, "DEFAULT_SOURCE", SOURCE)
+    monkeypatch.setattr(model_install, "convert", _fake_converter(installed[0]))
     monkeypatch.setenv("CLIPSEEK_HOME", str(tmp_path))
     assert cli.main(["install-model", "--hub", hub.url]) == 0
     out = capsys.readouterr()
     assert out.out.strip() == str(tmp_path / "models" / "tiny")
-    assert "downloading" in out.err or "Downloading" in out.err
+    stages = [line.split()[0] for line in out.err.splitlines()]  # not a TTY: a line per stage
+    assert stages == ["connecting", "downloading", "verifying", "converting", "done"]
     # ...and the app now finds it without being told
     from core.models import resolve_model
 
     assert resolve_model() == Path(tmp_path / "models" / "tiny")
+    assert cli.main(["install-model", "--hub", hub.url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "model": "Tiny CLIP",
+        "path": str(tmp_path / "models" / "tiny"),
+    }
     hub.corrupt = True
     assert cli.main(["install-model", "--hub", hub.url]) == 2
-    assert "arrived damaged" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) - 1 == err.index(next(e for e in err if e.startswith("clipseek: error:")))
+    assert "arrived damaged" in err[-1]
+
+
+def test_clipseek_install_model_offline(tmp_path, monkeypatch, capsys) -> None:
+    from core import cli, model_install
+
+    monkeypatch.setattr(model_install, "DEFAULT_SOURCE", SOURCE)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("CLIPSEEK_HUB_URL", f"http://127.0.0.1:{port}")
+    assert cli.main(["install-model"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == (
+        f"clipseek: error: cannot reach the Hugging Face hub (127.0.0.1:{port}): check your"
+        " internet connection; nothing was changed"
+    )

@@ -189,8 +189,9 @@ class Engine(QObject):
         self._cv = threading.Condition()
         self._stop = False
         self._job: IndexJob | None = None
-        self._user_cancelled = False
-        self._held = False  # the user cancelled indexing: automatic rescans don't restart it
+        # The user cancelled indexing: automatic rescans don't restart it; any job that does
+        # start (a user's request) ends the hold.
+        self._held = False
         self._serving = False
         self._last_snapshot = 0.0
         self._search_request: SearchRequest | None = None
@@ -255,7 +256,6 @@ class Engine(QObject):
     def cancel(self) -> None:
         job = self._job
         if job is not None:
-            self._user_cancelled = True
             self._held = True
             job.cancel()
 
@@ -434,7 +434,7 @@ class Engine(QObject):
         lib = self._require()
         if not lib.pending():
             return
-        self._user_cancelled = False
+        self._held = False
         job = lib.index_job(
             on_progress=self._on_progress,
             on_video=self._on_video,
@@ -456,12 +456,12 @@ class Engine(QObject):
                     len(done.failed),
                     done.frames,
                     done.seconds,
-                    done.cancelled and self._user_cancelled,
+                    done.cancelled and self._held,
                 )
             )
         with self._cv:
             stopping = self._stop
-        if not stopping and not self._user_cancelled and lib.pending():
+        if not stopping and not self._held and lib.pending():
             self._queue_index()  # stopped for another request, or videos arrived at the end
 
     def _on_progress(self, progress: Progress) -> None:

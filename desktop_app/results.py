@@ -304,7 +304,7 @@ class ResultDelegate(QStyledItemDelegate):
 
 
 class ResultsView(QListView):
-    """The grid. Arrow keys skip group headers; Enter activates (opens) the current moment."""
+    """The grid. Headers are disabled rows, which Qt's arrow keys step over; Enter activates."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -326,17 +326,3 @@ class ResultsView(QListView):
     def resizeEvent(self, event) -> None:  # headers span the width: re-lay out on resize
         super().resizeEvent(event)
         self.scheduleDelayedItemsLayout()
-
-    def moveCursor(
-        self, action: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier
-    ) -> QModelIndex:
-        index = super().moveCursor(action, modifiers)
-        seen = set()
-        current = self.currentIndex()
-        while index.isValid() and index.data(HeaderRole) is not None and index.row() not in seen:
-            seen.add(index.row())
-            self.setCurrentIndex(index)  # let the base class step on from the header
-            index = super().moveCursor(action, modifiers)
-        if index.isValid() and index.data(HeaderRole) is not None:
-            return current
-        return index

@@ -6,6 +6,7 @@ model; the videos are synthetic scenes the demo model was not trained on.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import warnings
@@ -221,9 +222,12 @@ def test_keyboard_grouping_and_actions(qtbot, indexed, footage, monkeypatch) -> 
     assert headers[0] is not None and headers[0].path == first.path
     assert sum(h is not None for h in headers) == len({r.path for r in model.results})
     window.select_result(model.first_result_row())
+    rows = [window.results_view.currentIndex().row()]
     for _ in range(4):
         qtbot.keyClick(window.results_view, Qt.Key.Key_Right)
         assert window.current_result() is not None
+        rows.append(window.results_view.currentIndex().row())
+    assert any(b - a > 1 for a, b in itertools.pairwise(rows))  # a header was stepped over
 
     # copy path with time range
     window.select_result(model.first_result_row())

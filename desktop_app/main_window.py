@@ -1,7 +1,8 @@
 """The main window: library on the left, results in the middle, the preview on the right.
 
-The window only shows things and forwards requests: all work goes through :class:`Engine`,
-whose signals arrive here on the UI thread.
+The window only shows things and forwards requests: all library work goes through
+:class:`Engine`, whose signals arrive here on the UI thread. (Saving a clip, which touches no
+library, runs on a thread of its own.)
 """
 
 from __future__ import annotations
@@ -850,5 +851,5 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def replace_config(self, **changes: object) -> None:
-        """Restart the engine with changed settings (tests, the command line)."""
+        """Restart the engine with changed settings for this run only (not saved)."""
         self.engine.start(replace(self._config(), **changes))

@@ -139,7 +139,11 @@ class IndexJob:
         self._by_id = {v.id: v for v in self.videos}
         # Guards the hand-over between extend() and decode workers running out of work.
         self._todo_lock = threading.Lock()
-        self._workers_left = 0
+        self._workers_left = 0  # decode workers still taking work from the to-do queue
+        self._alive = 0  # workers whose final marker the job thread has not yet received
+        self._threads: list[threading.Thread] = []
+        self._started = False  # run() has queued the videos; later ones are queued by extend()
+        self._closed = False  # run() has left its loop: nothing may join any more
 
     # -- control (any thread) -----
     def pause(self) -> None:
@@ -157,21 +161,37 @@ class IndexJob:
     def extend(self, videos: Sequence[VideoRow]) -> bool:
         """Add videos to a running job (a folder dropped in while indexing).
 
-        Returns False when the job is already finishing (its decoders have run out of work):
-        the caller then starts a new job for them. Videos the job already has are ignored.
+        Works until ``run()`` has committed its last video: if the decode workers have
+        already run out of work, fresh ones are started for the new videos. Returns False
+        only when the job is over or cancelled; the caller then starts a new job. Videos the
+        job already has are ignored.
         """
         with self._todo_lock:
-            if self._workers_left == 0 or self._cancel.is_set():
+            if self._closed or self._cancel.is_set():
                 return False
-            for v in videos:
-                if v.id in self._by_id:
-                    continue
+            fresh = [v for v in videos if v.id not in self._by_id]
+            for v in fresh:
                 self._by_id[v.id] = v
                 self.videos.append(v)
                 self._bytes_total += v.size
-                self._todo.put(v)
+                if self._started:
+                    self._todo.put(v)
+            if self._started and fresh:
+                # Top the decoders back up to the job's width (they quit when work ran out).
+                for _ in range(min(self.workers - self._workers_left, len(fresh))):
+                    self._start_worker()
         self._emit(force=True)
         return True
+
+    def _start_worker(self) -> None:
+        # Caller holds _todo_lock.
+        t = threading.Thread(
+            target=self._decode_worker, name=f"clipseek-decode-{len(self._threads)}", daemon=True
+        )
+        self._threads.append(t)
+        self._workers_left += 1
+        self._alive += 1
+        t.start()
 
     @property
     def paused(self) -> bool:
@@ -293,18 +313,14 @@ class IndexJob:
     def run(self) -> IndexReport:
         lib = self.library
         by_id = self._by_id
-        for v in self.videos:
-            self._todo.put(v)
         pending: dict[int, _Pending] = {}
         batch: list[_Frame] = []
-        threads = [
-            threading.Thread(target=self._decode_worker, name=f"clipseek-decode-{i}", daemon=True)
-            for i in range(min(self.workers, max(1, len(self.videos))))
-        ]
-        self._workers_left = len(threads)
-        for t in threads:
-            t.start()
-        alive = len(threads)
+        with self._todo_lock:
+            self._started = True
+            for v in self.videos:
+                self._todo.put(v)
+            for _ in range(min(self.workers, max(1, len(self.videos)))):
+                self._start_worker()
         tick = time.monotonic()
         self._emit(force=True)
 
@@ -320,7 +336,7 @@ class IndexJob:
             self._report.frames += len(batch)
             batch.clear()
 
-        while alive:
+        while True:
             now = time.monotonic()
             if self._go.is_set():
                 self._active_time += now - tick
@@ -338,7 +354,11 @@ class IndexJob:
                 self._emit()
                 continue
             if item is _WORKER_DONE:
-                alive -= 1
+                with self._todo_lock:
+                    self._alive -= 1
+                    if self._alive == 0:  # decided under the lock: extend() can't slip in after
+                        self._closed = True
+                        break
             elif isinstance(item, _Frame):
                 batch.append(item)
                 self._current = by_id[item.video_id].path
@@ -350,6 +370,9 @@ class IndexJob:
                 p.end = item
                 self._finish_video(p)
             self._emit()
+        with self._todo_lock:
+            self._closed = True
+            threads = list(self._threads)
         if self._cancel.is_set():
             # Cancelled only if work was cut short (a late Ctrl+C after the last video is not).
             finished = len(self._report.encoded) + len(self._report.failed)

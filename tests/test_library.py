@@ -352,3 +352,27 @@ def test_a_running_job_takes_videos_added_while_it_runs(tmp_path, encoder) -> No
         assert max(totals) == 3 and not lib.pending()
         assert not job.extend(lib.pending())  # finished: the caller must start a new job
         assert consistent(lib)
+
+
+def test_a_job_whose_decoders_ran_out_still_takes_new_videos(tmp_path, encoder) -> None:
+    """Videos added after the last decode finished (but before the job ended) still join it."""
+    first = make_folder(tmp_path / "first", {"a.mp4": 4})
+    second = make_folder(tmp_path / "second", {"c.mp4": 5, "d.mp4": 3})  # unlike a.mp4
+    with Library(encoder, tmp_path / "lib") as lib:
+        lib.add_folder(first)
+        lib.sync()
+        extended: list[bool] = []
+
+        def on_video(outcome) -> None:
+            if not extended:
+                time.sleep(0.3)  # the lone decoder has found its queue empty and quit by now
+                lib.add_folder(second)
+                lib.sync([second])
+                extended.append(job.extend(lib.pending()))
+
+        job = lib.index_job(on_video=on_video, workers=2)
+        report = job.run()
+        assert extended == [True]
+        assert not report.failed, report.failed
+        assert sorted(Path(o.path).name for o in report.encoded) == ["a.mp4", "c.mp4", "d.mp4"]
+        assert not lib.pending() and consistent(lib)

@@ -121,6 +121,9 @@ def create_session(
     path = Path(path)
     choice = choose_providers(force_cpu)
     options = ort.SessionOptions()
+    # Errors only: on CUDA, ONNX Runtime warns at every start that it put a few shape ops on the
+    # CPU ("Memcpy nodes are added"), which is expected; a fallback to the CPU we report ourselves.
+    options.log_severity_level = 3
     if not spin:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.add_session_config_entry("session.inter_op.allow_spinning", "0")

@@ -118,3 +118,9 @@ def test_fallback_is_detected_when_cuda_is_requested_but_inactive(
     assert session.fell_back and session.provider == s.CPU
     assert "fell back" in caplog.text
     assert session.describe().startswith("CPU (CUDA failed")
+
+
+def test_sessions_log_errors_only(tiny_seqtransf) -> None:
+    """ONNX Runtime's start-up warnings (CUDA's "Memcpy nodes are added") stay out of the CLI."""
+    session = create_session(tiny_seqtransf[1] / "image.onnx", force_cpu=True)
+    assert session.session.get_session_options().log_severity_level == 3

@@ -2,6 +2,7 @@
 
     python benchmarks/indexing.py --arch ViT-B-32 [--seconds 30] [--sizes 10000,100000,1000000]
     python benchmarks/indexing.py --bundle DIR [--gpu] [--json FILE]
+    python benchmarks/indexing.py --bundle DIR --gpu --workers 1,2,4,8 [--folder-videos 8]
 
 Part 1 — indexing, in sampled frames per second at 1 frame/s, on generated H.264 videos at 720p
 and 1080p, each with a short (30 frames) and a long (300 frames) keyframe interval (the GOP column
@@ -23,6 +24,11 @@ per sampled frame, then ``cap.read()``, the same preprocessing, and encoding one
 with no overlap of decoding and encoding. A seek decodes again from the previous keyframe, so with
 phone-like keyframe intervals (several seconds) it decodes most frames of the video several times
 over; ClipSeek grabs every frame once, sequentially, and converts only the ones it keeps.
+
+Part 1b (``--workers``) — a folder of ``--folder-videos`` distinct videos per size (720p and
+1080p, keyframe every 30 frames, like a phone) indexed end to end once per decode-worker count.
+Each worker decodes a different video, so this shows when more decoders pay: with encoding on a
+GPU the pipeline is bound by decoding, and one decoder leaves most cores idle.
 
 Part 2 — the ANN index (``core.vector_index.VectorIndex``, hnswlib) at several sizes, on synthetic
 512-d vectors clustered like real embeddings: build time, query latency p50/p99 (one query at a
@@ -113,6 +119,8 @@ KINDS = [
     VideoKind(1920, 1080, 30),
     VideoKind(1920, 1080, 300),
 ]
+#: Part 1b: phone-like keyframe intervals.
+FOLDER_KINDS = [VideoKind(1280, 720, 30), VideoKind(1920, 1080, 30)]
 
 
 class MovingScene:
@@ -149,12 +157,12 @@ class MovingScene:
         return cv2.add(img, self.grain[i % len(self.grain)])
 
 
-def write_video(path: Path, kind: VideoKind, seconds: int) -> None:
+def write_video(path: Path, kind: VideoKind, seconds: int, seed: int | None = None) -> None:
     """H.264 (libx264, yuv420p, veryfast) at 30 fps, keyframe every ``kind.gop`` frames."""
     import av  # only needed to generate videos; `pip install av` (its wheel has libx264)
 
     tmp = path.with_name(path.name + ".partial.mp4")
-    scene = MovingScene(kind.width, kind.height, seed=kind.height)
+    scene = MovingScene(kind.width, kind.height, seed=kind.height if seed is None else seed)
     with av.open(str(tmp), mode="w") as container:
         stream = container.add_stream("libx264", rate=FPS)
         stream.width, stream.height = kind.width, kind.height
@@ -187,6 +195,22 @@ def ensure_video(out: Path, kind: VideoKind, seconds: int) -> Path:
         write_video(path, kind, seconds)
         print(f"{time.perf_counter() - started:.0f} s", flush=True)
     return path
+
+
+def ensure_folder(out: Path, kind: VideoKind, seconds: int, count: int) -> Path:
+    """A folder of ``count`` distinct videos of ``kind`` (different scenes, so no two share a
+    fingerprint and none is skipped as a copy), cached."""
+    folder = out / "videos" / f"{kind.slug}-{seconds}s-x{count}"
+    missing = [i for i in range(count) if not (folder / f"clip{i:02d}.mp4").is_file()]
+    if missing:
+        folder.mkdir(parents=True, exist_ok=True)
+        where = folder.relative_to(out)
+        print(f"  writing {len(missing)} videos to {where} ...", end=" ", flush=True)
+        started = time.perf_counter()
+        for i in missing:
+            write_video(folder / f"clip{i:02d}.mp4", kind, seconds, seed=1000 + i)
+        print(f"{time.perf_counter() - started:.0f} s", flush=True)
+    return folder
 
 
 # --------------------------------------------------------------------------- indexing stages
@@ -246,14 +270,16 @@ def sequential_baseline(encoder: Encoder, path: Path) -> int:
     return count
 
 
-def pipeline_run(encoder: Encoder, folder: Path, scratch: Path) -> tuple[int, float]:
+def pipeline_run(
+    encoder: Encoder, folder: Path, scratch: Path, workers: int = 1
+) -> tuple[int, float]:
     """(frames, seconds of ``job.run()``) for a fresh library indexing ``folder``."""
     root = Path(tempfile.mkdtemp(prefix="library-", dir=scratch))
     try:
         with Library(encoder, root) as lib:
             lib.add_folder(folder)
             lib.sync()
-            job = lib.index_job()
+            job = lib.index_job(workers=workers)
             started = time.perf_counter()
             report = job.run()
             seconds = time.perf_counter() - started
@@ -490,6 +516,40 @@ def measure_ann(size: int, scratch: Path, budget_s: float) -> AnnResult:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@dataclass
+class WorkersResult:
+    kind: str
+    videos: int
+    frames: int
+    workers: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.frames / self.seconds
+
+
+def measure_workers(
+    encoder: Encoder,
+    kind: VideoKind,
+    out: Path,
+    scratch: Path,
+    seconds: int,
+    count: int,
+    worker_counts: list[int],
+    repeat: int,
+) -> list[WorkersResult]:
+    """Index a folder of ``count`` distinct videos end to end with each decode-worker count."""
+    folder = ensure_folder(out, kind, seconds, count)
+    results = []
+    for workers in worker_counts:
+        runs = [pipeline_run(encoder, folder, scratch, workers) for _ in range(repeat)]
+        frames, best = min(runs, key=lambda r: r[1])
+        results.append(WorkersResult(kind.name, count, frames, workers, best))
+        print(f"  {kind.name:<12} {workers} workers: {frames / best:6.1f} fr/s", flush=True)
+    return results
+
+
 # --------------------------------------------------------------------------- reporting
 
 
@@ -511,6 +571,21 @@ def video_table(results: list[VideoResult]) -> str:
             f"{o.efficiency:>6.2f} │"
             f" {b.decode:>7.1f}{b.encode:>8.1f}{b.end_to_end:>7.1f}{b.efficiency:>6.2f} │"
             f" {r.speedup:>7.2f}x"
+        )
+    return "\n".join(lines)
+
+
+def workers_table(results: list[WorkersResult]) -> str:
+    head = (
+        f"{'video':<12}{'videos':>7}{'frames':>7}{'workers':>8}{'seconds':>9}{'fr/s':>8}{'vs 1':>7}"
+    )
+    lines = [head, "─" * len(head)]
+    one = {r.kind: r.rate for r in results if r.workers == 1}
+    for r in results:
+        gain = f"{r.rate / one[r.kind]:6.2f}x" if r.kind in one else ""
+        lines.append(
+            f"{r.kind:<12}{r.videos:>7}{r.frames:>7}{r.workers:>8}{r.seconds:>9.2f}{r.rate:>8.1f}"
+            f" {gain}"
         )
     return "\n".join(lines)
 
@@ -550,19 +625,31 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument(
         "--build-budget", type=float, default=1500, help="seconds an ANN build may take"
     )
-    ap.add_argument("--skip-videos", action="store_true", help="only the ANN part")
+    ap.add_argument("--skip-videos", action="store_true", help="skip part 1 (stages per video)")
+    ap.add_argument(
+        "--workers", default="", help="decode-worker counts for part 1b, e.g. 1,2,4 ('' skips)"
+    )
+    ap.add_argument("--folder-videos", type=int, default=8, help="videos in part 1b's folder")
     ap.add_argument("--out", default=str(REPO_ROOT / "bench-out"), help="cache and scratch")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     return ap.parse_args()
 
 
 def print_summary(
-    header: list[str], seconds: int, repeat: int, videos: list[VideoResult], anns: list[AnnResult]
+    header: list[str],
+    seconds: int,
+    repeat: int,
+    videos: list[VideoResult],
+    workers: list[WorkersResult],
+    anns: list[AnnResult],
 ) -> None:
     print("\n" + "\n".join(header))
     if videos:
         print(f"\nindexing at 1 frame/s, {seconds} s videos (best of {repeat})")
         print(video_table(videos))
+    if workers:
+        print(f"\nindexing a folder of {seconds} s videos by decode workers (best of {repeat})")
+        print(workers_table(workers))
     if anns:
         print(f"\nANN index (hnswlib via VectorIndex), {DIM}-d, {QUERIES} queries, k={K}")
         print(ann_table(anns))
@@ -573,6 +660,7 @@ def main() -> int:
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
     try:
         bundle = Path(args.bundle) if args.bundle else ensure_bundle(args.arch, out)
         encoder = Encoder(bundle, force_cpu=not args.gpu)
@@ -591,6 +679,7 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="indexing-", dir=out))
     os.environ["CLIPSEEK_HOME"] = str(scratch / "home")  # thumbnails go here, not the user's
     videos: list[VideoResult] = []
+    by_workers: list[WorkersResult] = []
     anns: list[AnnResult] = []
     taken: dict[str, float] = {}
     try:
@@ -601,6 +690,21 @@ def main() -> int:
                 measure_video(encoder, k, out, scratch, args.seconds, args.repeat) for k in KINDS
             ]
             taken["indexing"] = time.perf_counter() - started
+        if worker_counts:
+            started = time.perf_counter()
+            print(f"\nindexing a folder of {args.folder_videos} videos, by decode workers")
+            for kind in FOLDER_KINDS:
+                by_workers += measure_workers(
+                    encoder,
+                    kind,
+                    out,
+                    scratch,
+                    args.seconds,
+                    args.folder_videos,
+                    worker_counts,
+                    args.repeat,
+                )
+            taken["workers"] = time.perf_counter() - started
         for size in sizes:
             started = time.perf_counter()
             print(f"\nANN index, {size:,} segments of {DIM} dimensions", flush=True)
@@ -609,7 +713,7 @@ def main() -> int:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
-    print_summary(header, args.seconds, args.repeat, videos, anns)
+    print_summary(header, args.seconds, args.repeat, videos, by_workers, anns)
     print("\ntime taken  " + ", ".join(f"{k} {v:.0f} s" for k, v in taken.items()))
     if args.json:
         report = {
@@ -619,6 +723,7 @@ def main() -> int:
             "repeat": args.repeat,
             "video_seconds": args.seconds,
             "videos": [v.as_dict() for v in videos],
+            "workers": [{**asdict(w), "frames_per_second": w.rate} for w in by_workers],
             "ann": [asdict(a) for a in anns],
             "seconds_taken": taken,
         }

@@ -396,10 +396,13 @@ class Library:
         *,
         on_progress: Callable[[Progress], None] | None = None,
         on_video: Callable[[VideoOutcome], None] | None = None,
-        workers: int = 1,
+        workers: int | None = None,
         batch_size: int = 16,
     ) -> IndexJob:
-        """A job over every pending video; run it with ``job.run()`` (blocking) in any thread."""
+        """A job over every pending video; run it with ``job.run()`` (blocking) in any thread.
+
+        ``workers`` (videos decoded at once) defaults to a choice by provider and core count.
+        """
         self.writable()
         return IndexJob(
             self,

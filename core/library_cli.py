@@ -382,7 +382,11 @@ def add_library_commands(
     p.add_argument(
         "--segment-seconds", type=float, help="segment length, new library (default 8; hop = half)"
     )
-    p.add_argument("--workers", type=int, default=1, help="decoding threads (default 1)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="videos decoded at once (default: by GPU and cores, 1 on a CPU under 8 cores)",
+    )
     p.add_argument("--batch", type=int, default=16, help="frames per image-encoder batch")
     p.add_argument(
         "--checkpoint-seconds",

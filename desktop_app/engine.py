@@ -62,7 +62,7 @@ class EngineConfig:
     library: str | None = None  # library folder; None: the model's own in the data folder
     sample_rate: float = 1.0  # frames per second, for a new library
     segment_seconds: float = 8.0  # segment length, for a new library (hop = half)
-    workers: int = 1
+    workers: int | None = None  # videos decoded at once; None: by GPU and core count
     batch_size: int = 16
     demo: bool = False  # the demo library (fresh synthetic videos, the demo model)
 

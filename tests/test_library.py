@@ -376,3 +376,42 @@ def test_a_job_whose_decoders_ran_out_still_takes_new_videos(tmp_path, encoder) 
         assert not report.failed, report.failed
         assert sorted(Path(o.path).name for o in report.encoded) == ["a.mp4", "c.mp4", "d.mp4"]
         assert not lib.pending() and consistent(lib)
+
+
+@pytest.mark.parametrize(
+    ("provider", "cpus", "workers"),
+    [
+        ("CPUExecutionProvider", 1, 1),
+        ("CPUExecutionProvider", 2, 1),
+        ("CPUExecutionProvider", 8, 2),
+        ("CPUExecutionProvider", 16, 4),
+        ("CPUExecutionProvider", 64, 4),
+        ("CUDAExecutionProvider", 2, 1),
+        ("CUDAExecutionProvider", 4, 2),
+        ("CUDAExecutionProvider", 8, 4),
+        ("CUDAExecutionProvider", 64, 4),
+    ],
+)
+def test_decode_workers_follow_the_provider_and_cores(provider, cpus, workers) -> None:
+    from core.indexing import auto_decode_workers
+
+    assert auto_decode_workers(provider, cpus) == workers
+
+
+def test_a_job_picks_its_decode_workers_unless_told(tmp_path, encoder, monkeypatch) -> None:
+    import core.indexing
+
+    folder = make_folder(tmp_path / "v", {f"{i}.mp4": 2 for i in range(3)})
+    monkeypatch.setattr(core.indexing.os, "cpu_count", lambda: 16)
+    with Library(encoder, tmp_path / "lib") as lib:
+        lib.add_folder(folder)
+        lib.sync()
+        assert lib.index_job(workers=1).workers == 1
+        job = lib.index_job()
+        assert job.workers == 4  # a 16-core machine without a GPU
+        report = job.run()
+        assert len(report.encoded) == 3 and not report.failed
+        assert consistent(lib)
+        monkeypatch.setattr(core.indexing.os, "cpu_count", lambda: 8)
+        monkeypatch.setattr(Encoder, "provider", property(lambda self: "CUDAExecutionProvider"))
+        assert lib.index_job().workers == 4  # 8 cores feeding a GPU

@@ -77,10 +77,29 @@ def _head(path: Path) -> bytes:
         return b""
 
 
-class _Relay(QObject):
-    """Carries a background thread's result back to the UI thread."""
+class _ClipSignals(QObject):
+    """A clip-saving thread's news for the UI thread (queued connections).
 
-    done = Signal(object, object)  # callback, value
+    Parentless and send-only, like the model installer's: the thread holds this and never the
+    window, so the window can only ever be deleted in the UI thread.
+    """
+
+    progress = Signal(float)  # fraction done
+    finished = Signal(str, object)  # destination, error (None: saved; "cancelled")
+
+
+def _save_clip_worker(
+    source: str, t0: float, t1: float, dest: str, signals: _ClipSignals, cancel: threading.Event
+) -> None:
+    from core.segment_export import SegmentExportCancelled, SegmentExportError, save_segment
+
+    try:
+        save_segment(source, t0, t1, dest, on_progress=signals.progress.emit, cancel=cancel)
+        signals.finished.emit(dest, None)
+    except SegmentExportCancelled:
+        signals.finished.emit(dest, "cancelled")
+    except (SegmentExportError, OSError) as exc:
+        signals.finished.emit(dest, str(exc))
 
 
 class MainWindow(QMainWindow):
@@ -106,8 +125,6 @@ class MainWindow(QMainWindow):
         self.last_query: tuple[str, object] | None = None  # ("text", str) | ("image", path/array)
         self._latest_serial = 0
         self._busy_text = ""
-        self._relay = _Relay(self)
-        self._relay.done.connect(lambda fn, value: fn(value))
 
         self.engine = Engine(self)
         self._build()
@@ -671,12 +688,7 @@ class MainWindow(QMainWindow):
         r = self.current_result()
         if r is None:
             return
-        from core.segment_export import (
-            SegmentExportCancelled,
-            SegmentExportError,
-            save_segment,
-            suggest_name,
-        )
+        from core.segment_export import suggest_name
 
         default = str(Path.home() / suggest_name(r.path, r.t0, r.t1))
         dest, _ = QFileDialog.getSaveFileName(
@@ -689,27 +701,18 @@ class MainWindow(QMainWindow):
         dialog.setMinimumDuration(300)
         cancel = threading.Event()
         dialog.canceled.connect(cancel.set)
+        signals = _ClipSignals()
+        signals.progress.connect(lambda f: dialog.setValue(int(f * 100)))
+        signals.finished.connect(self._saved)
+        self._save_dialog, self._clip_signals = dialog, signals
+        threading.Thread(
+            target=_save_clip_worker,
+            args=(r.path, r.t0, r.t1, dest, signals, cancel),
+            name="clipseek-save-clip",
+            daemon=True,
+        ).start()
 
-        def work() -> None:
-            try:
-                save_segment(
-                    r.path, r.t0, r.t1, dest,
-                    on_progress=lambda f: self._relay.done.emit(
-                        lambda v: dialog.setValue(int(v * 100)), f
-                    ),
-                    cancel=cancel,
-                )  # fmt: skip
-                self._relay.done.emit(self._saved, (dest, None))
-            except SegmentExportCancelled:
-                self._relay.done.emit(self._saved, (dest, "cancelled"))
-            except (SegmentExportError, OSError) as exc:
-                self._relay.done.emit(self._saved, (dest, str(exc)))
-
-        self._save_dialog = dialog
-        threading.Thread(target=work, name="clipseek-save-clip", daemon=True).start()
-
-    def _saved(self, value: tuple[str, str | None]) -> None:
-        dest, error = value
+    def _saved(self, dest: str, error: str | None) -> None:
         self._save_dialog.reset()
         if error is None:
             self.statusBar().showMessage(f"Saved {dest}", 10000)

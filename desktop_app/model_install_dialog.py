@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from pathlib import Path
@@ -44,10 +43,46 @@ def _mb(n: int) -> str:
 
 
 class _Signals(QObject):
-    """Carries the worker thread's news to the UI thread (queued connections)."""
+    """Carries the worker thread's news to the UI thread (queued connections).
+
+    It has no parent, so it lives as long as the worker needs it even if the dialog is gone, and
+    it only ever sends: nothing is ever delivered to it, so it may be freed in any thread.
+    """
 
     progress = Signal(object)  # InstallProgress
     finished = Signal(str, str)  # bundle path, error ("" when fine; "cancelled")
+
+
+def _install_worker(
+    source: ModelSource,
+    models_dir: str | None,
+    hub_url: str | None,
+    signals: _Signals,
+    cancel: threading.Event,
+) -> None:
+    """The install, in its own thread, reporting through ``signals``.
+
+    It holds no reference to the dialog on purpose: a dialog without a parent belongs to Python,
+    and if its last reference went away in this thread PySide would delete the QDialog here, off
+    the UI thread, and crash the app some time later.
+    """
+    try:
+        path = install_model(
+            source,
+            models_dir=models_dir,
+            hub_url=hub_url,
+            on_progress=signals.progress.emit,
+            cancel=cancel,
+        )
+        outcome = (str(path), "")
+    except InstallCancelled:
+        outcome = ("", "cancelled")
+    except (InstallError, OSError) as exc:
+        outcome = ("", str(exc))
+    except Exception as exc:  # a bug: say so in the dialog rather than hang on "Converting"
+        log.exception("installing %s failed", source.name)
+        outcome = ("", f"{type(exc).__name__}: {exc}")
+    signals.finished.emit(*outcome)
 
 
 class ModelInstallDialog(QDialog):
@@ -117,7 +152,7 @@ class ModelInstallDialog(QDialog):
         layout.addWidget(self.detail_label)
         layout.addWidget(self.error_label)
         layout.addLayout(buttons)
-        self._signals = _Signals(self)
+        self._signals = _Signals()  # no parent: see _install_worker
         self._signals.progress.connect(self._show_progress)
         self._signals.finished.connect(self._finished)
         self._cancel = threading.Event()
@@ -142,29 +177,13 @@ class ModelInstallDialog(QDialog):
         self.detail_label.setText("")
         self.progress_bar.setRange(0, 0)
         self._cancel = threading.Event()
-        self._thread = threading.Thread(target=self._work, name="clipseek-install", daemon=True)
+        self._thread = threading.Thread(
+            target=_install_worker,
+            args=(self.source, self.models_dir, self.hub_url, self._signals, self._cancel),
+            name="clipseek-install",
+            daemon=True,
+        )
         self._thread.start()
-
-    def _work(self) -> None:
-        signals, cancel = self._signals, self._cancel
-        try:
-            path = install_model(
-                self.source,
-                models_dir=self.models_dir,
-                hub_url=self.hub_url,
-                on_progress=signals.progress.emit,
-                cancel=cancel,
-            )
-            outcome = (str(path), "")
-        except InstallCancelled:
-            outcome = ("", "cancelled")
-        except (InstallError, OSError) as exc:
-            outcome = ("", str(exc))
-        except Exception as exc:  # a bug: say so in the dialog rather than hang on "Converting"
-            log.exception("installing %s failed", self.source.name)
-            outcome = ("", f"{type(exc).__name__}: {exc}")
-        with contextlib.suppress(RuntimeError):  # the dialog was deleted while we worked
-            signals.finished.emit(*outcome)
 
     def _show_progress(self, p: InstallProgress) -> None:
         if self._cancel.is_set():

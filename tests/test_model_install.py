@@ -444,3 +444,29 @@ def test_clipseek_install_model_offline(tmp_path, monkeypatch, capsys) -> None:
         f"clipseek: error: cannot reach the Hugging Face hub (127.0.0.1:{port}): check your"
         " internet connection; nothing was changed"
     )
+
+
+def test_the_install_worker_does_not_keep_the_dialog_alive(qtbot, hub, tmp_path) -> None:
+    """A dialog dropped mid-download dies at once, in the UI thread, while the worker runs on.
+
+    If the worker thread held the dialog, its last reference could go in that thread, and
+    PySide would delete the QDialog there, off the UI thread: a crash some time later.
+    """
+    import gc
+    import weakref
+
+    from desktop_app.model_install_dialog import ModelInstallDialog
+
+    hub.chunk_delay = 0.1  # 2.6 s for the whole file
+    dialog = ModelInstallDialog(source=SOURCE, models_dir=str(tmp_path), hub_url=hub.url)
+    dialog.start()
+    detail = dialog.detail_label
+    qtbot.waitUntil(lambda: " MB/s" in detail.text(), timeout=30_000)
+    worker, cancel, alive = dialog._thread, dialog._cancel, weakref.ref(dialog)
+    del dialog
+    gc.collect()
+    assert alive() is None and worker.is_alive()  # gone while the worker still downloads
+    cancel.set()
+    worker.join(30)
+    assert not worker.is_alive()
+    qtbot.wait(50)  # the worker's last signals reach no dialog: nothing happens

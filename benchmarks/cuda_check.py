@@ -38,12 +38,13 @@ sys.path.insert(0, str(REPO_ROOT))
 import onnxruntime as ort  # noqa: E402
 
 from benchmarks.encoders import machine  # noqa: E402
-from core.demo import make_demo_videos  # noqa: E402
+from core.demo import examples, make_demo_videos  # noqa: E402
 from core.encoders import Encoder  # noqa: E402
 from core.indexing import Progress  # noqa: E402
 from core.library import Library  # noqa: E402
 from core.models import DEMO_MODEL  # noqa: E402
 from core.sessions import CUDA, choose_providers  # noqa: E402
+from export.metrics import summarise  # noqa: E402  (numpy only: no torch)
 
 #: Agreement below these fails the check. fp32 on CUDA differs from the CPU by rounding only;
 #: fp16 bundles compute in half precision on the GPU, hence room for ~1e-3.
@@ -96,20 +97,13 @@ def cosines(a: dict[Key, np.ndarray], b: dict[Key, np.ndarray]) -> np.ndarray:
     return np.sum(x * y, axis=1)
 
 
-def ranks(library: Library, pairs: list[tuple[str, str]]) -> tuple[list[int], list[Key]]:
-    """For each (video, caption): the rank of that video, and the moment ranked first."""
-    out_ranks, firsts = [], []
-    for video, caption in pairs:
-        results = library.search(caption, k=len(pairs), merge=True)
-        paths = [r.path for r in results]
-        out_ranks.append(paths.index(video) + 1 if video in paths else len(pairs) + 1)
-        top = results[0]
-        firsts.append((top.path, round(top.t0, 3), round(top.t1, 3)))
-    return out_ranks, firsts
-
-
-def recall(r: list[int], k: int) -> float:
-    return 100.0 * sum(1 for x in r if x <= k) / len(r)
+def ranks(library: Library, pairs: list[tuple[str, str]]) -> tuple[np.ndarray, list[Key]]:
+    """For each (video, caption), as ``clipseek demo`` searches them: the rank of that video (past
+    the end when absent), and the moment ranked first."""
+    found = examples(library, pairs, count=len(pairs), k=1)
+    tops = [e.results[0] for e in found]
+    firsts = [(t.path, round(t.t0, 3), round(t.t1, 3)) for t in tops]
+    return np.array([e.rank or len(pairs) + 1 for e in found]), firsts
 
 
 def main() -> int:
@@ -178,13 +172,14 @@ def main() -> int:
         text = np.array([float(np.dot(cpu.encode_text(c), gpu.encode_text(c))) for c in captions])
         cpu_ranks, cpu_first = ranks(cpu_lib, pairs)
         gpu_ranks, gpu_first = ranks(gpu_lib, pairs)
+        cpu_r, gpu_r = summarise(cpu_ranks), summarise(gpu_ranks)
         same_first = 100.0 * np.mean([a == b for a, b in zip(cpu_first, gpu_first, strict=True)])
         print(f"\nagreement, CUDA against CPU ({len(seg)} segments, {len(captions)} captions)")
         print(f"  segment vectors cosine: min {seg.min():.6f}, mean {seg.mean():.6f}")
         print(f"  query vectors cosine  : min {text.min():.6f}, mean {text.mean():.6f}")
         print(
-            f"  R@1 / R@5   CPU {recall(cpu_ranks, 1):5.1f} / {recall(cpu_ranks, 5):5.1f}"
-            f"   CUDA {recall(gpu_ranks, 1):5.1f} / {recall(gpu_ranks, 5):5.1f}"
+            f"  R@1 / R@5   CPU {cpu_r['R@1']:5.1f} / {cpu_r['R@5']:5.1f}"
+            f"   CUDA {gpu_r['R@1']:5.1f} / {gpu_r['R@5']:5.1f}"
         )
         print(f"  same first moment for {same_first:.1f}% of captions")
         report["agreement"] = {
@@ -192,10 +187,10 @@ def main() -> int:
             "segment_cosine_min": float(seg.min()),
             "segment_cosine_mean": float(seg.mean()),
             "text_cosine_min": float(text.min()),
-            "r1_cpu": recall(cpu_ranks, 1),
-            "r5_cpu": recall(cpu_ranks, 5),
-            "r1_cuda": recall(gpu_ranks, 1),
-            "r5_cuda": recall(gpu_ranks, 5),
+            "r1_cpu": cpu_r["R@1"],
+            "r5_cpu": cpu_r["R@5"],
+            "r1_cuda": gpu_r["R@1"],
+            "r5_cuda": gpu_r["R@5"],
             "same_first_percent": same_first,
         }
         if seg.min() < MIN_SEGMENT_COSINE:

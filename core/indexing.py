@@ -32,6 +32,7 @@ import numpy as np
 from core.catalog import VideoMedia, VideoRow
 from core.sampling import SamplingError, probe, sample_frames
 from core.segments import plan_segments
+from core.sessions import CUDA
 from core.thumbnails import ThumbnailWriter
 
 if TYPE_CHECKING:
@@ -43,7 +44,6 @@ DEFAULT_BATCH = 16
 QUEUE_FRAMES = 64
 # A decoded tail this much shorter than the container's duration is reported as truncated.
 TRUNCATION_SLACK = 2.0
-CUDA = "CUDAExecutionProvider"
 
 
 def auto_decode_workers(provider: str, cpus: int | None = None) -> int:

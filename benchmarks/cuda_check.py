@@ -40,7 +40,6 @@ import onnxruntime as ort  # noqa: E402
 from benchmarks.encoders import machine  # noqa: E402
 from core.demo import examples, make_demo_videos  # noqa: E402
 from core.encoders import Encoder  # noqa: E402
-from core.indexing import Progress  # noqa: E402
 from core.library import Library  # noqa: E402
 from core.models import DEMO_MODEL  # noqa: E402
 from core.sessions import CUDA, choose_providers  # noqa: E402
@@ -61,15 +60,14 @@ def index_library(
     library = Library(encoder, root)
     library.add_folder(folder)
     library.sync()
-    last: list[Progress] = []
-    job = library.index_job(on_progress=last.append, workers=workers)
+    job = library.index_job(workers=workers)
     started = time.perf_counter()
-    job.run()
+    report = job.run()
     seconds = time.perf_counter() - started
-    failed = [v.path for v in library.catalog.videos(status="failed")]
-    if failed:
-        raise SystemExit(f"cuda_check.py: {len(failed)} videos failed to index, e.g. {failed[0]}")
-    return library, seconds, last[-1].frames if last else 0
+    if report.failed:
+        failed = report.failed
+        raise SystemExit(f"cuda_check.py: {len(failed)} videos failed to index: {failed[0].path} …")
+    return library, seconds, report.frames
 
 
 def segment_vectors(library: Library) -> dict[Key, np.ndarray]:

@@ -3,11 +3,18 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-QT_DEBS := libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libgl1 libpulse0 libxkbcommon-x11-0
+# What Qt's xcb platform, widgets and multimedia link from the system (`ldd` on
+# PySide6/Qt/plugins/platforms/libqxcb.so; desktop_app/startup_checks.py maps each library to its
+# package, and a test keeps the two lists in step).
+QT_DEBS := libegl1 libgl1 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 libpulse0 \
+	libxkbcommon0 libxkbcommon-x11-0 libx11-6 libx11-xcb1 libxext6 libxrandr2 libxcb1 \
+	libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render0 \
+	libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 \
+	libxcb-xkb1
 
 .PHONY: run test lint bench system-deps clean
 
-# Qt's xcb/offscreen platforms need these shared libraries; install the missing ones when root.
+# Install the missing Qt system libraries when root (apt-get); otherwise say which are missing.
 system-deps:
 	@missing=""; for p in $(QT_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -38,6 +38,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, qt_args = parser.parse_known_args(argv)
     _logging(args.debug)
 
+    from desktop_app.startup_checks import startup_problem
+
+    problem = startup_problem(qt_args)
+    if problem is not None:  # Qt would crash later or abort with a vaguer message
+        print(f"clipseek-app: {problem}", file=sys.stderr)
+        return 1
+
     from PySide6.QtWidgets import QApplication
 
     from desktop_app.main_window import MainWindow

@@ -521,8 +521,7 @@ class MainWindow(QMainWindow):
 
     def search_image(self, image: str | np.ndarray) -> None:
         self.last_query = ("image", image)
-        self.search_box.clear()
-        self.search_box.forget()
+        self.search_box.clear_quietly()
         self._latest_serial = self.engine.search_image(image, self.folder_filter)
 
     def _repeat_search(self) -> None:

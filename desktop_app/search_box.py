@@ -39,6 +39,21 @@ class SearchBox(QLineEdit):
         """Make the next submit search again even if the text is the same."""
         self._last = None
 
+    def clear_quietly(self) -> None:
+        """Empty the box without searching for "nothing" (a picture search has taken over).
+
+        A plain ``clear()`` submits the empty text, which means "no search" and would throw
+        the picture's results away. Typing anything afterwards, even the same words as before,
+        searches again.
+        """
+        self._timer.stop()
+        self.blockSignals(True)
+        try:
+            self.clear()
+        finally:
+            self.blockSignals(False)
+        self._last = ""
+
     def _cleared(self, text: str) -> None:
         if not text and self._last:
             self.submit()

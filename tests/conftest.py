@@ -42,3 +42,40 @@ def tiny_seqtransf(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def convert_tiny():
     return _convert_tiny
+
+
+# --------------------------------------------------------------------------- the window
+@pytest.fixture(scope="module")
+def footage(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], Path, str]:
+    """Ten demo-style videos, a 24 s video of two scenes and a corrupt file (app_support)."""
+    from tests.app_support import make_footage
+
+    return make_footage(tmp_path_factory.mktemp("footage"))
+
+
+@pytest.fixture
+def window(qtbot, monkeypatch):
+    """The real main window on the demo model, shown, its library open (and empty)."""
+    from core.models import DEMO_MODEL
+    from desktop_app.main_window import MainWindow
+
+    monkeypatch.setenv("CLIPSEEK_FORCE_CPU", "1")
+    w = MainWindow(model=str(DEMO_MODEL))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.snapshot is not None, timeout=30_000)
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def indexed(qtbot, window, footage):
+    """The window with the footage folder dropped in and indexed."""
+    from tests.app_support import drop
+
+    finished: list[object] = []
+    window.engine.jobFinished.connect(finished.append)
+    drop(window, [footage[0]])
+    qtbot.waitUntil(lambda: bool(finished), timeout=180_000)
+    qtbot.waitUntil(lambda: window.snapshot.indexed == 11, timeout=20_000)
+    return window

@@ -127,6 +127,8 @@ class SegmentRow:
     first_frame: int
     last_frame: int
     thumb_t: float
+    #: The video's length as decoding measured it (None for a video indexed before that).
+    duration: float | None = None
 
 
 @dataclass(frozen=True)
@@ -503,7 +505,7 @@ class Catalog:
             chunk = list(ids[start : start + 500])
             rows = self.conn.execute(
                 "SELECT s.id, s.video_id, v.path, v.fingerprint, v.folder_id, s.t0, s.t1,"
-                " s.first_frame, s.last_frame, s.thumb_t FROM segments s"
+                " s.first_frame, s.last_frame, s.thumb_t, v.duration FROM segments s"
                 f" JOIN videos v ON v.id = s.video_id WHERE s.id IN ({','.join('?' * len(chunk))})",
                 chunk,
             ).fetchall()

@@ -18,19 +18,20 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-from core import scanning, thumbnails
+from core import relevance, scanning, thumbnails
 from core.catalog import Catalog, FolderRow, SegmentRow, SegmentSpan, VideoMedia, VideoRow
 from core.encoders import Encoder, QueryError, l2_normalise
 from core.indexing import IndexJob, Progress, VideoOutcome
 from core.paths import cache_dir, libraries_dir, slug
-from core.search import SearchResult, merge_adjacent
+from core.relevance import Background
+from core.search import SearchResult, clamp_to_duration, fold_copies, merge_adjacent
 from core.segments import SegmentRule, plan_segments
 from core.vector_index import VectorIndex
 
@@ -486,8 +487,8 @@ class Library:
         """The ``k`` moments that best match a sentence. Raises QueryError for a bad query."""
         vector = self.encoder.encode_text(text)
         allowed = self._allowed(folders)
-        hits = self.index.query(vector, k * 3 if merge else k, allowed)
-        return self._results(hits, k, merge)
+        hits = self.index.query(vector, k * 4 if merge else k, allowed)
+        return self._results(hits, k, merge, background=self._background(vector))
 
     def search_image(
         self,
@@ -507,18 +508,38 @@ class Library:
         allowed = self._allowed(folders)
         hits = self.index.query(query, max(4 * k, 64), allowed)
         rows = self.catalog.segments([h[0] for h in hits])
-        dim = self.encoder.embed_dim
-        rescored: list[tuple[int, float]] = []
-        for seg_id, score in hits:
-            row = rows.get(seg_id)
-            if row is None:
-                continue
-            frames = self.catalog.frame_range(row.video_id, row.first_frame, row.last_frame, dim)
-            if len(frames):
-                score = max(score, float(np.max(l2_normalise(frames) @ query)))
-            rescored.append((seg_id, score))
+        rescored = [
+            (seg_id, self._frame_score(rows[seg_id], score, query))
+            for seg_id, score in hits
+            if seg_id in rows
+        ]
         rescored.sort(key=lambda h: -h[1])
-        return self._results(rescored, k, merge, rows)
+        return self._results(rescored, k, merge, rows, self._background(query, by_frame=True))
+
+    def _frame_score(self, row: SegmentRow, score: float, query: np.ndarray) -> float:
+        """A segment's score for a picture: its own, or its best-matching frame's if higher."""
+        dim = self.encoder.embed_dim
+        frames = self.catalog.frame_range(row.video_id, row.first_frame, row.last_frame, dim)
+        if len(frames):
+            return max(score, float(np.max(l2_normalise(frames) @ query)))
+        return score
+
+    def _background(self, query: np.ndarray, *, by_frame: bool = False) -> Background | None:
+        """The query's scores over a sample of the library's moments (see core.relevance),
+        scored as results are: by segment vector, or for a picture by best frame too."""
+        ids, vectors = self.index.sample(relevance.SAMPLE if not by_frame else 256)
+        if not ids:
+            return None
+        scores = vectors @ query
+        if by_frame:
+            rows = self.catalog.segments(ids)
+            scores = np.array(
+                [
+                    self._frame_score(rows[i], float(s), query) if i in rows else float(s)
+                    for i, s in zip(ids, scores, strict=True)
+                ]
+            )
+        return Background.of(scores)
 
     @staticmethod
     def _read_image(image: str | os.PathLike[str] | np.ndarray) -> np.ndarray:
@@ -553,38 +574,52 @@ class Library:
         k: int,
         merge: bool,
         rows: dict[int, SegmentRow] | None = None,
+        background: Background | None = None,
     ) -> list[SearchResult]:
+        """Hits → moments: each inside its video, copies folded, overlaps merged, rated."""
         rows = rows if rows is not None else self.catalog.segments([h[0] for h in hits])
+        reachable: dict[str, bool] = {}
         results = []
         for seg_id, score in hits:
             row = rows.get(seg_id)
             if row is None:  # deleted between the ANN query and now
                 continue
+            if row.path not in reachable:
+                reachable[row.path] = os.path.exists(row.path)
             results.append(
-                SearchResult(
-                    path=row.path,
-                    t0=row.t0,
-                    t1=row.t1,
-                    score=score,
-                    thumbnail=None,
-                    video_id=row.video_id,
-                    segment_ids=(seg_id,),
+                clamp_to_duration(
+                    SearchResult(
+                        path=row.path,
+                        t0=row.t0,
+                        t1=row.t1,
+                        score=score,
+                        thumbnail=None,
+                        video_id=row.video_id,
+                        segment_ids=(seg_id,),
+                        online=reachable[row.path],
+                        duration=row.duration,
+                    )
                 )
             )
+        results = fold_copies(results, lambda r: rows[r.segment_ids[0]].fingerprint)
         results = merge_adjacent(results, k) if merge else results[:k]
-        return [self._with_thumbnail(r, rows) for r in results]
+        return [self._finish(r, rows, background) for r in results]
 
-    def _with_thumbnail(self, result: SearchResult, rows: dict[int, SegmentRow]) -> SearchResult:
+    def _finish(
+        self, result: SearchResult, rows: dict[int, SegmentRow], background: Background | None
+    ) -> SearchResult:
+        """The moment's thumbnail, every other place its file lives, and its relevance."""
         row = rows[result.segment_ids[0]]  # the best-scoring segment of the moment
         thumb = thumbnails.ensure(self.thumbs_dir, row.fingerprint, Path(row.path), row.thumb_t)
-        return SearchResult(
-            result.path,
-            result.t0,
-            result.t1,
-            result.score,
-            None if thumb is None else str(thumb),
-            result.video_id,
-            result.segment_ids,
+        copies = result.copies
+        if row.fingerprint:
+            twins = self.catalog.videos_with_fingerprint(row.fingerprint)
+            copies = tuple(v.path for v in twins if v.path != result.path)
+        return replace(
+            result,
+            thumbnail=None if thumb is None else str(thumb),
+            copies=copies,
+            relevance=None if background is None else background.relevance(result.score),
         )
 
     # -- status -----

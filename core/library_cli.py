@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from core import relevance
 from core.encoders import Encoder
 from core.indexing import IndexReport, Progress, VideoOutcome
 from core.library import Library, LibraryError, SyncReport
@@ -223,7 +224,13 @@ def _sleep(seconds: float) -> bool:
 
 
 def _result_line(r: SearchResult) -> str:
-    return f"{r.score:6.3f}  {clock(r.t0):>8}–{clock(r.t1):<8}  {r.path}"
+    match = relevance.label(r.relevance)
+    line = f"{r.score:6.3f}  {match:<6}  {clock(r.t0):>8}–{clock(r.t1):<8}  {r.path}"
+    if r.copies:
+        line += f"  (+{len(r.copies)} {'copy' if len(r.copies) == 1 else 'copies'})"
+    if not r.online:
+        line += "  [offline]"
+    return line
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
@@ -254,7 +261,10 @@ def _cmd_search(args: argparse.Namespace) -> int:
         elif not results:
             print("no results: the library is empty (run `clipseek index FOLDER`)")
         else:
-            for r in results:
+            shown = relevance.shown_count([r.relevance for r in results])
+            for i, r in enumerate(results):
+                if i == shown:
+                    print("  -- weaker matches below --")
                 print(_result_line(r))
         return 0
     finally:

@@ -2,12 +2,14 @@
 
 Segments overlap (see :mod:`core.segments`), so one moment usually matches two neighbouring
 windows; merging overlapping hits of one video gives one result spanning both, with the better
-score, instead of near-duplicates filling the first page.
+score, instead of near-duplicates filling the first page. Two results of one video never
+overlap, and none runs past its video's end.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -23,6 +25,15 @@ class SearchResult:
     video_id: int
     #: The segments this moment spans, the best-scoring one first.
     segment_ids: tuple[int, ...]
+    #: 0–1: how strongly the moment stands out from the library for this query
+    #: (:mod:`core.relevance`); None in a library too small to tell.
+    relevance: float | None = None
+    #: Other places the same file (same content fingerprint) lives in the library.
+    copies: tuple[str, ...] = ()
+    #: False when the file cannot be reached now (an unplugged drive, a deleted file).
+    online: bool = True
+    #: The video's length in seconds, when known.
+    duration: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The stable ``--json`` shape (documented in README)."""
@@ -31,14 +42,38 @@ class SearchResult:
             "t0": round(self.t0, 3),
             "t1": round(self.t1, 3),
             "score": round(self.score, 6),
+            "relevance": None if self.relevance is None else round(self.relevance, 3),
             "thumbnail": self.thumbnail,
             "video_id": self.video_id,
             "segment_ids": list(self.segment_ids),
+            "copies": list(self.copies),
+            "online": self.online,
         }
+
+
+def clamp_to_duration(result: SearchResult) -> SearchResult:
+    """Keep a moment inside its video: the last window can end a sampling step past the end."""
+    if result.duration is None or result.duration <= 0:
+        return result
+    t1 = min(result.t1, result.duration)
+    t0 = min(max(0.0, result.t0), t1)
+    if (t0, t1) == (result.t0, result.t1):
+        return result
+    return replace(result, t0=t0, t1=t1)
 
 
 def _overlaps(a: SearchResult, b: SearchResult) -> bool:
     return a.video_id == b.video_id and a.t0 < b.t1 - 1e-6 and b.t0 < a.t1 - 1e-6
+
+
+def _union(into: SearchResult, other: SearchResult) -> SearchResult:
+    """``into`` widened to cover ``other`` (its score, thumbnail and best segment stay)."""
+    return replace(
+        into,
+        t0=min(into.t0, other.t0),
+        t1=max(into.t1, other.t1),
+        segment_ids=into.segment_ids + other.segment_ids,
+    )
 
 
 #: A hit widens a moment only if it scores within this fraction of the hits' score range of the
@@ -48,13 +83,14 @@ MERGE_TOLERANCE = 0.1
 
 
 def merge_adjacent(hits: list[SearchResult], k: int) -> list[SearchResult]:
-    """Up to ``k`` moments from per-segment ``hits``, best score first.
+    """Up to ``k`` moments from per-segment ``hits``, best score first; none of one video overlap.
 
     Hits are taken best first. One that overlaps a moment already chosen is folded into it
     (widening its range) when it is itself among the ``k`` best hits and scores nearly as well
     as the moment (:data:`MERGE_TOLERANCE`) — the moment really spans both windows — and dropped
     otherwise, as a weaker duplicate of a moment already listed. Chaining is thereby bounded:
-    a moment never grows by hits that would not have made the list.
+    a moment never grows by hits that would not have made the list. A widened moment that now
+    overlaps another moment of its video absorbs it (the better one's score stays).
     """
     ranked = sorted(hits, key=lambda r: (-r.score, r.path, r.t0))
     spread = ranked[0].score - ranked[-1].score if ranked else 0.0
@@ -64,16 +100,62 @@ def merge_adjacent(hits: list[SearchResult], k: int) -> list[SearchResult]:
         if host is not None:
             m = out[host]
             if rank < k and hit.score >= m.score - MERGE_TOLERANCE * spread:
-                out[host] = SearchResult(
-                    path=m.path,
-                    t0=min(m.t0, hit.t0),
-                    t1=max(m.t1, hit.t1),
-                    score=m.score,
-                    thumbnail=m.thumbnail,
-                    video_id=m.video_id,
-                    segment_ids=m.segment_ids + hit.segment_ids,
-                )
+                out[host] = _union(m, hit)
+                _absorb(out, host)
             continue
         if len(out) < k:
             out.append(hit)
     return out
+
+
+def _absorb(moments: list[SearchResult], host: int) -> None:
+    """Fold into ``moments[host]`` every later-listed (weaker) moment that overlaps it, until
+    none does; ``moments`` stays in score order."""
+    while True:
+        m = moments[host]
+        other = next(
+            (i for i, o in enumerate(moments) if i != host and _overlaps(m, o)),
+            None,
+        )
+        if other is None:
+            return
+        if other < host:  # a better moment overlaps: it takes this one in instead
+            moments[other] = _union(moments[other], m)
+            del moments[host]
+            host = other
+        else:
+            moments[host] = _union(m, moments[other])
+            del moments[other]
+
+
+def fold_copies(
+    hits: list[SearchResult], fingerprint: Callable[[SearchResult], str]
+) -> list[SearchResult]:
+    """Hits of one file's copies (same content fingerprint, other paths) folded into one video.
+
+    The same file in two folders is one moment, listing the other places in ``copies``. Each
+    fingerprint keeps one video for all its hits — the first reachable one in ``hits`` (best
+    first) — so its moments still merge with each other.
+    """
+    keep: dict[str, SearchResult] = {}  # fingerprint -> the hit whose video is kept
+    places: dict[str, dict[str, None]] = {}
+    for h in hits:
+        fp = fingerprint(h) or f"video:{h.video_id}"
+        places.setdefault(fp, {})[h.path] = None
+        if fp not in keep or (h.online and not keep[fp].online):
+            keep[fp] = h
+    out: dict[tuple[int, float, float], SearchResult] = {}
+    for h in hits:
+        fp = fingerprint(h) or f"video:{h.video_id}"
+        video = keep[fp]
+        copies = tuple(p for p in places[fp] if p != video.path)
+        key = (video.video_id, round(h.t0, 3), round(h.t1, 3))
+        if key in out:
+            continue  # the same moment of another copy: already listed, as good or better
+        if h.video_id != video.video_id:
+            h = replace(
+                h, path=video.path, video_id=video.video_id, online=video.online,
+                duration=video.duration,
+            )  # fmt: skip
+        out[key] = replace(h, copies=copies)
+    return list(out.values())

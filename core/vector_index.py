@@ -71,6 +71,8 @@ class VectorIndex:
         self._index = self._new(capacity)
         self._live: set[int] = set()
         self.dirty = False
+        # (n, live count when drawn, ids, vectors) of the last sample(); see there
+        self._sample: tuple[int, int, list[int], np.ndarray] | None = None
 
     def _new(self, capacity: int) -> hnswlib.Index:
         index = hnswlib.Index(space=SPACE, dim=self.dim)
@@ -147,6 +149,7 @@ class VectorIndex:
     def _rebuild_locked(self, count: int, batches: Iterator[tuple[list[int], np.ndarray]]) -> None:
         self._index = self._new(max(count, 1024))
         self._live = set()
+        self._sample = None
         for ids, vectors in batches:
             self._add_locked(ids, vectors)
 
@@ -212,6 +215,31 @@ class VectorIndex:
         return [
             (int(label), 1.0 - float(d)) for label, d in zip(labels[0], distances[0], strict=True)
         ]
+
+    def sample(self, n: int, seed: int = 0) -> tuple[list[int], np.ndarray]:
+        """Up to ``n`` live segments, drawn at random, with their vectors: what a query is
+        compared with to learn the library's scores.
+
+        Reading 2,048 vectors out of hnswlib takes ~0.1 s, too slow for every keystroke, so a
+        draw is kept until the library has grown or shrunk by a tenth (a statistic of the
+        library, not a list of its contents: a segment deleted since changes nothing).
+        """
+        with self._lock:
+            count = len(self._live)
+            cached = self._sample
+            if cached is not None and cached[0] == n and abs(count - cached[1]) <= 0.1 * cached[1]:
+                return cached[2], cached[3]
+            live = sorted(self._live)
+            if len(live) > n:
+                rng = np.random.default_rng(seed)
+                live = sorted(int(i) for i in rng.choice(live, size=n, replace=False))
+            vectors = (
+                np.asarray(self._index.get_items(live), dtype=np.float32)
+                if live
+                else np.zeros((0, self.dim), np.float32)
+            )
+            self._sample = (n, count, live, vectors)
+            return live, vectors
 
     def _exact_locked(
         self, query: np.ndarray, k: int, allowed: set[int] | None

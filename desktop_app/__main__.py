@@ -48,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from desktop_app.main_window import MainWindow
+    from desktop_app.media_noise import route_qt_messages
+
+    route_qt_messages()  # Qt's own messages to the log file; routine ones only with --debug
 
     app = QApplication([sys.argv[0], *qt_args])
     app.setApplicationName("ClipSeek")

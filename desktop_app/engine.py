@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 MAX_WATCHED_DIRS = 2000
 #: How often, at most, library counts and errors are re-read for the panels while indexing.
 SNAPSHOT_INTERVAL = 0.5
+#: Thumbnails decoded with a search's answer (more than a first screen holds); the rest come
+#: when the grid lays them out.
+SHOWN_THUMBNAILS = 48
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,9 @@ class SearchRequest:
     text: str | None = None
     image: str | np.ndarray | None = None
     folder: str | None = None
-    k: int = 60
+    #: Moments asked of the library: the window shows those that stand out and keeps the
+    #: rest for "show more" and "N more in this video".
+    k: int = 200
 
     @property
     def label(self) -> str:
@@ -174,6 +179,7 @@ class Engine(QObject):
     jobStarted = Signal()
     jobFinished = Signal(object)  # JobSummary
     searchDone = Signal(object)  # SearchResponse
+    thumbnailsLoaded = Signal(dict)  # {thumbnail path: QImage}, asked for by load_thumbnails
     watchDirs = Signal(list)
     busy = Signal(str)  # what the library thread is doing ("" when idle)
     message = Signal(str, str)  # level ('info' | 'warning' | 'error'), text
@@ -195,6 +201,7 @@ class Engine(QObject):
         self._serving = False
         self._last_snapshot = 0.0
         self._search_request: SearchRequest | None = None
+        self._thumbs_wanted: list[str] = []
         self._search_cv = threading.Condition()
         self._serial = 0
         self._threads = [
@@ -264,6 +271,13 @@ class Engine(QObject):
 
     def search_image(self, image: str | np.ndarray, folder: str | None = None) -> int:
         return self._search(SearchRequest(0, image=image, folder=folder))
+
+    def load_thumbnails(self, paths: Sequence[str]) -> None:
+        """Decode these thumbnails on the search thread (after any search waiting there);
+        :attr:`thumbnailsLoaded` brings them."""
+        with self._search_cv:
+            self._thumbs_wanted.extend(p for p in paths if p not in self._thumbs_wanted)
+            self._search_cv.notify_all()
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Stop indexing (finished videos are kept), save the index and close the library."""
@@ -558,12 +572,17 @@ class Engine(QObject):
     def _search_loop(self) -> None:
         while True:
             with self._search_cv:
-                while self._search_request is None and not self._stop:
+                while self._search_request is None and not self._thumbs_wanted and not self._stop:
                     self._search_cv.wait()
                 if self._stop:
                     return
                 request, self._search_request = self._search_request, None
-            self.searchDone.emit(self._answer(request))
+                wanted = [] if request is not None else self._thumbs_wanted[:SHOWN_THUMBNAILS]
+                del self._thumbs_wanted[: len(wanted)]
+            if request is not None:
+                self.searchDone.emit(self._answer(request))
+            elif wanted:
+                self.thumbnailsLoaded.emit(_decode_thumbnails(wanted))
 
     def _answer(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
@@ -583,10 +602,17 @@ class Engine(QObject):
         except Exception as exc:
             log.exception("search failed")
             return SearchResponse(request, error=f"Search failed: {type(exc).__name__}: {exc}")
-        thumbs: dict[str, QImage] = {}
-        for r in results:
-            if r.thumbnail and r.thumbnail not in thumbs:
-                image = QImage(r.thumbnail)
-                if not image.isNull():
-                    thumbs[r.thumbnail] = image
+        # the first page's pictures now; those shown later are asked for by load_thumbnails
+        first = [r.thumbnail for r in results[:SHOWN_THUMBNAILS] if r.thumbnail]
+        thumbs = _decode_thumbnails(first)
         return SearchResponse(request, results, thumbs, time.perf_counter() - started)
+
+
+def _decode_thumbnails(paths: Sequence[str]) -> dict[str, QImage]:
+    out: dict[str, QImage] = {}
+    for path in paths:
+        if path not in out:
+            image = QImage(path)
+            if not image.isNull():
+                out[path] = image
+    return out

@@ -8,6 +8,7 @@ library, runs on a thread of its own.)
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -47,6 +48,7 @@ from core import scanning
 from core.demo import demo_captions
 from core.indexing import Progress, VideoOutcome
 from core.models import DEMO_MODEL
+from core.relevance import label
 from core.search import SearchResult
 from desktop_app.app_settings import AppSettings, Preferences
 from desktop_app.engine import Engine, EngineConfig, JobSummary, SearchResponse, Snapshot
@@ -55,7 +57,7 @@ from desktop_app.formatting import media_fragment, plural, time_range
 from desktop_app.indexing_bar import IndexingBar
 from desktop_app.library_panel import LibraryPanel
 from desktop_app.model_status import ModelStatus
-from desktop_app.player import PreviewPlayer
+from desktop_app.preview_pane import PreviewPane
 from desktop_app.problems_panel import ProblemsPanel
 from desktop_app.results import ResultsModel, ResultsView
 from desktop_app.search_box import SearchBox
@@ -124,6 +126,8 @@ class MainWindow(QMainWindow):
         self.folder_filter: str | None = None
         self.last_query: tuple[str, object] | None = None  # ("text", str) | ("image", path/array)
         self._latest_serial = 0
+        self._refreshes: set[int] = set()  # serials of searches repeated to refresh results
+        self._image_label: str | None = None  # what a picture search is "looking like"
         self._busy_text = ""
 
         self.engine = Engine(self)
@@ -207,53 +211,17 @@ class MainWindow(QMainWindow):
         self.center.addWidget(self.welcome)
         self.center.addWidget(self.results_stack)
         # right: preview
-        self.player = PreviewPlayer(self)
-        self.detail_title = QLabel("", self)
-        self.detail_title.setObjectName("detailTitle")
-        font = self.detail_title.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() + 1)
-        self.detail_title.setFont(font)
-        self.detail_title.setWordWrap(True)
-        self.detail_info = QLabel("", self)
-        self.detail_info.setObjectName("detailInfo")
-        self.detail_info.setWordWrap(True)
-        self.detail_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.detail_info.setStyleSheet("color: palette(placeholder-text);")
-        self.actions_row = QHBoxLayout()
-        self.action_buttons: dict[str, QToolButton] = {}
-        sp = QStyle.StandardPixmap
-        for key, text, icon, tip in (
-            ("open", "Open", sp.SP_MediaPlay, "Open in the system player (Enter)"),
-            ("reveal", "Show file", sp.SP_DirOpenIcon, "Show in the file manager"),
-            ("copy", "Copy", sp.SP_FileLinkIcon, "Copy the path with the time range"),
-            ("save", "Save clip…", sp.SP_DialogSaveButton, "Save this moment as a new video"),
-            ("similar", "Similar", sp.SP_FileDialogContentsView, "Find moments that look alike"),
-        ):
-            b = QToolButton(self)
-            b.setObjectName(f"action_{key}")
-            b.setText(text)
-            b.setIcon(style.standardIcon(icon))
-            b.setToolTip(tip)
-            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
-            b.setEnabled(False)
-            self.action_buttons[key] = b
-            self.actions_row.addWidget(b)
-        self.actions_row.addStretch(1)
-        preview = QWidget(self)
-        pv = QVBoxLayout(preview)
-        pv.setContentsMargins(6, 8, 10, 8)
-        pv.addWidget(self.player, 1)
-        pv.addWidget(self.detail_title)
-        pv.addWidget(self.detail_info)
-        pv.addLayout(self.actions_row)
-        self.preview_pane = preview
+        self.preview_pane = PreviewPane(self)
+        self.player = self.preview_pane.player
+        self.detail_title = self.preview_pane.title
+        self.detail_info = self.preview_pane.info
+        self.action_buttons = self.preview_pane.buttons
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.library_panel)
         self.splitter.addWidget(self.center)
-        self.splitter.addWidget(preview)
+        self.splitter.addWidget(self.preview_pane)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setStretchFactor(2, 2)
@@ -325,6 +293,7 @@ class MainWindow(QMainWindow):
         e.videoIndexed.connect(self._on_video)
         e.jobFinished.connect(self._on_job_finished)
         e.searchDone.connect(self._on_search_done)
+        e.thumbnailsLoaded.connect(self._on_thumbnails)
         e.busy.connect(self._on_busy)
         e.message.connect(self._on_message)
         self.watcher = FolderWatcher(self, self.prefs.rescan_minutes)
@@ -362,16 +331,14 @@ class MainWindow(QMainWindow):
 
         rv = self.results_view
         rv.selectionModel().currentChanged.connect(self._on_current)
-        rv.activated.connect(lambda _i: self.open_current())
+        rv.activated.connect(self._activated)
+        rv.clicked.connect(self._clicked)
+        rv.leaveUp.connect(self.focus_search)
         rv.customContextMenuRequested.connect(self._result_menu)
-        self.player.momentRequested.connect(self._select_moment_of_video)
-        self.player.errorOccurred.connect(lambda msg: self._on_message("error", msg))
-        b = self.action_buttons
-        b["open"].clicked.connect(self.open_current)
-        b["reveal"].clicked.connect(self.reveal_current)
-        b["copy"].clicked.connect(self.copy_current)
-        b["save"].clicked.connect(self.save_current)
-        b["similar"].clicked.connect(self.similar_to_current)
+        self.results_model.modelReset.connect(self._load_missing_thumbnails)
+        pane = self.preview_pane
+        pane.momentRequested.connect(self._select_moment_of_video)
+        pane.actionRequested.connect(self._act)
 
         for keys in ("Ctrl+F", "Ctrl+L"):
             QShortcut(QKeySequence(keys), self, self.focus_search)
@@ -445,6 +412,9 @@ class MainWindow(QMainWindow):
         self.problems_button.setVisible(count > 0)
         self.problems_button.setText(plural(count, "problem"))
         self.center.setCurrentWidget(self.welcome if snap.empty else self.results_stack)
+        self.preview_pane.setVisible(not snap.empty)  # the welcome view has no empty player
+        if snap.empty:
+            self.preview_pane.clear()
         self._show_demo_banner(snap)
         name = "Demo library" if snap.demo else Path(snap.root).name
         self.setWindowTitle(f"ClipSeek — {name}")
@@ -507,8 +477,10 @@ class MainWindow(QMainWindow):
         self.search_box.selectAll()
 
     def clear_search(self) -> None:
+        """Esc: no search, nothing previewed (the preview stops), the keyboard in the box."""
         self.search_box.clear()
         self.search_box.submit()
+        self.preview_pane.clear()
         self.search_box.setFocus()
 
     def search(self, text: str) -> None:
@@ -519,57 +491,99 @@ class MainWindow(QMainWindow):
         self.last_query = ("text", text)
         self._latest_serial = self.engine.search_text(text, self.folder_filter)
 
-    def search_image(self, image: str | np.ndarray) -> None:
+    def search_image(self, image: str | np.ndarray, label: str | None = None) -> None:
+        """Search by a picture (a file, or a moment's frame with ``label`` naming it)."""
         self.last_query = ("image", image)
+        self._image_label = label
         self.search_box.clear_quietly()
         self._latest_serial = self.engine.search_image(image, self.folder_filter)
 
     def _repeat_search(self) -> None:
+        """The same search again (videos were indexed, the folder filter changed)."""
         if self.last_query is None:
             return
         kind, query = self.last_query
         if kind == "text":
-            self._latest_serial = self.engine.search_text(str(query), self.folder_filter)
+            serial = self.engine.search_text(str(query), self.folder_filter)
         else:
-            self._latest_serial = self.engine.search_image(query, self.folder_filter)  # type: ignore[arg-type]
+            serial = self.engine.search_image(query, self.folder_filter)  # type: ignore[arg-type]
+        self._latest_serial = serial
+        self._refreshes.add(serial)
 
     def _on_search_done(self, response: SearchResponse) -> None:
         if response.request.serial != self._latest_serial:
             return  # an older query; the user has typed on
         if self.last_query is None:
             return
+        refresh = response.request.serial in self._refreshes
+        self._refreshes.clear()
         self.response = response
         if response.error:
             self.summary.setStyleSheet("color: #c0392b;")
             self.summary.setText(response.error)
             self.results_model.set_results([], {})
+            self.preview_pane.clear()
             self._set_empty(response.error)
             return
         self.summary.setStyleSheet("")
-        current = self.current_result()
-        self.results_model.set_results(response.results, response.thumbnails)
-        what = (
-            f"“{response.request.text}”"
-            if response.request.text is not None
-            else f"looking like {response.request.label}"
-        )
-        where = f" in {Path(self.folder_filter).name}" if self.folder_filter else ""
-        self.summary.setText(
-            f"{plural(len(response.results), 'moment')} {what}{where}"
-            f" · {response.seconds * 1000:.0f} ms"
-        )
-        if response.results:
-            self.results_stack.setCurrentWidget(self.results_view)
-            if current is not None:
-                row = self.results_model.row_of(current)
-                if row is not None:
-                    self.results_view.selectionModel().blockSignals(True)
-                    self.results_view.setCurrentIndex(self.results_model.index(row))
-                    self.results_view.selectionModel().blockSignals(False)
-        else:
+        previewed = self.preview_pane.result
+        self.results_model.set_results(response.results, response.thumbnails, keep_view=refresh)
+        self.summary.setText(self._summary_text(response))
+        if not response.results:
+            self.preview_pane.clear()
             self._set_empty(
                 "No moments match yet." if self.engine.indexing else "No moments match."
             )
+            return
+        self.results_stack.setCurrentWidget(self.results_view)
+        same = None if previewed is None else self.results_model.find(previewed)
+        if same is None:
+            self.preview_pane.clear()  # what was previewed is not a result of this search
+        else:
+            self.preview_pane.refresh(same, self.results_model.moments_of(same.path))
+        row = None if same is None else self.results_model.row_of(same)
+        selection = self.results_view.selectionModel()
+        selection.blockSignals(True)
+        if row is not None and refresh:
+            self.results_view.setCurrentIndex(self.results_model.index(row))
+        else:
+            self.results_view.setCurrentIndex(QModelIndex())
+            selection.clearSelection()
+            if row is not None:
+                selection.select(
+                    self.results_model.index(row), selection.SelectionFlag.ClearAndSelect
+                )
+        selection.blockSignals(False)
+        if not refresh:  # a new search starts at its best moment, at the top
+            self.results_view.scrollToTop()
+
+    def _summary_text(self, response: SearchResponse) -> str:
+        request = response.request
+        if request.text is not None:
+            what = f"“{request.text}”"
+        elif self._image_label:
+            what = f"looking like {self._image_label}"
+        else:
+            what = f"looking like {request.label}"
+        where = f" in {Path(self.folder_filter).name}" if self.folder_filter else ""
+        model = self.results_model
+        shown, total = len(model.shown_results()), len(model.results)
+        if not total:
+            return f"No moments {what}{where}"
+        strong = sum(1 for r in model.results if label(r.relevance) in ("strong", "good"))
+        if strong == 0 and model.results[0].relevance is not None:
+            lead = f"No moment stands out {what}{where}; the closest ones"
+        else:
+            lead = f"{plural(shown, 'moment')} {what}{where}"
+        return f"{lead} · {response.seconds * 1000:.0f} ms"
+
+    def _load_missing_thumbnails(self) -> None:
+        missing = self.results_model.missing_thumbnails()
+        if missing:
+            self.engine.load_thumbnails(missing)
+
+    def _on_thumbnails(self, thumbnails: dict) -> None:
+        self.results_model.add_thumbnails(thumbnails)
 
     def _clear_results(self) -> None:
         self.response = None
@@ -606,43 +620,56 @@ class MainWindow(QMainWindow):
     def _set_filter(self, folder: object) -> None:
         self.folder_filter = folder if isinstance(folder, str) else None
         if self.last_query is not None:
-            self._repeat_search()
+            kind, query = self.last_query  # a new place to look: a new search, not a refresh
+            if kind == "text":
+                self._latest_serial = self.engine.search_text(str(query), self.folder_filter)
+            else:
+                self._latest_serial = self.engine.search_image(query, self.folder_filter)  # type: ignore[arg-type]
 
     def _focus_results(self) -> None:
+        """Down from the search box: the first card (the grid is at its top after a search)."""
         self.results_view.setFocus()
         if not self.results_view.currentIndex().isValid():
             row = self.results_model.first_result_row()
             if row is not None:
                 self.results_view.setCurrentIndex(self.results_model.index(row))
+                self.results_view.scrollTo(self.results_model.index(row))
 
     # ------------------------------------------------------------------ preview and actions
     def current_result(self) -> SearchResult | None:
-        return self.results_model.result(self.results_view.currentIndex())
+        """The moment being previewed (the actions act on it)."""
+        return self.preview_pane.result
 
     def select_result(self, row: int) -> None:
         self.results_view.setCurrentIndex(self.results_model.index(row))
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         r = self.results_model.result(current)
-        for b in self.action_buttons.values():
-            b.setEnabled(r is not None)
         if r is None:
-            return
-        moments = sorted(self.results_model.moments_of(r.path), key=lambda m: m.t0)
-        marks = [(m.t0, m.t1, m.score) for m in moments]
-        index = next(i for i, m in enumerate(moments) if (m.t0, m.t1) == (r.t0, r.t1))
-        self.player.preview(r.path, r.t0, r.t1, marks, index)
-        self.detail_title.setText(Path(r.path).name)
-        others = len(moments) - 1
-        self.detail_info.setText(
-            f"{time_range(r.t0, r.t1)} · score {r.score:.3f}"
-            + (
-                f" · {plural(others, 'other match', 'other matches')} in this video"
-                if others
-                else ""
-            )
-            + f"\n{r.path}"
-        )
+            return  # a More row: what is previewed stays
+        self.preview_pane.show_moment(r, self.results_model.moments_of(r.path))
+
+    def _activated(self, index: QModelIndex) -> None:
+        """Enter or double-click: a More row lays out its moments; a moment opens."""
+        if self.results_model.activate(index):
+            self._after_more()
+        elif self.results_model.result(index) is not None:
+            self.open_current()
+
+    def _clicked(self, index: QModelIndex) -> None:
+        if self.results_model.activate(index):
+            self._after_more()
+
+    def _after_more(self) -> None:
+        """Keep the previewed moment selected after the grid re-laid out."""
+        r = self.preview_pane.result
+        row = None if r is None else self.results_model.row_of(r)
+        if row is not None:
+            self.results_view.selectionModel().blockSignals(True)
+            self.results_view.setCurrentIndex(self.results_model.index(row))
+            self.results_view.selectionModel().blockSignals(False)
+        if self.response is not None:
+            self.summary.setText(self._summary_text(self.response))
 
     def _select_moment_of_video(self, index: int) -> None:
         r = self.current_result()
@@ -651,18 +678,42 @@ class MainWindow(QMainWindow):
         moments = sorted(self.results_model.moments_of(r.path), key=lambda m: m.t0)
         if 0 <= index < len(moments):
             row = self.results_model.row_of(moments[index])
+            if row is None:  # laid out behind "N more in this video": open them
+                self.results_model.expand(r.path)
+                row = self.results_model.row_of(moments[index])
             if row is not None:
                 self.select_result(row)
 
+    def _act(self, key: str) -> None:
+        {
+            "open": self.open_current,
+            "reveal": self.reveal_current,
+            "copy": self.copy_current,
+            "save": self.save_current,
+            "similar": self.similar_to_current,
+        }[key]()
+
     def open_current(self) -> None:
         r = self.current_result()
-        if r is not None and not open_in_system_player(r.path):
+        if r is None:
+            return
+        if not r.online or not os.path.exists(r.path):
+            self._on_message("warning", f"{Path(r.path).name} is offline: connect its drive")
+        elif not open_in_system_player(r.path):
             self._on_message("error", f"No application could open {r.path}")
 
     def reveal_current(self) -> None:
         r = self.current_result()
         if r is not None:
-            reveal_in_file_manager(r.path)
+            self.reveal(r.path)
+
+    def reveal(self, path: str) -> None:
+        """Show a file in the file manager; without one, say so and copy the path instead."""
+        if not reveal_in_file_manager(path):
+            QGuiApplication.clipboard().setText(path)
+            self._on_message(
+                "warning", f"No file manager could show it; its path is copied: {path}"
+            )
 
     def copy_current(self) -> None:
         r = self.current_result()
@@ -678,10 +729,10 @@ class MainWindow(QMainWindow):
         if bgr is None:
             self._on_message("error", "The thumbnail of this moment could not be read")
             return
-        self.search_image(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-        self.summary.setText(
-            f"Moments that look like {Path(r.path).name} at {time_range(r.t0, r.t1)}…"
+        self.search_image(
+            cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), f"{Path(r.path).name} at {time_range(r.t0, r.t1)}"
         )
+        self.summary.setText(f"Moments that look like {self._image_label}…")
 
     def save_current(self) -> None:
         r = self.current_result()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.formatting import clock
+from desktop_app.media_noise import quiet_ffmpeg
 from desktop_app.timeline import MatchTimeline
 
 log = logging.getLogger(__name__)
@@ -52,16 +53,19 @@ class PreviewPlayer(QWidget):
         self.placeholder = QLabel("Select a moment to preview it here", self)
         self.placeholder.setObjectName("previewPlaceholder")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setMargin(24)
         self.placeholder.setStyleSheet(
             "background: palette(dark); color: palette(bright-text); border-radius: 6px;"
         )
-        self.screen = QStackedWidget(self)
-        self.screen.addWidget(self.placeholder)
-        self.screen.addWidget(self.video)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.placeholder)
+        self.stack.addWidget(self.video)
         self.audio = QAudioOutput(self)
         self.player = QMediaPlayer(self)
         self.player.setAudioOutput(self.audio)
         self.player.setVideoOutput(self.video)
+        quiet_ffmpeg()  # else every preview prints the file's stream layout to stderr
         self._frame: QVideoFrame | None = None
         self.video.videoSink().videoFrameChanged.connect(self._remember_frame)
 
@@ -95,7 +99,9 @@ class PreviewPlayer(QWidget):
         self.timeline.seekRequested.connect(self.seek)
         self.timeline.momentRequested.connect(self.momentRequested)
 
-        controls = QHBoxLayout()
+        self.controls = QWidget(self)
+        self.controls.setObjectName("playerControls")
+        controls = QHBoxLayout(self.controls)
         controls.setContentsMargins(0, 0, 0, 0)
         controls.addWidget(self.play_button)
         controls.addWidget(self.loop_button)
@@ -106,9 +112,9 @@ class PreviewPlayer(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
-        layout.addWidget(self.screen, 1)
+        layout.addWidget(self.stack, 1)
         layout.addWidget(self.timeline)
-        layout.addLayout(controls)
+        layout.addWidget(self.controls)
 
         self.player.positionChanged.connect(self._on_position)
         self.player.durationChanged.connect(lambda ms: self.timeline.set_duration(ms / 1000))
@@ -132,11 +138,14 @@ class PreviewPlayer(QWidget):
         autoplay: bool = True,
     ) -> None:
         """Show ``path`` from ``t0``; play (and loop) until ``t1``."""
+        quiet_ffmpeg()  # (a no-op once done; the first player may not have loaded FFmpeg yet)
         self.t0, self.t1 = t0, t1
         self._autoplay = autoplay
         self.timeline.set_moments(duration, moments or [(t0, t1, 1.0)], current)
         self.timeline.set_position(t0)
-        self.screen.setCurrentWidget(self.video)
+        self.stack.setCurrentWidget(self.video)
+        self.timeline.show()
+        self.controls.show()
         if path != self.path:
             self.path = path
             self._pending_start = None
@@ -149,14 +158,19 @@ class PreviewPlayer(QWidget):
         else:
             self._start_at(t0)
 
-    def clear(self) -> None:
+    def clear(self, message: str = "Select a moment to preview it here") -> None:
+        """Stop, forget the file, and show ``message`` where the video was."""
         self._frame = None
+        self._pending_start = None
         self.player.stop()
         self.player.setSource(QUrl())
         self.path = None
-        self.screen.setCurrentWidget(self.placeholder)
+        self.placeholder.setText(message)
+        self.stack.setCurrentWidget(self.placeholder)
         self.timeline.set_moments(0.0, [], -1)
         self.time_label.setText("0:00 / 0:00")
+        self.timeline.hide()  # nothing to play: no controls for it
+        self.controls.hide()
 
     def toggle(self) -> None:
         if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:

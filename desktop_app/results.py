@@ -1,8 +1,16 @@
-"""The results grid: one card per matched moment, optionally grouped under its video.
+"""The results grid: the moments worth seeing first, a few per video, and more on request.
 
-Grouping keeps one flat :class:`QListView` in icon mode: a group header is a row as wide as the
-view, which makes the flow layout start a new line after it. Headers can't be selected, and the
-arrow keys step over them, so keyboard navigation only ever lands on moments.
+What a search shows is decided with the library's own scores (:mod:`core.relevance`): the
+moments that stand out come first, the rest wait behind a *Show more* row. No video fills the
+grid: after :data:`PER_VIDEO` moments of one video a *N more in this video* tile stands in for
+the rest, and choosing it lays them all out. Bars show relevance on the same 0–1 scale for every
+search (a weak best looks weak), with a word a person reads at a glance.
+
+One flat :class:`QListView` in icon mode. Cards share the view's width: as many columns as fit,
+each as wide as the row allows, so no strip of dead space is left on the right. A group header
+or the *Show more* row is as wide as the view, which makes the flow start a new line after it.
+Headers can't be selected and the arrow keys step over them; Up from the first row hands the
+keyboard back to the search box.
 """
 
 from __future__ import annotations
@@ -18,16 +26,19 @@ from PySide6.QtCore import (
     QRectF,
     QSize,
     Qt,
+    Signal,
 )
 from PySide6.QtGui import (
     QColor,
     QFont,
     QFontMetrics,
     QImage,
+    QKeyEvent,
     QPainter,
     QPainterPath,
     QPalette,
     QPixmap,
+    QResizeEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,72 +49,199 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.relevance import label, shown_count
 from core.search import SearchResult
 from desktop_app.formatting import plural, time_range
 
 ResultRole = Qt.ItemDataRole.UserRole + 1
 HeaderRole = Qt.ItemDataRole.UserRole + 2
+MoreRole = Qt.ItemDataRole.UserRole + 3
 
-CARD = QSize(232, 196)
-THUMB_H = 130
+#: Moments of one video shown before a "N more in this video" tile.
+PER_VIDEO = 3
+#: Moments a "Show more" row adds.
+PAGE = 24
+#: Cards are at least this wide; the grid gives them whatever width is left over.
+MIN_CARD_W = 216
+TEXT_H = 58  # file name and relevance lines under the thumbnail
 HEADER_H = 34
+MORE_H = 40
 SPACING = 10
 
 Index = QModelIndex | QPersistentModelIndex
+
+MATCH_WORDS = {"strong": "Strong match", "good": "Good match", "weak": "Weak match", "": ""}
 
 
 @dataclass(frozen=True)
 class Header:
     path: str
     moments: int
-    best: float
+    best: float | None  # relevance of the video's best moment
+
+
+@dataclass(frozen=True)
+class More:
+    """A row that lays out more moments: of one video (``path``), or of the search."""
+
+    count: int
+    path: str | None = None  # None: the search's next page
+
+
+Row = SearchResult | Header | More
+
+
+def _key(r: SearchResult) -> tuple[str, float, float]:
+    return (r.path, r.t0, r.t1)
+
+
+def match_text(r: SearchResult) -> str:
+    """``Strong match`` etc.; a tiny library (no relevance) shows the similarity itself."""
+    word = MATCH_WORDS[label(r.relevance)]
+    return word or f"similarity {r.score:.2f}"
 
 
 class ResultsModel(QAbstractListModel):
-    """Search results as rows; in grouped mode videos are headed, moments in time order."""
+    """Search results as rows: what stands out first, a few per video, More rows for the rest."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[SearchResult | Header] = []
+        self._rows: list[Row] = []
         self._results: list[SearchResult] = []
         self._images: dict[str, QImage] = {}
         self._pixmaps: dict[str, QPixmap] = {}
         self.grouped = False
-        self.best_score = 1.0
+        self.limit = 0  # results (best first) within the shown part of the search
+        self.expanded: set[str] = set()  # videos whose every moment is laid out
 
     # -- content -----
     def set_results(
-        self, results: list[SearchResult], thumbnails: dict[str, QImage] | None = None
+        self,
+        results: list[SearchResult],
+        thumbnails: dict[str, QImage] | None = None,
+        *,
+        keep_view: bool = False,
     ) -> None:
+        """New results. ``keep_view`` (the same search, refreshed while indexing) keeps what
+        the user opened with Show more and N more; a new search starts from its best."""
         self.beginResetModel()
         self._results = list(results)
         if thumbnails is not None:
             self._images = dict(thumbnails)
             self._pixmaps = {k: v for k, v in self._pixmaps.items() if k in self._images}
-        self.best_score = max((r.score for r in results), default=1.0)
+        cut = shown_count([r.relevance for r in self._results])
+        if keep_view:
+            self.limit = min(len(self._results), max(self.limit, cut))
+            paths = {r.path for r in self._results}
+            self.expanded &= paths
+        else:
+            self.limit = cut
+            self.expanded = set()
         self._rows = self._layout()
         self.endResetModel()
 
+    def add_thumbnails(self, thumbnails: dict[str, QImage]) -> None:
+        """Thumbnails decoded after the results came (rows shown by Show more)."""
+        self._images.update(thumbnails)
+        if self._rows:
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1))
+
+    def missing_thumbnails(self) -> list[str]:
+        """Thumbnail files of laid-out moments not decoded yet."""
+        return [
+            r.thumbnail
+            for r in self._rows
+            if isinstance(r, SearchResult) and r.thumbnail and r.thumbnail not in self._images
+        ]
+
     def set_grouped(self, grouped: bool) -> None:
         if grouped != self.grouped:
+            self.beginResetModel()
             self.grouped = grouped
-            self.set_results(self._results)
+            self._rows = self._layout()
+            self.endResetModel()
 
-    def _layout(self) -> list[SearchResult | Header]:
-        if not self.grouped:
-            return list(self._results)
-        videos: dict[str, list[SearchResult]] = {}
-        for r in self._results:  # best first, so videos come in order of their best moment
-            videos.setdefault(r.path, []).append(r)
-        rows: list[SearchResult | Header] = []
-        for path, moments in videos.items():
-            rows.append(Header(path, len(moments), moments[0].score))
-            rows.extend(sorted(moments, key=lambda r: r.t0))
+    def show_more(self) -> None:
+        self.beginResetModel()
+        self.limit = min(len(self._results), self.limit + PAGE)
+        self._rows = self._layout()
+        self.endResetModel()
+
+    def expand(self, path: str) -> None:
+        self.beginResetModel()
+        self.expanded.add(path)
+        self._rows = self._layout()
+        self.endResetModel()
+
+    def activate(self, index: Index) -> bool:
+        """Act on a More row (True), or leave the row to the caller (a moment: False)."""
+        more = index.data(MoreRole) if index.isValid() else None
+        if not isinstance(more, More):
+            return False
+        if more.path is None:
+            self.show_more()
+        else:
+            self.expand(more.path)
+        return True
+
+    def _layout(self) -> list[Row]:
+        results = self._results
+        base = results[: self.limit]
+        by_video: dict[str, list[SearchResult]] = {}
+        for r in results:
+            by_video.setdefault(r.path, []).append(r)
+        chosen: dict[str, list[SearchResult]] = {}  # per video, in order of its best moment
+        for r in base:
+            picked = chosen.setdefault(r.path, [])
+            if r.path in self.expanded:
+                if not picked:
+                    picked.extend(by_video[r.path])
+            elif len(picked) < PER_VIDEO:
+                picked.append(r)
+        for path in self.expanded:  # opened from the timeline or a tile beyond the cut
+            if path not in chosen and path in by_video:
+                chosen[path] = list(by_video[path])
+        rows: list[Row] = []
+        if self.grouped:
+            for path, moments in chosen.items():
+                rows.append(Header(path, len(by_video[path]), moments[0].relevance))
+                rows.extend(sorted(moments, key=lambda m: m.t0))
+                hidden = len(by_video[path]) - len(moments)
+                if hidden:
+                    rows.append(More(hidden, path))
+        else:
+            shown = {_key(m) for moments in chosen.values() for m in moments}
+            last: dict[str, int] = {}
+            for r in base:
+                if _key(r) in shown and r.path not in self.expanded:
+                    rows.append(r)
+                    last[r.path] = len(rows) - 1
+                elif r.path in self.expanded and r.path not in last:
+                    rows.extend(chosen[r.path])
+                    last[r.path] = len(rows) - 1
+            for path in self.expanded:
+                if path not in last and path in chosen:
+                    rows.extend(chosen[path])
+                    last[path] = len(rows) - 1
+            # a tile after each video's last card stands in for its other moments
+            for path, at in sorted(last.items(), key=lambda kv: -kv[1]):
+                hidden = len(by_video[path]) - len(chosen[path])
+                if hidden:
+                    rows.insert(at + 1, More(hidden, path))
+        laid_out = {_key(r) for r in rows if isinstance(r, SearchResult)}
+        rest = sum(1 for r in results if _key(r) not in laid_out)
+        hidden_in_tiles = sum(r.count for r in rows if isinstance(r, More))
+        if self.limit < len(results) and rest - hidden_in_tiles > 0:
+            rows.append(More(min(PAGE, len(results) - self.limit)))
         return rows
 
     @property
     def results(self) -> list[SearchResult]:
         return list(self._results)
+
+    def shown_results(self) -> list[SearchResult]:
+        """The moments laid out as cards, in row order."""
+        return [r for r in self._rows if isinstance(r, SearchResult)]
 
     def moments_of(self, path: str) -> list[SearchResult]:
         return [r for r in self._results if r.path == path]
@@ -116,13 +254,13 @@ class ResultsModel(QAbstractListModel):
 
     def row_of(self, result: SearchResult) -> int | None:
         for i, row in enumerate(self._rows):
-            if isinstance(row, SearchResult) and (row.path, row.t0, row.t1) == (
-                result.path,
-                result.t0,
-                result.t1,
-            ):
+            if isinstance(row, SearchResult) and _key(row) == _key(result):
                 return i
         return None
+
+    def find(self, result: SearchResult) -> SearchResult | None:
+        """The same moment (video and range) in the current results, with its new score."""
+        return next((r for r in self._results if _key(r) == _key(result)), None)
 
     def first_result_row(self) -> int | None:
         return next((i for i, r in enumerate(self._rows) if isinstance(r, SearchResult)), None)
@@ -156,36 +294,103 @@ class ResultsModel(QAbstractListModel):
             return row if isinstance(row, SearchResult) else None
         if role == HeaderRole:
             return row if isinstance(row, Header) else None
+        if role == MoreRole:
+            return row if isinstance(row, More) else None
         if role == Qt.ItemDataRole.DisplayRole:
             if isinstance(row, Header):
                 return Path(row.path).name
+            if isinstance(row, More):
+                return more_text(row)
             return f"{Path(row.path).name} {time_range(row.t0, row.t1)}"
         if role == Qt.ItemDataRole.ToolTipRole:
             if isinstance(row, Header):
                 return row.path
-            return f"{row.path}\n{time_range(row.t0, row.t1)} · score {row.score:.3f}"
+            if isinstance(row, More):
+                return more_text(row)
+            return card_tooltip(row)
         return None
 
 
+def more_text(row: More) -> str:
+    if row.path is None:
+        return f"Show {plural(row.count, 'more moment')} (weaker matches)"
+    return f"{plural(row.count, 'more moment')} in this video"
+
+
+def card_tooltip(r: SearchResult) -> str:
+    lines = [r.path, f"{time_range(r.t0, r.t1)} · {match_text(r)}"]
+    if r.relevance is not None:
+        lines.append(
+            f"Relevance {r.relevance * 100:.0f} of 100 against the rest of your library"
+            f" (similarity {r.score:.3f})"
+        )
+    if r.copies:
+        lines.append("Also at: " + ", ".join(r.copies))
+    if not r.online:
+        lines.append("Offline: the drive or folder holding this video is not reachable now")
+    return "\n".join(lines)
+
+
+def card_width(viewport_width: int, spacing: int = SPACING // 2) -> int:
+    """Cards fill the row: as many columns as fit at :data:`MIN_CARD_W`, sharing what is left.
+
+    The list view puts ``spacing`` before, between and after the items of a row, so ``n``
+    cards of width ``w`` take ``n * w + (n + 1) * spacing``. With as many columns as fit, a
+    card grows by less than half (a wider window shows more cards, not bigger ones).
+    """
+    room = max(0, viewport_width - spacing - 1)  # a row must be narrower than the view
+    columns = max(1, room // (MIN_CARD_W + spacing))
+    return max(96, room // columns - spacing)
+
+
+def elided(fm: QFontMetrics, text: str, width: int) -> str:
+    """``text`` cut in the middle to fit ``width``; whole when it fits (Qt's own eliding can
+    cut a name that fits exactly, rounding the width it measures)."""
+    if fm.horizontalAdvance(text) <= width:
+        return text
+    return fm.elidedText(text, Qt.TextElideMode.ElideMiddle, width)
+
+
+def header_layout(fm_name: QFontMetrics, name: str, width: int) -> tuple[str, int]:
+    """The header's file name as drawn and the width it takes: whole unless it would take more
+    than two thirds of the row (the folder and counts share the rest)."""
+    want = fm_name.horizontalAdvance(name) + 2
+    room = max(40, width * 2 // 3)
+    if want <= room:
+        return name, want
+    return elided(fm_name, name, room), room
+
+
 class ResultDelegate(QStyledItemDelegate):
-    """Paints a card: thumbnail with its time range, file name, score bar."""
+    """Paints a card (thumbnail, time range, file name, relevance), a header or a More row."""
 
     def __init__(self, view: ResultsView) -> None:
         super().__init__(view)
         self._view = view
 
+    def card_size(self) -> QSize:
+        w = card_width(self._view.viewport().width(), self._view.spacing())
+        return QSize(w, round((w - 12) * 9 / 16) + 12 + TEXT_H)
+
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        full = max(MIN_CARD_W, self._view.viewport().width() - 2 * self._view.spacing() - 1)
         if index.data(HeaderRole) is not None:
-            return QSize(max(CARD.width(), self._view.viewport().width() - 2 * SPACING), HEADER_H)
-        return CARD
+            return QSize(full, HEADER_H)
+        more = index.data(MoreRole)
+        if isinstance(more, More) and more.path is None:
+            return QSize(full, MORE_H)
+        return self.card_size()
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         header = index.data(HeaderRole)
+        more = index.data(MoreRole)
         if header is not None:
             self._paint_header(painter, option, header)
+        elif isinstance(more, More):
+            self._paint_more(painter, option, more)
         else:
             result = index.data(ResultRole)
             if result is not None:
@@ -201,27 +406,51 @@ class ResultDelegate(QStyledItemDelegate):
         font.setPointSizeF(font.pointSizeF() + 1)
         p.setFont(font)
         p.setPen(pal.color(QPalette.ColorRole.Text))
-        name = Path(h.path).name
-        fm = QFontMetrics(font)
-        name_w = min(fm.horizontalAdvance(name), r.width() // 2)
+        name, name_w = header_layout(QFontMetrics(font), Path(h.path).name, r.width())
         p.drawText(
-            QRect(r.left(), r.top(), name_w, r.height()),
-            Qt.AlignmentFlag.AlignVCenter,
-            fm.elidedText(name, Qt.TextElideMode.ElideMiddle, name_w),
+            QRect(r.left(), r.top(), name_w, r.height()), Qt.AlignmentFlag.AlignVCenter, name
         )
         p.setFont(option.font)
         p.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
-        detail = f"{plural(h.moments, 'moment')} · best {h.best:.3f} · {Path(h.path).parent}"
+        detail = f"{plural(h.moments, 'moment')} · {Path(h.path).parent}"
         rest = QRect(r.left() + name_w + 12, r.top(), r.width() - name_w - 12, r.height())
         p.drawText(
             rest,
             Qt.AlignmentFlag.AlignVCenter,
-            QFontMetrics(option.font).elidedText(
-                detail, Qt.TextElideMode.ElideMiddle, rest.width()
-            ),
+            elided(QFontMetrics(option.font), detail, rest.width()),
         )
         p.setPen(pal.color(QPalette.ColorRole.Mid))
         p.drawLine(r.left(), r.bottom() - 2, r.right(), r.bottom() - 2)
+
+    def _paint_more(self, p: QPainter, option: QStyleOptionViewItem, more: More) -> None:
+        pal = option.palette
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        rect = QRectF(option.rect).adjusted(2, 2, -2, -2)
+        path = QPainterPath()
+        path.addRoundedRect(rect, 8, 8)
+        base = pal.color(QPalette.ColorRole.AlternateBase)
+        p.fillPath(path, base.darker(106) if hovered or selected else base)
+        pen = p.pen()
+        pen.setColor(
+            pal.color(QPalette.ColorRole.Highlight if selected else QPalette.ColorRole.Mid)
+        )
+        pen.setWidthF(3 if selected else 1)
+        pen.setStyle(Qt.PenStyle.SolidLine if selected else Qt.PenStyle.DashLine)
+        p.setPen(pen)
+        p.drawPath(path)
+        font = QFont(option.font)
+        font.setBold(True)
+        p.setFont(font)
+        p.setPen(pal.color(QPalette.ColorRole.Link))
+        text = more_text(more)
+        if more.path is not None:
+            text = f"+ {text}"
+        p.drawText(
+            rect.adjusted(10, 4, -10, -4),
+            Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+            text,
+        )
 
     def _paint_card(
         self, p: QPainter, option: QStyleOptionViewItem, index: Index, r: SearchResult
@@ -240,8 +469,9 @@ class ResultDelegate(QStyledItemDelegate):
             pen.setWidthF(3)
             p.setPen(pen)
             p.drawPath(card)
-        # thumbnail, cropped to fill a 16:9-ish box
-        thumb = QRectF(rect.left() + 6, rect.top() + 6, rect.width() - 12, THUMB_H)
+        # thumbnail, cropped to fill a 16:9 box
+        thumb_h = rect.height() - 12 - TEXT_H + 4
+        thumb = QRectF(rect.left() + 6, rect.top() + 6, rect.width() - 12, thumb_h)
         clip = QPainterPath()
         clip.addRoundedRect(thumb, 6, 6)
         p.save()
@@ -261,16 +491,19 @@ class ResultDelegate(QStyledItemDelegate):
             p.fillRect(thumb, QColor(40, 40, 46))
             p.setPen(QColor(150, 150, 160))
             p.drawText(thumb, Qt.AlignmentFlag.AlignCenter, "no preview")
-        # time badge
-        badge_text = time_range(r.t0, r.t1)
         fm = QFontMetrics(option.font)
+        if not r.online:  # dimmed, with a chip that says why it will not play
+            p.fillRect(thumb, QColor(20, 20, 24, 150))
+            self._chip(p, fm, "Offline", thumb.left() + 6, thumb.top() + 6, QColor(192, 57, 43))
+        if r.copies:
+            text = f"{len(r.copies) + 1} places"
+            w = fm.horizontalAdvance(text) + 12
+            self._chip(p, fm, text, thumb.right() - w - 6, thumb.top() + 6, QColor(0, 0, 0, 170))
+        badge_text = time_range(r.t0, r.t1)
         bw, bh = fm.horizontalAdvance(badge_text) + 12, fm.height() + 4
-        badge = QRectF(thumb.right() - bw - 6, thumb.bottom() - bh - 6, bw, bh)
-        bp = QPainterPath()
-        bp.addRoundedRect(badge, 4, 4)
-        p.fillPath(bp, QColor(0, 0, 0, 170))
-        p.setPen(QColor(255, 255, 255))
-        p.drawText(badge, Qt.AlignmentFlag.AlignCenter, badge_text)
+        self._chip(
+            p, fm, badge_text, thumb.right() - bw - 6, thumb.bottom() - bh - 6, QColor(0, 0, 0, 170)
+        )
         p.restore()
         # file name
         text_left = rect.left() + 8
@@ -280,31 +513,43 @@ class ResultDelegate(QStyledItemDelegate):
         bold.setBold(True)
         p.setFont(bold)
         p.setPen(pal.color(QPalette.ColorRole.Text))
-        name = QFontMetrics(bold).elidedText(
-            Path(r.path).name, Qt.TextElideMode.ElideMiddle, int(text_w)
-        )
+        name = elided(QFontMetrics(bold), Path(r.path).name, int(text_w))
         line_h = QFontMetrics(bold).height()
         p.drawText(QRectF(text_left, y, text_w, line_h), Qt.AlignmentFlag.AlignLeft, name)
-        # score: number and a bar relative to the best result of this search
+        # relevance: a word and a bar on the library's scale (not relative to this search's best)
         y += line_h + 4
         p.setFont(option.font)
         p.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
-        score_text = f"{r.score:.3f}"
-        sw = fm.horizontalAdvance("0.000") + 6
-        p.drawText(QRectF(text_left, y, sw, fm.height()), Qt.AlignmentFlag.AlignLeft, score_text)
-        bar = QRectF(text_left + sw + 4, y + fm.height() / 2 - 3, text_w - sw - 4, 6)
-        track = QPainterPath()
-        track.addRoundedRect(bar, 3, 3)
-        p.fillPath(track, pal.color(QPalette.ColorRole.Midlight))
-        best = model.best_score if isinstance(model, ResultsModel) else 1.0
-        frac = max(0.04, min(1.0, r.score / best)) if best > 0 else 0.0
-        fill = QPainterPath()
-        fill.addRoundedRect(QRectF(bar.left(), bar.top(), bar.width() * frac, bar.height()), 3, 3)
-        p.fillPath(fill, pal.color(QPalette.ColorRole.Highlight))
+        word = match_text(r)
+        ww = fm.horizontalAdvance("Strong match") + 8
+        p.drawText(QRectF(text_left, y, ww, fm.height()), Qt.AlignmentFlag.AlignLeft, word)
+        if r.relevance is not None:
+            bar = QRectF(text_left + ww + 4, y + fm.height() / 2 - 3, text_w - ww - 4, 6)
+            track = QPainterPath()
+            track.addRoundedRect(bar, 3, 3)
+            p.fillPath(track, pal.color(QPalette.ColorRole.Midlight))
+            frac = max(0.03, r.relevance)  # a sliver, so "weak" still reads as a bar
+            fill = QPainterPath()
+            fill.addRoundedRect(
+                QRectF(bar.left(), bar.top(), bar.width() * frac, bar.height()), 3, 3
+            )
+            p.fillPath(fill, pal.color(QPalette.ColorRole.Highlight))
+
+    @staticmethod
+    def _chip(p: QPainter, fm: QFontMetrics, text: str, x: float, y: float, color: QColor) -> None:
+        chip = QRectF(x, y, fm.horizontalAdvance(text) + 12, fm.height() + 4)
+        path = QPainterPath()
+        path.addRoundedRect(chip, 4, 4)
+        p.fillPath(path, color)
+        p.setPen(QColor(255, 255, 255))
+        p.drawText(chip, Qt.AlignmentFlag.AlignCenter, text)
 
 
 class ResultsView(QListView):
-    """The grid. Headers are disabled rows, which Qt's arrow keys step over; Enter activates."""
+    """The grid. Headers are disabled rows, which Qt's arrow keys step over; Enter activates;
+    Up from the first row leaves for the search box (:attr:`leaveUp`)."""
+
+    leaveUp = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -323,6 +568,20 @@ class ResultsView(QListView):
         self.setItemDelegate(ResultDelegate(self))
         self.setObjectName("results")
 
-    def resizeEvent(self, event) -> None:  # headers span the width: re-lay out on resize
+    def resizeEvent(self, event: QResizeEvent) -> None:  # cards share the width: re-lay out
         super().resizeEvent(event)
         self.scheduleDelayedItemsLayout()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Up and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            current = self.currentIndex()
+            above = self.moveCursor(
+                QAbstractItemView.CursorAction.MoveUp, Qt.KeyboardModifier.NoModifier
+            )
+            if not current.isValid() or not above.isValid() or above.row() == current.row():
+                self.leaveUp.emit()
+                return
+            if self.visualRect(above).top() >= self.visualRect(current).top():
+                self.leaveUp.emit()  # nothing above: Qt would wrap or stay put
+                return
+        super().keyPressEvent(event)

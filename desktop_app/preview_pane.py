@@ -1,0 +1,193 @@
+"""The right-hand pane: the moment being previewed, what it is, and what can be done with it.
+
+It always shows one moment or none. Nothing previewed: a hint and no action buttons. A moment
+whose file cannot be reached (an unplugged drive) is explained in place of the video, once,
+instead of an error dialog at every selection; the actions that need the file are disabled.
+A video the player cannot play is explained the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.search import SearchResult
+from desktop_app.formatting import plural, time_range
+from desktop_app.player import PreviewPlayer
+from desktop_app.results import match_text
+
+HINT = "Select a moment to preview it here"
+
+_SP = QStyle.StandardPixmap
+#: (key, label, icon, tooltip) of the buttons under the preview.
+ACTIONS = (
+    ("open", "Open", _SP.SP_MediaPlay, "Open in your video player (Enter)"),
+    ("reveal", "Show file", _SP.SP_DirOpenIcon, "Show in the file manager"),
+    ("copy", "Copy", _SP.SP_FileLinkIcon, "Copy the path with the time range"),
+    ("save", "Save clip…", _SP.SP_DialogSaveButton, "Save this moment as a video"),
+    ("similar", "Similar", _SP.SP_FileDialogContentsView, "Find moments that look alike"),
+)
+#: Disabled while the file cannot be reached.
+NEEDS_FILE = {"open", "reveal", "save"}
+
+
+def _marks(
+    r: SearchResult, moments: list[SearchResult]
+) -> tuple[list[tuple[float, float, float]], int]:
+    """The timeline's marks (by time) for a video's matches, and which one is ``r``."""
+    ordered = sorted(moments, key=lambda m: m.t0)
+    marks = [(m.t0, m.t1, m.relevance if m.relevance is not None else m.score) for m in ordered]
+    index = next((i for i, m in enumerate(ordered) if (m.t0, m.t1) == (r.t0, r.t1)), 0)
+    return marks, index
+
+
+def offline_text(r: SearchResult) -> str:
+    folder = Path(r.path).parent
+    where = "its drive or folder" if not os.path.exists(folder) else "the file"
+    return (
+        f"{Path(r.path).name} is offline: {where} cannot be reached now"
+        f" ({folder}).\n\nConnect the drive to play this moment; it stays in your library."
+    )
+
+
+class PreviewPane(QWidget):
+    actionRequested = Signal(str)  # a key of ACTIONS
+    momentRequested = Signal(int)  # a match on the timeline was clicked (index by time)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("previewPane")
+        self.result: SearchResult | None = None
+        self.player = PreviewPlayer(self)
+        self.player.momentRequested.connect(self.momentRequested)
+        self.player.errorOccurred.connect(self._cannot_play)
+        self.title = QLabel("", self)
+        self.title.setObjectName("detailTitle")
+        font = self.title.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() + 1)
+        self.title.setFont(font)
+        self.title.setWordWrap(True)
+        self.info = QLabel("", self)
+        self.info.setObjectName("detailInfo")
+        self.info.setWordWrap(True)
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.info.setStyleSheet("color: palette(placeholder-text);")
+        self.problem = QLabel("", self)
+        self.problem.setObjectName("previewProblem")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #c0392b;")
+        self.problem.hide()
+        self.buttons: dict[str, QToolButton] = {}
+        row = QHBoxLayout()
+        style = self.style()
+        for key, text, icon, tip in ACTIONS:
+            b = QToolButton(self)
+            b.setObjectName(f"action_{key}")
+            b.setText(text)
+            b.setIcon(style.standardIcon(icon))
+            b.setToolTip(tip)
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+            b.clicked.connect(lambda _checked=False, key=key: self.actionRequested.emit(key))
+            self.buttons[key] = b
+            row.addWidget(b)
+        row.addStretch(1)
+        self.actions = QWidget(self)
+        self.actions.setLayout(row)
+        row.setContentsMargins(0, 0, 0, 0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 8, 10, 8)
+        layout.addWidget(self.player, 1)
+        layout.addWidget(self.title)
+        layout.addWidget(self.info)
+        layout.addWidget(self.problem)
+        layout.addWidget(self.actions)
+        self.clear()
+
+    # -- API -----
+    def show_moment(self, r: SearchResult, moments: list[SearchResult]) -> None:
+        """Preview ``r`` (one of ``moments``, its video's matches) and describe it."""
+        same = self.result is not None and (self.result.path, self.result.t0, self.result.t1) == (
+            r.path,
+            r.t0,
+            r.t1,
+        )
+        self.result = r
+        self._describe(r, moments)
+        self.problem.hide()
+        if not r.online or not os.path.exists(r.path):
+            self.player.clear(offline_text(r))
+        elif not same or self.player.path != r.path:
+            ordered = sorted(moments, key=lambda m: m.t0)
+            marks = [
+                (m.t0, m.t1, m.relevance if m.relevance is not None else m.score) for m in ordered
+            ]
+            index = next((i for i, m in enumerate(ordered) if (m.t0, m.t1) == (r.t0, r.t1)), 0)
+            self.player.preview(r.path, r.t0, r.t1, marks, index, duration=r.duration or 0.0)
+        self._enable(r)
+
+    def refresh(self, r: SearchResult, moments: list[SearchResult]) -> None:
+        """The previewed moment in a new search: new score and matches, playback untouched."""
+        self.result = r
+        self._describe(r, moments)
+        ordered = sorted(moments, key=lambda m: m.t0)
+        if self.player.path == r.path:
+            marks = [
+                (m.t0, m.t1, m.relevance if m.relevance is not None else m.score) for m in ordered
+            ]
+            index = next((i for i, m in enumerate(ordered) if (m.t0, m.t1) == (r.t0, r.t1)), 0)
+            self.player.timeline.set_moments(self.player.timeline.duration, marks, index)
+        self._enable(r)
+
+    def clear(self, message: str = HINT) -> None:
+        """Nothing previewed: playback stops, the hint shows, no buttons."""
+        self.result = None
+        self.player.clear(message)
+        self.title.setText("")
+        self.info.setText("")
+        self.problem.hide()
+        for b in self.buttons.values():
+            b.setEnabled(False)
+        self.actions.hide()
+
+    # -- internals -----
+    def _describe(self, r: SearchResult, moments: list[SearchResult]) -> None:
+        self.title.setText(Path(r.path).name)
+        others = len(moments) - 1
+        parts = [time_range(r.t0, r.t1), match_text(r)]
+        if others > 0:
+            parts.append(f"{plural(others, 'other match', 'other matches')} in this video")
+        lines = [" · ".join(parts), r.path]
+        if r.copies:
+            lines.append("Also at " + ", ".join(r.copies))
+        self.info.setText("\n".join(lines))
+        self.info.setToolTip(
+            f"similarity {r.score:.3f}"
+            + ("" if r.relevance is None else f", relevance {r.relevance * 100:.0f} of 100")
+        )
+
+    def _enable(self, r: SearchResult) -> None:
+        reachable = r.online and os.path.exists(r.path)
+        for key, b in self.buttons.items():
+            if key in NEEDS_FILE:
+                b.setEnabled(reachable)
+            elif key == "similar":
+                b.setEnabled(bool(r.thumbnail))
+            else:
+                b.setEnabled(True)
+        self.actions.show()
+
+    def _cannot_play(self, message: str) -> None:
+        """The player failed on this file: say so here, not in a dialog."""
+        self.problem.setText(message)
+        self.problem.show()

@@ -143,9 +143,11 @@ class Encoder:
         body = self.tokenizer.encode(text)
         limit = self.manifest.context_length
         if len(body) + 2 > limit and not truncate:
+            words = max(1, len(text.split()))
+            most = max(1, int(words * (limit - 2) / len(body)))
             raise QueryError(
-                f"the query is {len(body)} tokens long; this model reads at most {limit - 2}:"
-                " shorten it"
+                f"the description is too long: this model reads at most {most} words like these"
+                f" ({words} given); shorten it"
             )
         return self.tokenizer.wrap(body)
 

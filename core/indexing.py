@@ -409,6 +409,7 @@ class IndexJob:
         for t in threads:
             t.join()
         self._report.seconds = self._active_time
+        lib.record_throughput(self._report.frames, self._active_time)
         lib.checkpoint(force=True)
         self._current = None
         self._emit(force=True, state="cancelled" if self._report.cancelled else "done")

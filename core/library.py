@@ -16,6 +16,7 @@ import hashlib
 import logging
 import os
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,7 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from core import relevance, scanning, thumbnails
+from core import preferences, relevance, scanning, thumbnails
 from core.catalog import Catalog, FolderRow, SegmentRow, SegmentSpan, VideoMedia, VideoRow
 from core.encoders import Encoder, QueryError, l2_normalise
 from core.indexing import IndexJob, Progress, VideoOutcome
@@ -33,6 +34,7 @@ from core.paths import cache_dir, libraries_dir, slug
 from core.relevance import Background
 from core.search import SearchResult, clamp_to_duration, fold_copies, merge_adjacent
 from core.segments import SegmentRule, plan_segments
+from core.sessions import CUDA
 from core.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,11 @@ log = logging.getLogger(__name__)
 DB_NAME = "library.sqlite"
 INDEX_NAME = "segments.hnsw"
 LOCK_NAME = "write.lock"
-DEFAULT_RATE = 1.0
+DEFAULT_RATE = preferences.DEFAULT_RATE
+#: Sampled frames indexed per second when this library has never measured its own speed:
+#: the 2-core CI-class CPU's end-to-end rate for 720p–1080p at 1 frame/s (README,
+#: "Performance"), and the GPU rate measured on an H100/H200 (README, "GPU and providers").
+ASSUMED_FRAMES_PER_SECOND = {"cpu": 11.0, "cuda": 35.0}
 DEFAULT_CHECKPOINT_SECONDS = 60.0
 
 
@@ -89,8 +95,65 @@ def model_id(encoder: Encoder) -> str:
     return hashlib.sha256("".join(parts).encode()).hexdigest()[:16]
 
 
+def library_root(encoder: Encoder, sample_rate: float | None = None) -> Path:
+    """Where a model's library lives: the one rule, for the app and every command alike.
+
+    One library per model and sampling rate (vectors of different models cannot be compared;
+    a new rate indexes everything again, and switching back finds the old library intact).
+    ``sample_rate`` defaults to the user's choice (:func:`core.preferences.sample_rate`).
+    """
+    rate = preferences.sample_rate() if sample_rate is None else sample_rate
+    base = libraries_dir() / f"{slug(encoder.manifest.name)}-{model_id(encoder)[:8]}"
+    if abs(rate - DEFAULT_RATE) < 1e-9:
+        return base
+    return base.with_name(f"{base.name}-{rate:g}fps")
+
+
+def indexed_at(encoder: Encoder, sample_rate: float) -> int:
+    """How many videos the model's library at ``sample_rate`` has indexed (0: none, or no
+    such library): switching to a rate already indexed costs nothing. Reads only."""
+    db = library_root(encoder, sample_rate) / DB_NAME
+    if not db.is_file():
+        return 0
+    try:
+        conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=1.0)
+        try:
+            row = conn.execute("SELECT COUNT(*) FROM videos WHERE status = 'indexed'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+    return int(row[0])
+
+
 def default_library_root(encoder: Encoder) -> Path:
-    return libraries_dir() / f"{slug(encoder.manifest.name)}-{model_id(encoder)[:8]}"
+    """The library the user's chosen sampling rate points to (see :func:`library_root`)."""
+    return library_root(encoder)
+
+
+def open_library(
+    encoder: Encoder,
+    root: str | os.PathLike[str] | None = None,
+    *,
+    sample_rate: float | None = None,
+    segment: SegmentRule | None = None,
+    checkpoint_seconds: float = 60.0,
+) -> Library:
+    """Open (or create) a library: ``root``, else :func:`library_root` for the rate.
+
+    ``sample_rate`` and ``segment`` shape a *new* library; an existing one keeps what it was
+    made with (its own record says so), instead of refusing to open.
+    """
+    rate = preferences.sample_rate() if sample_rate is None else sample_rate
+    where = Path(root).expanduser() if root else library_root(encoder, rate)
+    fresh = not (where / DB_NAME).exists()
+    return Library(
+        encoder,
+        where,
+        sample_rate=rate if fresh else None,
+        segment=segment if fresh else None,
+        checkpoint_seconds=checkpoint_seconds,
+    )
 
 
 def _canonical(path: str | os.PathLike[str]) -> str:
@@ -148,7 +211,7 @@ class Library:
         checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS,
     ) -> None:
         self.encoder = encoder
-        self.root = Path(root).expanduser() if root else default_library_root(encoder)
+        self.root = Path(root).expanduser() if root else library_root(encoder, sample_rate)
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -448,6 +511,31 @@ class Library:
         self.checkpoint()
         return len(new_ids)
 
+    def record_throughput(self, frames: int, seconds: float) -> None:
+        """Remember how fast this machine indexes (sampled frames per second, end to end), so
+        that a change that re-indexes everything can say how long it will take."""
+        if frames >= 16 and seconds > 0:
+            self.catalog.set_meta({"indexing_frames_per_second": repr(frames / seconds)})
+
+    def throughput(self) -> tuple[float, bool]:
+        """(sampled frames per second, measured here?): the last job's speed, else a typical
+        one for the provider."""
+        stored = self.catalog.get_meta("indexing_frames_per_second")
+        if stored:
+            try:
+                return float(stored), True
+            except ValueError:
+                pass
+        kind = "cuda" if self.encoder.provider == CUDA else "cpu"
+        return ASSUMED_FRAMES_PER_SECOND[kind], False
+
+    def reindex_estimate(self, sample_rate: float) -> tuple[int, float, bool]:
+        """What indexing every video again at ``sample_rate`` costs: (frames, seconds, measured)."""
+        footage = float(self.catalog.counts().get("indexed_seconds", 0.0))
+        frames = round(footage * sample_rate)
+        fps, measured = self.throughput()
+        return frames, frames / fps if fps > 0 else 0.0, measured
+
     def record_failure(self, video_id: int, error: str) -> None:
         self.index.remove(self.catalog.mark_failed(video_id, error))
 
@@ -626,6 +714,7 @@ class Library:
     def status(self) -> dict[str, Any]:
         cat = self.catalog
         counts = cat.counts()
+        fps, measured = self.throughput()
         failed = [(v.path, v.error or "unknown error") for v in cat.videos(status="failed")]
         return {
             "library": str(self.root),
@@ -644,6 +733,7 @@ class Library:
             },
             **counts,
             "index": {"segments": len(self.index), "on_open": self.open_report},
+            "indexing": {"frames_per_second": round(fps, 2), "measured": measured},
             "folders": [
                 {
                     "path": f.path,

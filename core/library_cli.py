@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from core import relevance
+from core import preferences, relevance
 from core.encoders import Encoder
 from core.indexing import IndexReport, Progress, VideoOutcome
-from core.library import Library, LibraryError, SyncReport
+from core.library import Library, LibraryError, SyncReport, open_library
 from core.models import resolve_model
 from core.search import SearchResult
 from core.segments import SegmentRule
@@ -29,9 +29,11 @@ LIBRARY_ENV = "CLIPSEEK_LIBRARY"
 
 
 def _open(args: argparse.Namespace, **options: Any) -> Library:
+    """The library every command and the app agree on (core.library.library_root), unless
+    ``--library`` / ``$CLIPSEEK_LIBRARY`` name another."""
     encoder = Encoder(resolve_model(args.model), force_cpu=args.cpu)
     root = args.library or os.environ.get(LIBRARY_ENV) or None
-    return Library(encoder, root, **options)
+    return open_library(encoder, root, **options)
 
 
 def clock(seconds: float) -> str:
@@ -168,10 +170,21 @@ def _cmd_index(args: argparse.Namespace) -> int:
     rule = None
     if args.segment_seconds is not None:
         rule = SegmentRule(args.segment_seconds, args.segment_seconds / 2)
+    out = ProgressPrinter()
+    explicit = args.library or os.environ.get(LIBRARY_ENV)
+    changed = args.rate is not None and abs(args.rate - preferences.sample_rate()) > 1e-9
+    if changed and not explicit:
+        try:
+            preferences.set_sample_rate(args.rate)
+        except ValueError as exc:
+            raise LibraryError(str(exc)) from None
+        out.line(
+            f"sampling {args.rate:g} frames/s from now on (the app too); that rate has a"
+            " library of its own, and the other rates' libraries are kept"
+        )
     lib = _open(
         args, sample_rate=args.rate, segment=rule, checkpoint_seconds=args.checkpoint_seconds
     )
-    out = ProgressPrinter()
     try:
         for path in args.paths:
             lib.add_folder(path)
@@ -388,7 +401,12 @@ def add_library_commands(
     p.add_argument("paths", nargs="*", metavar="PATH", help="folders or files to watch and index")
     p.add_argument("--watch", action="store_true", help="keep watching for changes")
     p.add_argument("--interval", type=float, default=30.0, help="seconds between --watch scans")
-    p.add_argument("--rate", type=float, help="frames sampled per second (new library; default 1)")
+    p.add_argument(
+        "--rate",
+        type=float,
+        help="frames sampled per second from now on, for this command and the app (default 1;"
+        " each rate has its own library)",
+    )
     p.add_argument(
         "--segment-seconds", type=float, help="segment length, new library (default 8; hop = half)"
     )

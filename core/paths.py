@@ -38,6 +38,11 @@ def config_dir() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME, False))
 
 
+def logs_dir() -> Path:
+    """Where the app writes its log (what a bug report needs)."""
+    return data_dir() / "logs"
+
+
 def libraries_dir() -> Path:
     return data_dir() / "libraries"
 

@@ -59,7 +59,7 @@ def _open(path: Path) -> cv2.VideoCapture:
     cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not cap.isOpened():
         cap.release()
-        raise SamplingError(f"{path}: not a video OpenCV can decode")
+        raise SamplingError(f"{path}: not a video ClipSeek can decode")
     return cap
 
 

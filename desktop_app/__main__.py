@@ -8,14 +8,14 @@ import sys
 from collections.abc import Sequence
 from logging.handlers import RotatingFileHandler
 
-from core.paths import data_dir
+from core.paths import logs_dir
 
 
 def _logging(debug: bool) -> None:
     """Log to stderr and to a rotating file in the data folder (what a bug report needs)."""
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     try:
-        logs = data_dir() / "logs"
+        logs = logs_dir()
         logs.mkdir(parents=True, exist_ok=True)
         handlers.append(
             RotatingFileHandler(logs / "clipseek-app.log", maxBytes=2**20, backupCount=3)
@@ -45,12 +45,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"clipseek-app: {problem}", file=sys.stderr)
         return 1
 
-    from PySide6.QtWidgets import QApplication
-
-    from desktop_app.main_window import MainWindow
     from desktop_app.media_noise import route_qt_messages
 
     route_qt_messages()  # Qt's own messages to the log file; routine ones only with --debug
+
+    from PySide6.QtWidgets import QApplication
+
+    from desktop_app.main_window import MainWindow
 
     app = QApplication([sys.argv[0], *qt_args])
     app.setApplicationName("ClipSeek")

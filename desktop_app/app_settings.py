@@ -7,10 +7,12 @@ lets ``$CLIPSEEK_HOME`` isolate them in tests.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from core import preferences as core_preferences
 from core.paths import config_dir
 
 DEFAULT_RESCAN_MINUTES = 10
@@ -22,7 +24,7 @@ class Preferences:
 
     model: str = ""  # bundle folder; "" = automatic (installed model, else the demo model)
     force_cpu: bool = False
-    sample_rate: float = 1.0
+    sample_rate: float = 1.0  # kept by core (core.preferences): the CLI follows it
     segment_seconds: float = 8.0
     rescan_minutes: int = DEFAULT_RESCAN_MINUTES
 
@@ -39,10 +41,14 @@ class AppSettings:
 
     def preferences(self) -> Preferences:
         d = Preferences()
+        if not core_preferences.is_set() and self._s.contains("indexing/sample_rate"):
+            # older versions kept the rate here, where the CLI could not see it: hand it over
+            with contextlib.suppress(OSError, ValueError):
+                core_preferences.set_sample_rate(self._float("indexing/sample_rate", 1.0))
         return Preferences(
             model=str(self._s.value("model/folder", d.model)),
             force_cpu=self._bool("model/force_cpu", d.force_cpu),
-            sample_rate=self._float("indexing/sample_rate", d.sample_rate),
+            sample_rate=core_preferences.sample_rate(),
             segment_seconds=self._float("indexing/segment_seconds", d.segment_seconds),
             rescan_minutes=int(self._float("indexing/rescan_minutes", d.rescan_minutes)),
         )
@@ -50,7 +56,8 @@ class AppSettings:
     def save_preferences(self, p: Preferences) -> None:
         self._s.setValue("model/folder", p.model)
         self._s.setValue("model/force_cpu", p.force_cpu)
-        self._s.setValue("indexing/sample_rate", p.sample_rate)
+        core_preferences.set_sample_rate(p.sample_rate)  # core's: the CLI opens that library too
+        self._s.remove("indexing/sample_rate")
         self._s.setValue("indexing/segment_seconds", p.segment_seconds)
         self._s.setValue("indexing/rescan_minutes", p.rescan_minutes)
         self._s.sync()

@@ -37,11 +37,20 @@ from PySide6.QtGui import QImage
 from core.demo import demo_root, make_demo_videos
 from core.encoders import Encoder, QueryError
 from core.indexing import IndexJob, IndexReport, Progress, VideoOutcome
-from core.library import DB_NAME, Library, LibraryBusy, LibraryError, default_library_root
+from core.library import (
+    DEFAULT_RATE,
+    Library,
+    LibraryBusy,
+    LibraryError,
+    SyncReport,
+    indexed_at,
+    open_library,
+)
 from core.models import DEMO_MODEL
 from core.search import SearchResult
 from core.segments import SegmentRule
 from core.tokenizer import TokenizerError
+from desktop_app.formatting import plural
 from desktop_app.model_status import ModelStatus, load_status
 
 log = logging.getLogger(__name__)
@@ -85,10 +94,21 @@ class Snapshot:
     sample_rate: float
     segment_seconds: float
     demo: bool
+    failed: int = 0
+    pending: int = 0
+    indexed_seconds: float = 0.0  # footage indexed
+    frames_per_second: float = 0.0  # this machine's indexing speed (sampled frames)
+    speed_measured: bool = False  # ... measured here, or a typical figure
 
     @property
     def empty(self) -> bool:
         return not self.folders
+
+    def reindex_estimate(self, sample_rate: float) -> tuple[int, float]:
+        """(frames, seconds) to index this library's footage again at ``sample_rate``."""
+        frames = round(self.indexed_seconds * sample_rate)
+        fps = self.frames_per_second or 1.0
+        return frames, frames / fps
 
 
 @dataclass(frozen=True)
@@ -136,15 +156,6 @@ class _Op:
     quick: bool = False
 
 
-def library_root_for(encoder: Encoder, sample_rate: float) -> Path:
-    """One library per model and sampling rate: changing the rate starts another library
-    (and switching back finds the old one intact) instead of throwing vectors away."""
-    base = default_library_root(encoder)
-    if abs(sample_rate - 1.0) < 1e-9:
-        return base
-    return base.with_name(f"{base.name}-{sample_rate:g}fps")
-
-
 def watch_list(folders: Sequence[str], limit: int = MAX_WATCHED_DIRS) -> list[str]:
     """The directories to watch: each folder and its subfolders, hidden ones skipped."""
     out: list[str] = []
@@ -166,6 +177,24 @@ def watch_list(folders: Sequence[str], limit: int = MAX_WATCHED_DIRS) -> list[st
             except OSError:
                 continue
     return out
+
+
+def found_text(report: SyncReport) -> str:
+    """What a scan found, in words: "Found 2 new videos, 1 copy of an indexed video"."""
+    parts = []
+    if report.new:
+        parts.append(plural(len(report.new), "new video"))
+    if report.modified:
+        parts.append(f"{plural(len(report.modified), 'changed video')}")
+    if report.moved:
+        parts.append(f"{plural(len(report.moved), 'moved video')}")
+    if report.copied:
+        parts.append(
+            plural(len(report.copied), "copy of an indexed video", "copies of indexed videos")
+        )
+    if report.deleted:
+        parts.append(f"{plural(len(report.deleted), 'video')} gone from disk")
+    return "Found " + ", ".join(parts) if parts else ""
 
 
 class Engine(QObject):
@@ -199,6 +228,7 @@ class Engine(QObject):
         # start (a user's request) ends the hold.
         self._held = False
         self._serving = False
+        self._running = False  # an op is being run on the library thread
         self._last_snapshot = 0.0
         self._search_request: SearchRequest | None = None
         self._thumbs_wanted: list[str] = []
@@ -272,6 +302,16 @@ class Engine(QObject):
     def search_image(self, image: str | np.ndarray, folder: str | None = None) -> int:
         return self._search(SearchRequest(0, image=image, folder=folder))
 
+    def videos_indexed_at(self, sample_rate: float) -> int:
+        """Videos already indexed in this model's library at ``sample_rate`` (a quick read)."""
+        return 0 if self.encoder is None else indexed_at(self.encoder, sample_rate)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued, running or indexing on the library thread."""
+        with self._cv:
+            return not self._ops and not self._running and self._job is None
+
     def load_thumbnails(self, paths: Sequence[str]) -> None:
         """Decode these thumbnails on the search thread (after any search waiting there);
         :attr:`thumbnailsLoaded` brings them."""
@@ -310,9 +350,13 @@ class Engine(QObject):
                 if self._stop:
                     return
                 op = self._ops.popleft()
-            self._run_op(op)
-            with self._cv:
-                idle = not self._ops
+                self._running = True
+            try:
+                self._run_op(op)
+            finally:
+                with self._cv:
+                    self._running = False
+                    idle = not self._ops
             if idle:
                 self.busy.emit("")
 
@@ -350,20 +394,17 @@ class Engine(QObject):
         ):
             config = replace(config, demo=True, library=None)  # `clipseek demo` opens it
             self.config = config
+        root: Path | None = None  # None: the library core's rule picks (the CLI's too)
         if config.demo:
             root = demo_root() / "library"
         elif config.library:
             root = Path(config.library).expanduser()
-        else:
-            root = library_root_for(encoder, config.sample_rate)
         self.busy.emit("Opening the library…")
-        fresh = not (root / DB_NAME).exists()
-        rule = SegmentRule(config.segment_seconds, config.segment_seconds / 2)
-        library = Library(
+        library = open_library(
             encoder,
             root,
-            sample_rate=config.sample_rate if fresh else None,
-            segment=rule if fresh else None,
+            sample_rate=DEFAULT_RATE if config.demo else config.sample_rate,  # demo: as measured
+            segment=SegmentRule(config.segment_seconds, config.segment_seconds / 2),
         )
         with self._lib_lock:
             self._library = library
@@ -417,18 +458,9 @@ class Engine(QObject):
             self._held = False
         self.busy.emit("Looking for new and changed videos…")
         report = lib.sync(paths)
-        changes = []
-        for label, items in (
-            ("new", report.new),
-            ("changed", report.modified),
-            ("moved", report.moved),
-            ("copied", report.copied),
-            ("deleted", report.deleted),
-        ):
-            if items:
-                changes.append(f"{len(items)} {label}")
-        if changes:
-            self.message.emit("info", "Found " + ", ".join(changes))
+        found = found_text(report)
+        if found:
+            self.message.emit("info", found)
         for folder in report.offline:
             self.message.emit("warning", f"{folder} is offline; its videos are kept")
         if report.changed:
@@ -437,7 +469,8 @@ class Engine(QObject):
         if pending and automatic and self._held:
             self.message.emit(
                 "info",
-                f"{len(pending)} videos wait to be indexed (indexing was cancelled; F5 goes on)",
+                f"{plural(len(pending), 'video')} waiting to be indexed (indexing was stopped;"
+                " Resume goes on)",
             )
         elif pending:
             job = self._job
@@ -457,7 +490,7 @@ class Engine(QObject):
         )
         self._job = job
         self.jobStarted.emit()
-        self.busy.emit("Indexing…")
+        self.busy.emit("")  # the indexing bar says it from here
         report: IndexReport | None = None
         try:
             report = job.run()
@@ -488,7 +521,7 @@ class Engine(QObject):
 
     def _on_video(self, outcome: VideoOutcome) -> None:
         self.videoIndexed.emit(outcome)
-        self._emit_snapshot()
+        self._emit_snapshot(force=True)  # the panels' counts move with each video
 
     def _serve_during_job(self) -> None:
         job = self._job
@@ -516,9 +549,9 @@ class Engine(QObject):
 
     def _rebuild(self, seconds: float) -> None:
         lib = self._require()
-        self.busy.emit(f"Re-cutting segments to {seconds:g} s…")
+        self.busy.emit(f"Re-cutting moments to {seconds:g} s…")
         count = lib.rebuild(SegmentRule(seconds, seconds / 2))
-        self.message.emit("info", f"Segments re-cut to {seconds:g} s ({count} segments)")
+        self.message.emit("info", f"Moments re-cut to {seconds:g} s ({count:,} moments)")
 
     def _open_demo(self, videos: int) -> None:
         self.busy.emit("Making demo videos…")
@@ -542,6 +575,11 @@ class Engine(QObject):
             sample_rate=lib.settings.sample_rate,
             segment_seconds=lib.settings.segment.window,
             demo=self.config.demo,
+            failed=int(st.get("failed", 0)),
+            pending=int(st.get("pending", 0)),
+            indexed_seconds=float(st.get("indexed_seconds", 0.0)),
+            frames_per_second=float(st["indexing"]["frames_per_second"]),
+            speed_measured=bool(st["indexing"]["measured"]),
         )
 
     def _emit_snapshot(self, force: bool = False) -> None:

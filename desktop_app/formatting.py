@@ -18,9 +18,9 @@ def time_range(t0: float, t1: float) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """A human estimate: ``about 2 min``, ``about 45 s``, ``about 1 h 10 min``."""
+    """A human estimate: ``about 2 min``, ``about 45 s``, ``about 1 h 10 min`` ("" unknown)."""
     if seconds is None or not math.isfinite(seconds):
-        return "estimating…"
+        return ""
     s = round(seconds)
     if s < 60:
         return f"about {max(s, 1)} s"
@@ -28,6 +28,20 @@ def duration(seconds: float | None) -> str:
         return f"about {round(s / 60)} min"
     h, m = divmod(round(s / 60), 60)
     return f"about {h} h {m} min" if m else f"about {h} h"
+
+
+def duration_of(seconds: float) -> str:
+    """A length of footage: ``45 s``, ``12 min``, ``3.5 h``."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def rate_text(rate: float) -> str:
+    """``1 frame/s``, ``2 frames/s``, ``0.5 frames/s``."""
+    return f"{rate:g} frame/s" if rate == 1 else f"{rate:g} frames/s"
 
 
 def plural(n: int, word: str, words: str | None = None) -> str:

@@ -1,31 +1,51 @@
-"""Indexing progress in the status bar: files x/y, rate, ETA, with pause, resume and cancel."""
+"""Indexing in the status bar: how far, how fast, how long; pause, resume, stop, and go on.
+
+The counts are the library's own (the same snapshot the library panel shows), so "3 of 8
+indexed" here always agrees with the panel; the job's progress adds the speed and the time
+left. After the user stops indexing the bar stays, saying how many videos wait, with a
+*Resume* button: stopping is never a dead end.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QStyle,
+    QToolButton,
+    QWidget,
+)
 
 from core.indexing import Progress
-from desktop_app.formatting import duration
+from desktop_app.formatting import duration, plural
 
 
 class IndexingBar(QWidget):
     pauseRequested = Signal()
-    resumeRequested = Signal()
+    resumeRequested = Signal()  # a paused job goes on
     cancelRequested = Signal()
+    restartRequested = Signal()  # indexing was stopped: index what waits
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("indexingBar")
+        self.state = QLabel("", self)
+        self.state.setObjectName("indexingState")
+        font = self.state.font()
+        font.setBold(True)
+        self.state.setFont(font)
         self.bar = QProgressBar(self)
-        self.bar.setMinimumWidth(220)
-        self.bar.setMaximumWidth(320)
+        self.bar.setMinimumWidth(200)
+        self.bar.setMaximumWidth(300)
         self.bar.setTextVisible(True)
         self.label = QLabel("", self)
         self.label.setObjectName("indexingDetail")
-        self.label.setMinimumWidth(260)
+        self.label.setMinimumWidth(180)
         self.pause_button = QToolButton(self)
         self.pause_button.setObjectName("pauseButton")
         self.pause_button.setAutoRaise(True)
@@ -38,35 +58,86 @@ class IndexingBar(QWidget):
         )
         self.cancel_button.setToolTip("Stop indexing (finished videos stay searchable)")
         self.cancel_button.clicked.connect(self.cancelRequested)
+        self.resume_button = QPushButton("Resume indexing", self)
+        self.resume_button.setObjectName("resumeIndexing")
+        self.resume_button.setToolTip("Index the videos that wait")
+        self.resume_button.clicked.connect(self._restart)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.label)
+        layout.addWidget(self.state)
         layout.addWidget(self.bar)
+        layout.addWidget(self.label)
         layout.addWidget(self.pause_button)
         layout.addWidget(self.cancel_button)
+        layout.addWidget(self.resume_button)
         self.paused = False
-        self._show_paused(False)
+        self.stopped = False  # the user stopped indexing and videos wait
+        self.running = False
         self.last: Progress | None = None
+        self._counts = (0, 0, 0)  # indexed, videos, failed
+        self._pending = 0  # videos waiting to be indexed
+        self._show_paused(False)
+        self.resume_button.hide()
         self.hide()
 
+    # -- from the engine -----
     def update_progress(self, p: Progress) -> None:
         self.last = p
-        self.setVisible(p.state in ("indexing", "paused"))
-        self.bar.setRange(0, max(1, p.files_total))
-        self.bar.setValue(p.files_done)
-        self.bar.setFormat(f"{p.files_done} / {p.files_total} files")
+        self.running = p.state in ("indexing", "paused")
+        if self.running:
+            self.stopped = False
         self._show_paused(p.state == "paused")
         if p.state == "paused":
-            detail = "Paused"
+            detail = ""
         else:
-            detail = f"{p.frames_per_second:.1f} frames/s · {duration(p.eta_seconds)} left"
-        if p.files_failed:
-            detail += f" · {p.files_failed} failed"
+            left = duration(p.eta_seconds)
+            detail = f"{p.frames_per_second:.1f} frames/s" + (f" · {left} left" if left else "")
         self.label.setText(detail)
         self.setToolTip(f"Indexing {Path(p.current).name}" if p.current else "")
+        self._refresh()
 
-    def finish(self) -> None:
-        self.hide()
+    def set_counts(self, indexed: int, videos: int, failed: int, pending: int) -> None:
+        """The library's counts (the panel's snapshot): the bar's numbers."""
+        self._counts = (indexed, videos, failed)
+        if self.stopped and pending == 0:
+            self.stopped = False
+        self._pending = pending
+        self._refresh()
+
+    def finish(self, stopped_by_user: bool, pending: int) -> None:
+        """The job ended; if the user stopped it with videos left, offer to go on."""
+        self.running = False
+        self.stopped = stopped_by_user and pending > 0
+        self._pending = pending
+        self._refresh()
+
+    # -- internals -----
+    def _refresh(self) -> None:
+        indexed, videos, failed = self._counts
+        self.bar.setRange(0, max(1, videos))
+        self.bar.setValue(min(videos, indexed + failed))
+        self.bar.setFormat(f"{indexed} of {videos} indexed")
+        failed_text = f" · {failed} failed" if failed else ""
+        if self.running:
+            self.state.setText("Paused" if self.paused else "Indexing")
+            self.bar.show()
+            self.pause_button.show()
+            self.cancel_button.show()
+            self.resume_button.hide()
+            self.label.setVisible(bool(self.label.text()))
+            self.bar.setFormat(f"{indexed} of {videos} indexed{failed_text}")
+            self.show()
+        elif self.stopped:
+            self.state.setText("Indexing stopped")
+            self.label.setText(f"{plural(self._pending, 'video')} waiting")
+            self.label.show()
+            self.bar.show()
+            self.pause_button.hide()
+            self.cancel_button.hide()
+            self.resume_button.show()
+            self.show()
+        else:
+            self.hide()
 
     def _show_paused(self, paused: bool) -> None:
         self.paused = paused
@@ -81,3 +152,9 @@ class IndexingBar(QWidget):
         else:
             self._show_paused(True)
             self.pauseRequested.emit()
+        self._refresh()
+
+    def _restart(self) -> None:
+        self.stopped = False
+        self._refresh()
+        self.restartRequested.emit()

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
+    QDesktopServices,
     QDragEnterEvent,
     QDragLeaveEvent,
     QDropEvent,
@@ -48,12 +49,20 @@ from core import scanning
 from core.demo import demo_captions
 from core.indexing import Progress, VideoOutcome
 from core.models import DEMO_MODEL
+from core.paths import logs_dir
 from core.relevance import label
 from core.search import SearchResult
 from desktop_app.app_settings import AppSettings, Preferences
 from desktop_app.engine import Engine, EngineConfig, JobSummary, SearchResponse, Snapshot
 from desktop_app.folder_watcher import FolderWatcher
-from desktop_app.formatting import media_fragment, plural, time_range
+from desktop_app.formatting import (
+    duration,
+    duration_of,
+    media_fragment,
+    plural,
+    rate_text,
+    time_range,
+)
 from desktop_app.indexing_bar import IndexingBar
 from desktop_app.library_panel import LibraryPanel
 from desktop_app.model_status import ModelStatus
@@ -77,6 +86,31 @@ def _head(path: Path) -> bytes:
         return scanning.read_head(path)
     except OSError:
         return b""
+
+
+def library_name(snap: Snapshot) -> str:
+    """A library as a person knows it: by its folders ("Videos", "Videos and Phone",
+    "Videos, Phone and 2 more"), not by the model's folder name."""
+    if snap.demo:
+        return "Demo library"
+    names = [Path(f["path"]).name or f["path"] for f in snap.folders]
+    if not names:
+        return ""
+    if len(names) == 1:
+        text = names[0]
+    elif len(names) == 2:
+        text = f"{names[0]} and {names[1]}"
+    else:
+        text = f"{names[0]}, {names[1]} and {len(names) - 2} more"
+    if abs(snap.sample_rate - 1.0) > 1e-9:
+        text += f" ({rate_text(snap.sample_rate)})"
+    return text
+
+
+def window_title(snap: Snapshot) -> str:
+    """The library's name; the desktop adds the app's ("Videos — ClipSeek") from
+    ``QGuiApplication.applicationDisplayName``."""
+    return library_name(snap)
 
 
 class _ClipSignals(QObject):
@@ -114,7 +148,6 @@ class MainWindow(QMainWindow):
         autostart: bool = True,
     ) -> None:
         super().__init__()
-        self.setWindowTitle("ClipSeek")
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
         self.settings = AppSettings()
@@ -191,6 +224,27 @@ class MainWindow(QMainWindow):
         banner.addWidget(self.demo_label, 1)
         banner.addWidget(self.demo_leave)
         self.demo_banner.hide()
+        # the demo model with the user's own footage: say it cannot work, offer the real one
+        self.model_banner = QFrame(self)
+        self.model_banner.setObjectName("modelBanner")
+        self.model_banner.setStyleSheet(
+            "#modelBanner { background: #fdf2e9; border-bottom: 1px solid #e59866; }"
+            " #modelBanner QLabel { color: #1c1c1c; }"
+        )
+        self.model_banner_label = QLabel(
+            "<b>The built-in demo model only knows the coloured shapes of the demo videos.</b>"
+            " It cannot find moments in your own footage. Install OpenAI CLIP ViT-B/32 (a 600 MB"
+            " download, once; everything then runs on this computer) to search your videos.",
+            self.model_banner,
+        )
+        self.model_banner_label.setWordWrap(True)
+        self.model_install = QPushButton("Install the real model…", self.model_banner)
+        self.model_install.setObjectName("installRealModel")
+        mb = QHBoxLayout(self.model_banner)
+        mb.setContentsMargins(12, 6, 12, 6)
+        mb.addWidget(self.model_banner_label, 1)
+        mb.addWidget(self.model_install)
+        self.model_banner.hide()
 
         # left: library
         self.library_panel = LibraryPanel(self)
@@ -239,6 +293,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.demo_banner)
+        layout.addWidget(self.model_banner)
         layout.addLayout(top)
         layout.addWidget(self.summary)
         layout.addWidget(self.vsplitter, 1)
@@ -255,7 +310,7 @@ class MainWindow(QMainWindow):
         self.problems_button.hide()
         self.model_label = QLabel("Model: loading…", self)
         self.model_label.setObjectName("modelLabel")
-        self.provider_label = QLabel("Provider: …", self)
+        self.provider_label = QLabel("", self)  # where the model runs, in words
         self.provider_label.setObjectName("providerLabel")
         sb = self.statusBar()
         sb.addPermanentWidget(self.indexing_bar)
@@ -283,6 +338,11 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.group_action)
         self.problems_action = QAction("Problems panel", self, checkable=True)
         view_menu.addAction(self.problems_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("Keyboard shortcuts", QKeySequence("F1"), self.show_shortcuts)
+        help_menu.addAction("Open the log folder", self.open_log_folder)
+        help_menu.addSeparator()
+        help_menu.addAction("About ClipSeek", self.show_about)
 
     def _connect(self) -> None:
         e = self.engine
@@ -309,6 +369,7 @@ class MainWindow(QMainWindow):
         self.group_button.toggled.connect(self.group_action.setChecked)
         self.settings_button.clicked.connect(self.open_settings)
         self.demo_leave.clicked.connect(self.leave_demo)
+        self.model_install.clicked.connect(self.install_real_model)
         self.problems_button.toggled.connect(self.problems.setVisible)
         self.problems_action.toggled.connect(self.problems_button.setChecked)
         self.problems_button.toggled.connect(self.problems_action.setChecked)
@@ -328,6 +389,7 @@ class MainWindow(QMainWindow):
         ib.pauseRequested.connect(self.engine.pause)
         ib.resumeRequested.connect(self.engine.resume)
         ib.cancelRequested.connect(self.engine.cancel)
+        ib.restartRequested.connect(lambda: self.engine.rescan())
 
         rv = self.results_view
         rv.selectionModel().currentChanged.connect(self._on_current)
@@ -385,28 +447,36 @@ class MainWindow(QMainWindow):
         if status.ok:
             self.model_label.setText(f"Model: {status.title}")
             self.model_label.setToolTip(status.detail)
-            self.provider_label.setText(f"Provider: {status.provider}")
-            demo = Path(status.path).resolve() == DEMO_MODEL.resolve()
-            note = f"Model: <b>{status.title}</b> on {status.provider}." + (
+            self.provider_label.setText(status.device)
+            self.provider_label.setToolTip(status.device_detail)
+            where = status.device.replace("Running on", "running on").split(":")[0]
+            note = f"Model: <b>{status.title}</b>, {where}." + (
                 " The built-in demo model understands coloured shapes, not real footage:"
                 " install OpenAI CLIP ViT-B/32 in Settings for your own videos."
-                if demo
+                if self.uses_demo_model
                 else ""
             )
             self.welcome.set_model_note(note)
         else:
             self.model_label.setText("Model: none")
-            self.provider_label.setText("Provider: none")
+            self.provider_label.setText("")
             self.welcome.set_model_note(
                 f"<b>{status.title}</b>: {status.detail}<br>Choose or install one in Settings."
             )
             self._set_empty(f"{status.title}\n{status.detail}\nOpen Settings to choose a model.")
             self.statusBar().showMessage(status.title)
+        self._show_banners()
+
+    @property
+    def uses_demo_model(self) -> bool:
+        s = self.status
+        return s is not None and s.ok and Path(s.path).resolve() == DEMO_MODEL.resolve()
 
     def _on_snapshot(self, snap: Snapshot) -> None:
         first = self.snapshot is None or self.snapshot.root != snap.root
         self.snapshot = snap
         self.library_panel.set_folders(snap.folders, snap.videos, snap.indexed, snap.segments)
+        self.indexing_bar.set_counts(snap.indexed, snap.videos, snap.failed, snap.pending)
         self.problems.set_problems(snap.errors, snap.warnings)
         count = self.problems.count
         self.problems_button.setVisible(count > 0)
@@ -415,16 +485,19 @@ class MainWindow(QMainWindow):
         self.preview_pane.setVisible(not snap.empty)  # the welcome view has no empty player
         if snap.empty:
             self.preview_pane.clear()
-        self._show_demo_banner(snap)
-        name = "Demo library" if snap.demo else Path(snap.root).name
-        self.setWindowTitle(f"ClipSeek — {name}")
+        self._show_banners()
+        self.setWindowTitle(window_title(snap))
         if first:
             self._clear_results()
         elif self.response is None or not self.response.results:
             self._update_empty_state()
 
-    def _show_demo_banner(self, snap: Snapshot) -> None:
+    def _show_banners(self) -> None:
+        snap = self.snapshot
+        if snap is None:
+            return
         self.demo_banner.setVisible(snap.demo)
+        self.model_banner.setVisible(self.uses_demo_model and not snap.demo and bool(snap.folders))
         if snap.demo:
             captions = demo_captions()
             example = f" Try “{captions[0]}”." if captions else ""
@@ -435,17 +508,20 @@ class MainWindow(QMainWindow):
 
     def _on_progress(self, p: Progress) -> None:
         self.indexing_bar.update_progress(p)
+        if self.statusBar().currentMessage() == self._busy_text:
+            self.statusBar().clearMessage()  # the bar says what is going on
 
     def _on_video(self, outcome: VideoOutcome) -> None:
         if self.last_query is not None and not self._refresh.isActive():
             self._refresh.start()  # new segments appear in the current results
 
     def _on_job_finished(self, s: JobSummary) -> None:
-        self.indexing_bar.finish()
+        pending = self.snapshot.pending if self.snapshot is not None else 0
+        self.indexing_bar.finish(s.cancelled, max(pending, 1) if s.cancelled else 0)
         if s.cancelled:
             text = (
-                f"Indexing cancelled: {plural(s.encoded, 'video')} indexed;"
-                " the rest wait for the next run"
+                f"Indexing stopped after {plural(s.encoded, 'video')};"
+                " the rest wait (Resume indexing goes on)"
             )
         elif s.encoded or s.failed:
             text = f"Indexed {plural(s.encoded, 'video')} ({s.frames} frames in {s.seconds:.0f} s)"
@@ -804,12 +880,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Select a folder in the library panel first", 5000)
 
     def remove_folder(self, path: str) -> None:
-        answer = QMessageBox.question(
-            self,
-            "Stop watching this folder?",
+        if self.ask(
+            "Stop watching a folder",
             f"ClipSeek will forget the videos in\n{path}\n\nThe files themselves stay on disk.",
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+            "Stop watching",
+        ):
             self.engine.remove_folder(path)
 
     def choose_image(self) -> None:
@@ -823,6 +898,17 @@ class MainWindow(QMainWindow):
     def open_demo(self) -> None:
         self.engine.open_demo()
 
+    def install_real_model(self) -> None:
+        """Install OpenAI CLIP ViT-B/32 right here, then switch to it (same folders)."""
+        from desktop_app.model_install_dialog import ModelInstallDialog
+
+        dialog = ModelInstallDialog(self)
+        dialog.installed.connect(
+            lambda path: self.apply_preferences(replace(self.prefs, model=str(path)))
+        )
+        dialog.start()
+        dialog.exec()
+
     def leave_demo(self) -> None:
         self._overrides["library"] = None
         self.engine.start(self._config())
@@ -832,7 +918,7 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(
             self.prefs,
             active_model=self.status.title if self.status and self.status.ok else "",
-            active_provider=self.status.provider if self.status else "",
+            active_provider=self.status.device if self.status else "",
             library_rate=snap.sample_rate if snap else None,
             library_segment=snap.segment_seconds if snap else None,
             parent=self,
@@ -840,8 +926,47 @@ class MainWindow(QMainWindow):
         if dialog.exec():
             self.apply_preferences(dialog.preferences())
 
+    def ask(self, title: str, text: str, accept: str, reject: str = "Cancel") -> bool:
+        """A question with verb buttons (``accept`` / ``reject``); True if accepted."""
+        box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=self)
+        yes = box.addButton(accept, QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(reject, QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(yes)
+        box.exec()
+        return box.clickedButton() is yes
+
+    def confirm_rate_change(self, old: float, new: float) -> bool:
+        """Changing the sampling rate indexes everything again: say what it costs, then ask."""
+        snap = self.snapshot
+        if snap is None or not snap.folders or snap.indexed == 0:
+            return True  # nothing indexed yet: nothing is redone
+        if self.engine.videos_indexed_at(new) >= snap.indexed:
+            return True  # that rate's library is already indexed: switching costs nothing
+        frames, seconds = snap.reindex_estimate(new)
+        footage = duration_of(snap.indexed_seconds)
+        how = (
+            "at the speed measured on this computer"
+            if snap.speed_measured
+            else "at a typical speed for this kind of computer"
+        )
+        text = (
+            f"Sampling {rate_text(new)} instead of {rate_text(old)} means indexing your"
+            f" {plural(snap.indexed, 'video')} ({footage} of footage) again:"
+            f" {frames:,} frames, {duration(seconds)} {how}.\n\n"
+            f"The library at {rate_text(old)} is kept; switching back costs nothing."
+            " Searching keeps working meanwhile."
+        )
+        return self.ask(
+            "Index everything again?", text, f"Index again at {rate_text(new)}", "Keep the rate"
+        )
+
     def apply_preferences(self, new: Preferences) -> None:
         old, snap = self.prefs, self.snapshot
+        current = snap.sample_rate if snap is not None else old.sample_rate
+        if abs(new.sample_rate - current) > 1e-9 and not self.confirm_rate_change(
+            current, new.sample_rate
+        ):
+            new = replace(new, sample_rate=current)
         self.prefs = new
         self.settings.save_preferences(new)
         self.watcher.set_rescan_minutes(new.rescan_minutes)
@@ -850,15 +975,37 @@ class MainWindow(QMainWindow):
         if new.force_cpu != old.force_cpu:
             self._overrides["force_cpu"] = False
         rate_changed = snap is not None and abs(new.sample_rate - snap.sample_rate) > 1e-9
-        if new.model != old.model or new.force_cpu != old.force_cpu or rate_changed:
-            if rate_changed:
+        model_changed = new.model != old.model
+        if model_changed or new.force_cpu != old.force_cpu or rate_changed:
+            if rate_changed or model_changed:
                 self._overrides["library"] = None
             self.engine.start(self._config())
-            if rate_changed and snap is not None and snap.folders:
-                # the new rate's library starts empty: watch the same folders there
-                self.engine.add_paths([f["path"] for f in snap.folders])
+            if (rate_changed or model_changed) and snap is not None and snap.folders:
+                # another model or rate has a library of its own: watch the same folders there
+                # (folders it already watches stay as they are)
+                self.engine.add_paths([f["path"] for f in snap.folders if not snap.demo])
         elif snap is not None and abs(new.segment_seconds - snap.segment_seconds) > 1e-9:
             self.engine.rebuild_segments(new.segment_seconds)
+
+    # ------------------------------------------------------------------ help
+    def show_shortcuts(self) -> None:
+        from desktop_app.help_dialogs import ShortcutsDialog
+
+        ShortcutsDialog(self).exec()
+
+    def show_about(self) -> None:
+        from desktop_app.help_dialogs import AboutDialog
+
+        AboutDialog(self.status, self.snapshot.root if self.snapshot else None, self).exec()
+
+    def open_log_folder(self) -> None:
+        folder = logs_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            QGuiApplication.clipboard().setText(str(folder))
+            self._on_message(
+                "warning", f"No file manager could open it; its path is copied: {folder}"
+            )
 
     # ------------------------------------------------------------------ drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

@@ -18,8 +18,27 @@ class ModelStatus:
     ok: bool
     title: str
     detail: str
-    provider: str = ""
+    provider: str = ""  # what ONNX Runtime reports, for tooltips and About: 'CPU (…)', 'CUDA'
     path: str = ""  # the bundle folder
+    device: str = ""  # for people: 'Running on the CPU', 'Running on the NVIDIA GPU'
+    device_detail: str = ""  # why, in a sentence
+
+
+def device_words(provider: str) -> tuple[str, str]:
+    """The status bar's words for where the model runs, from ``describe_provider()``'s text.
+
+    A GPU that failed to start is said plainly: ONNX Runtime falls back to the CPU silently.
+    """
+    if provider == "CUDA":
+        return "Running on the NVIDIA GPU", "The model runs on the NVIDIA GPU (CUDA)."
+    if "CUDA failed" in provider:
+        return (
+            "Running on the CPU: the GPU failed to start",
+            "The NVIDIA GPU could not be started, so the slower CPU is used; the log says why.",
+        )
+    if "forced" in provider:
+        return "Running on the CPU", "Settings ask to always use the CPU."
+    return "Running on the CPU", "No NVIDIA GPU was found, so the model runs on the CPU."
 
 
 def load_status(
@@ -35,13 +54,17 @@ def load_status(
             False, "The model could not be loaded", f"{type(exc).__name__}: {exc}"
         ), None
     m = encoder.manifest
+    provider = encoder.describe_provider()
+    device, why = device_words(provider)
     return (
         ModelStatus(
             True,
             m.name,
             f"{m.arch} · head {m.head} · {m.precision} · {m.embed_dim}-d · {encoder.root}",
-            encoder.describe_provider(),
+            provider,
             str(encoder.root),
+            device,
+            f"{why} (ONNX Runtime: {', '.join(encoder.active_providers['image'])})",
         ),
         encoder,
     )

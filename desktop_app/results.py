@@ -66,6 +66,7 @@ MIN_CARD_W = 216
 TEXT_H = 58  # file name and relevance lines under the thumbnail
 HEADER_H = 34
 MORE_H = 40
+MORE_TILE_W = 132  # "N more in this video": narrower than a card
 SPACING = 10
 
 Index = QModelIndex | QPersistentModelIndex
@@ -201,14 +202,24 @@ class ResultsModel(QAbstractListModel):
         for path in self.expanded:  # opened from the timeline or a tile beyond the cut
             if path not in chosen and path in by_video:
                 chosen[path] = list(by_video[path])
+        in_base: dict[str, int] = {}
+        for r in base:
+            in_base[r.path] = in_base.get(r.path, 0) + 1
+
+        def hidden(path: str) -> int:
+            """Moments of this video among the shown part of the search left off its cards
+            (those below the cut stay behind Show more, and on the timeline)."""
+            if path in self.expanded:
+                return 0
+            return max(0, in_base.get(path, 0) - len(chosen[path]))
+
         rows: list[Row] = []
         if self.grouped:
             for path, moments in chosen.items():
                 rows.append(Header(path, len(by_video[path]), moments[0].relevance))
                 rows.extend(sorted(moments, key=lambda m: m.t0))
-                hidden = len(by_video[path]) - len(moments)
-                if hidden:
-                    rows.append(More(hidden, path))
+                if hidden(path):
+                    rows.append(More(hidden(path), path))
         else:
             shown = {_key(m) for moments in chosen.values() for m in moments}
             last: dict[str, int] = {}
@@ -225,9 +236,8 @@ class ResultsModel(QAbstractListModel):
                     last[path] = len(rows) - 1
             # a tile after each video's last card stands in for its other moments
             for path, at in sorted(last.items(), key=lambda kv: -kv[1]):
-                hidden = len(by_video[path]) - len(chosen[path])
-                if hidden:
-                    rows.insert(at + 1, More(hidden, path))
+                if hidden(path):
+                    rows.insert(at + 1, More(hidden(path), path))
         laid_out = {_key(r) for r in rows if isinstance(r, SearchResult)}
         rest = sum(1 for r in results if _key(r) not in laid_out)
         hidden_in_tiles = sum(r.count for r in rows if isinstance(r, More))
@@ -377,8 +387,11 @@ class ResultDelegate(QStyledItemDelegate):
         if index.data(HeaderRole) is not None:
             return QSize(full, HEADER_H)
         more = index.data(MoreRole)
-        if isinstance(more, More) and more.path is None:
-            return QSize(full, MORE_H)
+        if isinstance(more, More):
+            if more.path is None:
+                return QSize(full, MORE_H)
+            card = self.card_size()
+            return QSize(min(card.width(), MORE_TILE_W), card.height())
         return self.card_size()
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
@@ -562,6 +575,10 @@ class ResultsView(QListView):
         self.setUniformItemSizes(False)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        # Always there: cards take their width from the viewport, and a scroll bar that came
+        # and went with the number of rows would change it and leave one column standing.
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setMouseTracking(True)
         self.setDragEnabled(False)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)

@@ -164,7 +164,7 @@ def render(out: Path, videos: int = 60) -> list[Path]:
         dialog = SettingsDialog(
             window.prefs,
             active_model=window.status.title,
-            active_provider=window.status.provider,
+            active_provider=window.status.device,
             library_rate=snap.sample_rate,
             library_segment=snap.segment_seconds,
             parent=window,

@@ -65,7 +65,8 @@ class SettingsDialog(QDialog):
         self.model_error.setStyleSheet("color: #c0392b;")
         self.model_error.setWordWrap(True)
         self.active_label = QLabel(
-            f"In use: <b>{active_model or 'none'}</b> on <b>{active_provider or '—'}</b>",
+            f"In use: <b>{active_model or 'none'}</b>"
+            + (f" · {active_provider}" if active_provider else ""),
             model_box,
         )
         self.active_label.setObjectName("activeModel")
@@ -113,13 +114,14 @@ class SettingsDialog(QDialog):
         self.rescan_spin.setValue(prefs.rescan_minutes)
         form = QFormLayout(index_box)
         form.addRow("Sampling rate:", self.rate_spin)
-        form.addRow("Segment length:", self.segment_spin)
+        form.addRow("Moment length:", self.segment_spin)
         form.addRow("Full rescan every:", self.rescan_spin)
         note = QLabel(
-            "A new sampling rate indexes your videos again into a library of its own (the current"
-            " one is kept). A new segment length re-cuts segments from the stored frame vectors"
-            " without decoding any video. Segments overlap by half. Folders are also watched for"
-            " changes; the periodic rescan catches what watchers miss (network drives).",
+            "A new sampling rate indexes your videos again, into a library of its own (the"
+            " current one is kept, and ClipSeek asks first). A new moment length re-cuts the"
+            " moments from what was already indexed, without reading any video again; moments"
+            " overlap by half. Folders are also watched for changes; the periodic rescan"
+            " catches what watching misses (network drives).",
             index_box,
         )
         note.setWordWrap(True)

@@ -104,3 +104,40 @@ def search(qtbot, window, text: str):
         timeout=15_000,
     )
     return window.response
+
+
+def drop_and_index(qtbot, window, folders: list[Path], timeout: int = 120_000) -> None:
+    """Drop folders on the window and wait until they are watched, scanned and indexed (a
+    folder of copies of indexed videos needs no indexing job at all)."""
+    wanted = {str(Path(f).resolve()) for f in folders}
+    drop(window, folders)
+
+    def done() -> bool:
+        snap = window.snapshot
+        watched = {f["path"] for f in snap.folders}
+        return wanted <= watched and window.engine.idle and snap.pending == 0
+
+    qtbot.waitUntil(done, timeout=timeout)
+    qtbot.wait(100)  # the last snapshot and messages are delivered
+
+
+def visible_texts(root) -> list[str]:
+    """Every text a person sees in ``root`` now: labels, buttons, menus, the title, the
+    status bar and the results grid (tooltips are for details, and are left out)."""
+    from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QMainWindow, QMenu
+
+    texts = [root.windowTitle()]
+    for w in root.findChildren(QLabel) + root.findChildren(QAbstractButton):
+        if w.isVisibleTo(root) and w.text():
+            texts.append(w.text())
+    for edit in root.findChildren(QLineEdit):
+        if edit.isVisibleTo(root):
+            texts += [edit.text(), edit.placeholderText()]
+    for menu in root.findChildren(QMenu):
+        texts += [a.text() for a in menu.actions()]
+    if isinstance(root, QMainWindow):
+        texts.append(root.statusBar().currentMessage())
+        model = getattr(root, "results_model", None)
+        if model is not None:
+            texts += [str(model.index(i).data()) for i in range(model.rowCount())]
+    return [t for t in texts if t]

@@ -22,7 +22,7 @@ from tests.app_support import LoopLatency, drop, drop_and_pause, search
 def test_drop_index_search_preview(qtbot, window, footage) -> None:
     folder, captions, long_video, second_scene = footage
     assert window.center.currentWidget() is window.welcome  # first run: "drop a folder here"
-    assert window.provider_label.text() == "Provider: CPU (CPU forced by setting)"
+    assert window.provider_label.text() == "Running on the CPU"
     assert window.model_label.text() == f"Model: {window.status.title}"
 
     progress = []
@@ -213,12 +213,11 @@ def test_remove_folder_and_layout_persist(qtbot, indexed, monkeypatch) -> None:
     window.splitter.setSizes([200, 500, 400])
     sizes = window.splitter.sizes()
     size = (window.width(), window.height())
-    monkeypatch.setattr(
-        "desktop_app.main_window.QMessageBox.question",
-        lambda *a, **k: __import__("PySide6.QtWidgets").QtWidgets.QMessageBox.StandardButton.Yes,
-    )
+    asked = []
+    monkeypatch.setattr(window, "ask", lambda *a: asked.append(a) or True)
     window.remove_folder(window.library_panel.folder_paths[0])
     qtbot.waitUntil(lambda: window.snapshot.empty, timeout=30_000)
+    assert asked[0][2] == "Stop watching"  # the button says what it does
     assert window.center.currentWidget() is window.welcome  # nothing left: welcome again
     window.close()
 
@@ -342,7 +341,7 @@ def test_clipseek_demo_opens_the_app_on_the_demo_library(qtbot, monkeypatch) -> 
     qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     assert window.snapshot.demo and window.snapshot.indexed == 10
     assert window.demo_banner.isVisible() and "Try “" in window.demo_label.text()
-    assert window.windowTitle() == "ClipSeek — Demo library"
+    assert window.windowTitle() == "Demo library"  # the desktop adds " — ClipSeek"
     window.close()
 
 
@@ -396,19 +395,23 @@ def test_cancel_keeps_finished_videos_and_waits_for_the_user(qtbot, window, tmp_
     window.indexing_bar.cancel_button.click()
     qtbot.waitUntil(lambda: bool(finished), timeout=30_000)
     assert finished[0].cancelled and 2 <= finished[0].encoded < 6
-    assert "cancelled" in window.statusBar().currentMessage()
+    assert "Indexing stopped" in window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: window.snapshot.indexed == finished[0].encoded, timeout=20_000)
-    assert not window.indexing_bar.isVisible()
+    bar = window.indexing_bar  # stopping is not a dead end: the bar offers to go on
+    assert bar.isVisible() and bar.state.text() == "Indexing stopped"
+    assert bar.resume_button.isVisible() and not bar.cancel_button.isVisible()
+    assert bar.label.text() == f"{6 - finished[0].encoded} videos waiting"
 
     window.watcher.periodic.emit()  # an automatic rescan does not undo the user's cancel
     qtbot.waitUntil(
-        lambda: "wait to be indexed" in window.statusBar().currentMessage(), timeout=30_000
+        lambda: "waiting to be indexed" in window.statusBar().currentMessage(), timeout=30_000
     )
     assert len(started) == 1
-    window.engine.rescan()  # F5: the user asks again
+    bar.resume_button.click()  # the user asks again
     qtbot.waitUntil(lambda: len(finished) == 2, timeout=60_000)
     qtbot.waitUntil(lambda: window.snapshot.indexed == 6, timeout=20_000)
     assert len(started) == 2
+    qtbot.waitUntil(lambda: not bar.isVisible(), timeout=10_000)
 
 
 def test_dropping_something_that_is_not_a_video_is_refused_politely(qtbot, window, tmp_path):

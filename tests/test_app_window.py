@@ -13,7 +13,7 @@ def test_window_shows_model_and_provider(qtbot, tiny_seqtransf, monkeypatch) -> 
     qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     assert window.status.ok
     assert window.model_label.text() == "Model: tiny-seqTransf"
-    assert window.provider_label.text() == "Provider: CPU (CPU forced by setting)"
+    assert window.provider_label.text() == "Running on the CPU"
     assert window.engine.encoder is not None
     assert window.center.currentWidget() is window.welcome
     assert "tiny-seqTransf" in window.welcome.model_note.text()
@@ -27,7 +27,7 @@ def test_window_explains_missing_model(qtbot, tmp_path, monkeypatch) -> None:
     qtbot.waitUntil(lambda: window.status is not None, timeout=30_000)
     assert not window.status.ok
     assert "no model installed" in window.welcome.model_note.text()
-    assert window.provider_label.text() == "Provider: none"
+    assert window.provider_label.text() == ""
     window.close()
 
 

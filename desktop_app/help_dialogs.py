@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -111,6 +112,7 @@ class _Dialog(QDialog):
         layout = QVBoxLayout(self)
         lead = QLabel(intro, self)
         lead.setWordWrap(True)
+        lead.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         layout.addWidget(lead)
         grid = QGridLayout()
         grid.setHorizontalSpacing(18)
@@ -123,6 +125,7 @@ class _Dialog(QDialog):
             grid.addWidget(v, i, 1)
         grid.setColumnStretch(1, 1)
         layout.addLayout(grid)
+        layout.addStretch(1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         if copyable:
@@ -131,6 +134,7 @@ class _Dialog(QDialog):
             buttons.addButton(copy, QDialogButtonBox.ButtonRole.ActionRole)
         layout.addWidget(buttons)
         self.setMinimumWidth(560)
+        self.resize(self.sizeHint())
 
     def copy(self) -> None:
         QGuiApplication.clipboard().setText(as_text(self.rows))

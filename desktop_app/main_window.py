@@ -553,9 +553,9 @@ class MainWindow(QMainWindow):
         self.search_box.selectAll()
 
     def clear_search(self) -> None:
-        """Esc: no search, nothing previewed (the preview stops), the keyboard in the box."""
-        self.search_box.clear()
-        self.search_box.submit()
+        """Esc: no search (text or picture), nothing previewed, the keyboard in the box."""
+        self.search_box.clear_quietly()
+        self.search("")
         self.preview_pane.clear()
         self.search_box.setFocus()
 

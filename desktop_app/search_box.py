@@ -65,7 +65,7 @@ class SearchBox(QLineEdit):
             return
         if key == Qt.Key.Key_Escape:
             self.clear()
-            self.submit()
+            self.submit(force=True)  # "no search", even after a picture search left it empty
             return
         if key == Qt.Key.Key_Down:
             self.moveIntoResults.emit()

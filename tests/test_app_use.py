@@ -38,6 +38,15 @@ def _still(video: Path, seconds: float, out: Path) -> Path:
     return out
 
 
+def _frame_of(video: Path, seconds: float):
+    cap = cv2.VideoCapture(str(video))
+    cap.set(cv2.CAP_PROP_POS_MSEC, seconds * 1000)
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+
+
 def _image_answered(window) -> bool:
     r = window.response
     return r is not None and r.request.image is not None and r.request.text is None
@@ -252,6 +261,14 @@ def test_nothing_stale_after_a_new_search_or_esc(qtbot, indexed, footage) -> Non
     qtbot.waitUntil(lambda: not window.player.playing, timeout=5_000)
     assert not any(b.isEnabled() for b in window.action_buttons.values())
     assert window.current_result() is None
+
+    # ... after a picture search too (the box was already empty)
+    window.search_image(_frame_of(footage[2], 18), "a frame")
+    qtbot.waitUntil(lambda: _image_answered(window), timeout=15_000)
+    assert window.results_model.rowCount() > 0
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Escape)
+    assert window.results_model.rowCount() == 0 and window.last_query is None
 
 
 # --------------------------------------------------------------------------- 10 layout

@@ -360,6 +360,7 @@ class Soak:
         self.window = MainWindow(model=str(DEMO_MODEL))
         self.window.resize(1280, 800)
         self.window.show()
+        self.window.activateWindow()  # a person's window has the focus (no WM under Xvfb)
         self.window.engine.message.connect(
             lambda level, text: self.errors.append(text) if level == "error" else None
         )

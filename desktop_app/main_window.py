@@ -93,7 +93,13 @@ def library_name(snap: Snapshot) -> str:
     "Videos, Phone and 2 more"), not by the model's folder name."""
     if snap.demo:
         return "Demo library"
-    names = [Path(f["path"]).name or f["path"] for f in snap.folders]
+    paths = [Path(f["path"]) for f in snap.folders]
+    names = [p.name or str(p) for p in paths]
+    if len(set(names)) < len(names):  # two "videos" folders: say whose
+        names = [
+            f"{p.parent.name}/{p.name}" if names.count(n) > 1 else n
+            for p, n in zip(paths, names, strict=True)
+        ]
     if not names:
         return ""
     if len(names) == 1:
@@ -396,6 +402,8 @@ class MainWindow(QMainWindow):
         rv.activated.connect(self._activated)
         rv.clicked.connect(self._clicked)
         rv.leaveUp.connect(self.focus_search)
+        rv.escaped.connect(self.clear_search)
+        rv.playPause.connect(self.player.toggle)
         rv.customContextMenuRequested.connect(self._result_menu)
         self.results_model.modelReset.connect(self._load_missing_thumbnails)
         pane = self.preview_pane

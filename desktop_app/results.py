@@ -435,15 +435,23 @@ class ResultDelegate(QStyledItemDelegate):
         p.setPen(pal.color(QPalette.ColorRole.Mid))
         p.drawLine(r.left(), r.bottom() - 2, r.right(), r.bottom() - 2)
 
-    def _paint_more(self, p: QPainter, option: QStyleOptionViewItem, more: More) -> None:
-        pal = option.palette
+    @staticmethod
+    def _tile(
+        p: QPainter, option: QStyleOptionViewItem, role: QPalette.ColorRole
+    ) -> tuple[QRectF, QPainterPath, bool]:
+        """A card's rounded background, darker under the mouse: (rect, outline, selected)."""
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
         rect = QRectF(option.rect).adjusted(2, 2, -2, -2)
         path = QPainterPath()
         path.addRoundedRect(rect, 8, 8)
-        base = pal.color(QPalette.ColorRole.AlternateBase)
-        p.fillPath(path, base.darker(106) if hovered or selected else base)
+        base = option.palette.color(role)
+        p.fillPath(path, base.darker(107) if hovered and not selected else base)
+        return rect, path, selected
+
+    def _paint_more(self, p: QPainter, option: QStyleOptionViewItem, more: More) -> None:
+        pal = option.palette
+        rect, path, selected = self._tile(p, option, QPalette.ColorRole.AlternateBase)
         pen = p.pen()
         pen.setColor(
             pal.color(QPalette.ColorRole.Highlight if selected else QPalette.ColorRole.Mid)
@@ -469,13 +477,7 @@ class ResultDelegate(QStyledItemDelegate):
         self, p: QPainter, option: QStyleOptionViewItem, index: Index, r: SearchResult
     ) -> None:
         pal = option.palette
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
-        rect = QRectF(option.rect).adjusted(2, 2, -2, -2)
-        card = QPainterPath()
-        card.addRoundedRect(rect, 8, 8)
-        base = pal.color(QPalette.ColorRole.Base)
-        p.fillPath(card, base.darker(108) if hovered and not selected else base)
+        rect, card, selected = self._tile(p, option, QPalette.ColorRole.Base)
         if selected:
             pen = p.pen()
             pen.setColor(pal.color(QPalette.ColorRole.Highlight))
@@ -563,6 +565,8 @@ class ResultsView(QListView):
     Up from the first row leaves for the search box (:attr:`leaveUp`)."""
 
     leaveUp = Signal()
+    escaped = Signal()  # Esc: the window clears the search (also where shortcuts do not fire)
+    playPause = Signal()  # Space: the preview plays or pauses (not Qt's selection toggle)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -590,6 +594,12 @@ class ResultsView(QListView):
         self.scheduleDelayedItemsLayout()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.escaped.emit()
+            return
+        if event.key() == Qt.Key.Key_Space:
+            self.playPause.emit()
+            return
         if event.key() == Qt.Key.Key_Up and event.modifiers() == Qt.KeyboardModifier.NoModifier:
             current = self.currentIndex()
             above = self.moveCursor(

@@ -15,7 +15,6 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-import cv2
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMenu
@@ -24,27 +23,9 @@ from core.cli import main as cli
 from core.models import DEMO_MODEL
 from desktop_app.results import PER_VIDEO, HeaderRole, More, MoreRole, ResultRole, match_text
 from tests.app_support import drop, drop_and_index, search, visible_texts
+from tests.videos import frame_at, still
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _still(video: Path, seconds: float, out: Path) -> Path:
-    cap = cv2.VideoCapture(str(video))
-    cap.set(cv2.CAP_PROP_POS_MSEC, seconds * 1000)
-    ok, frame = cap.read()
-    cap.release()
-    assert ok
-    cv2.imwrite(str(out), frame)
-    return out
-
-
-def _frame_of(video: Path, seconds: float):
-    cap = cv2.VideoCapture(str(video))
-    cap.set(cv2.CAP_PROP_POS_MSEC, seconds * 1000)
-    ok, frame = cap.read()
-    cap.release()
-    assert ok
-    return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
 
 
 def _image_answered(window) -> bool:
@@ -60,7 +41,7 @@ def test_picture_searches_work_after_a_text_search(qtbot, indexed, footage, tmp_
     search(qtbot, window, footage[3])
     assert window.results_model.rowCount() > 0
 
-    drop(window, [_still(long_video, 18, tmp_path / "still.png")])  # by picture, box full
+    drop(window, [still(long_video, 18, tmp_path / "still.png")])  # by picture, box full
     qtbot.waitUntil(lambda: _image_answered(window), timeout=15_000)
     qtbot.wait(300)  # anything that would clear the results has happened by now
     assert window.results_model.rowCount() > 0
@@ -136,7 +117,7 @@ def test_a_file_in_two_folders_is_one_card_listing_the_other(qtbot, window, tmp_
     qtbot.waitUntil(lambda: any("copy of an indexed video" in m for m in messages), timeout=20_000)
     assert not any("copied" in m for m in messages)  # "Found 1 copied" read like a bug
 
-    drop(window, [_still(home / "clip2.mp4", 3.5, tmp_path / "still.png")])
+    drop(window, [still(home / "clip2.mp4", 3.5, tmp_path / "still.png")])
     qtbot.waitUntil(lambda: _image_answered(window), timeout=15_000)
     shown = window.results_model.shown_results()
     names = [Path(r.path).name for r in shown]
@@ -263,7 +244,7 @@ def test_nothing_stale_after_a_new_search_or_esc(qtbot, indexed, footage) -> Non
     assert window.current_result() is None
 
     # ... after a picture search too (the box was already empty)
-    window.search_image(_frame_of(footage[2], 18), "a frame")
+    window.search_image(frame_at(footage[2], 18), "a frame")
     qtbot.waitUntil(lambda: _image_answered(window), timeout=15_000)
     assert window.results_model.rowCount() > 0
     view.setFocus()
@@ -500,3 +481,54 @@ def test_the_help_menu(qtbot, window, monkeypatch) -> None:
     monkeypatch.setattr("desktop_app.help_dialogs.ShortcutsDialog.exec", lambda self: 0)
     window.show_about()
     window.show_shortcuts()
+
+
+def test_a_library_is_named_by_its_folders() -> None:
+    from desktop_app.engine import Snapshot
+    from desktop_app.main_window import library_name
+
+    def named(paths: list[str], rate: float = 1.0, demo: bool = False) -> str:
+        snap = Snapshot("/data/libraries/x-dd9ea845", [{"path": p} for p in paths], [], [], [],
+                        0, 0, 0, rate, 8.0, demo)  # fmt: skip
+        return library_name(snap)
+
+    assert named(["/home/me/Videos"]) == "Videos"
+    assert named(["/home/me/Videos", "/media/Phone"]) == "Videos and Phone"
+    assert named(["/x/A", "/x/B", "/x/C", "/x/D"]) == "A, B and 2 more"
+    assert (
+        named(["/a/Footage/videos", "/b/Incoming/videos"]) == "Footage/videos and Incoming/videos"
+    )
+    assert named(["/home/me/Videos"], rate=2.0) == "Videos (2 frames/s)"
+    assert named([], demo=True) == "Demo library" and named([]) == ""
+
+
+def test_esc_and_space_in_the_grid_work_without_the_window_shortcuts(qtbot, indexed, footage):
+    """Under a bare X server (no window manager) the window never becomes active and its
+    shortcuts never fire: the soak found Esc leaving the preview playing. The grid handles
+    Esc and Space itself."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QKeyEvent
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    window = indexed
+    search(qtbot, window, footage[3])
+    window.select_result(window.results_model.first_result_row())
+    qtbot.waitUntil(lambda: window.player.playing, timeout=10_000)
+    view = window.results_view
+    other = QWidget()  # another window takes the focus: the main window's shortcuts sleep
+    qtbot.addWidget(other)
+    other.show()
+    other.activateWindow()
+    qtbot.waitUntil(lambda: not window.isActiveWindow(), timeout=5_000)
+
+    def press(key) -> None:  # to the grid, as a key the window gets while not active
+        for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            QApplication.sendEvent(view, QKeyEvent(kind, key, Qt.KeyboardModifier.NoModifier))
+
+    press(Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not window.player.playing, timeout=5_000)
+    press(Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: window.player.playing, timeout=5_000)
+    press(Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not window.player.playing, timeout=5_000)
+    assert window.results_model.rowCount() == 0 and window.search_box.text() == ""

@@ -16,8 +16,8 @@ import pytest
 
 from core.encoders import Encoder
 from core.library import Library
-from tests.test_library import consistent, frame_at, make_folder
-from tests.videos import write_video
+from tests.test_library import consistent, make_folder
+from tests.videos import frame_at, write_video
 
 ROOT = Path(__file__).resolve().parents[1]
 

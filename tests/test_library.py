@@ -15,7 +15,7 @@ import pytest
 from core.encoders import Encoder, QueryError
 from core.library import Library, LibraryBusy, LibraryError
 from core.segments import SegmentRule
-from tests.videos import pattern, write_video
+from tests.videos import frame_at, pattern, write_video
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +49,6 @@ def index_all(lib: Library, *paths: Path, **options):
     sync = lib.sync()
     report = lib.index_job(**options).run()
     return sync, report
-
-
-def frame_at(path: Path, t: float) -> np.ndarray:
-    cap = cv2.VideoCapture(str(path))
-    cap.set(cv2.CAP_PROP_POS_MSEC, t * 1000)
-    ok, bgr = cap.read()
-    cap.release()
-    assert ok
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def consistent(lib: Library) -> bool:

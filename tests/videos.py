@@ -38,3 +38,19 @@ def write_video(
             writer.write(frame)
     writer.release()
     return path
+
+
+def frame_at(path: Path, t: float) -> np.ndarray:
+    """The RGB frame a video shows at ``t`` seconds (a still to search by)."""
+    cap = cv2.VideoCapture(str(path))
+    cap.set(cv2.CAP_PROP_POS_MSEC, t * 1000)
+    ok, bgr = cap.read()
+    cap.release()
+    assert ok, (path, t)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def still(path: Path, t: float, out: Path) -> Path:
+    """The frame at ``t`` written as a picture file (what a user drops on the window)."""
+    cv2.imwrite(str(out), cv2.cvtColor(frame_at(path, t), cv2.COLOR_RGB2BGR))
+    return out

@@ -37,6 +37,7 @@ import shutil
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -70,13 +71,16 @@ Wait = float | Callable[[], bool]
 
 
 class Soak:
-    def __init__(self, minutes: float, seed: int, scratch: Path) -> None:
+    def __init__(self, minutes: float, seed: int, scratch: Path, trace: bool = False) -> None:
         from PySide6.QtCore import QTimer
         from PySide6.QtWidgets import QApplication
 
         self.app = QApplication.instance() or QApplication(sys.argv[:1])
         self.app.setApplicationName("ClipSeek")
         self.minutes = minutes
+        self.trace = trace  # tracemalloc: where Python memory grew after warm-up
+        if trace:
+            tracemalloc.start(12)
         self.rng = random.Random(seed)
         self.scratch = scratch
         self.counts: Counter[str] = Counter()
@@ -339,6 +343,8 @@ class Soak:
                 yield from self.doing("forget", self.forget_a_folder())
             if self.warm is None and time.monotonic() >= self.started + 0.4 * self.minutes * 60:
                 self.warm = self.sample("warm")
+                if self.trace:
+                    self._trace_warm = tracemalloc.take_snapshot()
                 self.steady_gap_from = self.worst_gap
                 self.worst_gap = 0.0  # from here on: the steady state
         self.cycles = cycle
@@ -400,6 +406,13 @@ class Soak:
             time.sleep(0.005)
         self._tick.stop()
         end = self.sample("end")
+        if self.trace and getattr(self, "_trace_warm", None) is not None:
+            grown = tracemalloc.take_snapshot().compare_to(self._trace_warm, "traceback")
+            print("[soak] Python memory grown since warm, by where it was allocated:")
+            for stat in grown[:12]:
+                print(f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+6d} blocks")
+                for line in stat.traceback.format()[-6:]:
+                    print("      " + line)
         alive = self.window.isVisible() and self.window.engine.encoder is not None
         self.window.close()
         self.app.processEvents()
@@ -441,6 +454,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=30.0, help="how long to drive (30)")
     parser.add_argument("--seed", type=int, default=1, help="the gestures' random seed")
     parser.add_argument("--json", metavar="FILE", help="also write the summary here")
+    parser.add_argument(
+        "--tracemalloc", action="store_true", help="print where Python memory grew once warm"
+    )
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -451,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        summary = Soak(args.minutes, args.seed, scratch).run()
+        summary = Soak(args.minutes, args.seed, scratch, trace=args.tracemalloc).run()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     text = json.dumps(summary, indent=2)

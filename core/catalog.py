@@ -284,6 +284,21 @@ class Catalog:
         ).fetchall()
         return [self._video(r) for r in rows]
 
+    def paths_by_fingerprint(self, fingerprints: Iterable[str]) -> dict[str, list[str]]:
+        """Every path each of these fingerprints is known at (copies of one file), in one go."""
+        wanted = sorted({f for f in fingerprints if f})
+        out: dict[str, list[str]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self.conn.execute(
+                "SELECT fingerprint, path FROM videos"
+                f" WHERE fingerprint IN ({','.join('?' * len(chunk))}) ORDER BY path",
+                chunk,
+            ).fetchall()
+            for fp, path in rows:
+                out.setdefault(str(fp), []).append(str(path))
+        return out
+
     def add_video(
         self, path: str, folder_id: int | None, fingerprint: str, size: int, mtime_ns: int
     ) -> int:

@@ -691,18 +691,24 @@ class Library:
             )
         results = fold_copies(results, lambda r: rows[r.segment_ids[0]].fingerprint)
         results = merge_adjacent(results, k) if merge else results[:k]
-        return [self._finish(r, rows, background) for r in results]
+        places = self.catalog.paths_by_fingerprint(
+            rows[r.segment_ids[0]].fingerprint for r in results
+        )
+        return [self._finish(r, rows, background, places) for r in results]
 
     def _finish(
-        self, result: SearchResult, rows: dict[int, SegmentRow], background: Background | None
+        self,
+        result: SearchResult,
+        rows: dict[int, SegmentRow],
+        background: Background | None,
+        places: dict[str, list[str]],
     ) -> SearchResult:
         """The moment's thumbnail, every other place its file lives, and its relevance."""
         row = rows[result.segment_ids[0]]  # the best-scoring segment of the moment
         thumb = thumbnails.ensure(self.thumbs_dir, row.fingerprint, Path(row.path), row.thumb_t)
         copies = result.copies
-        if row.fingerprint:
-            twins = self.catalog.videos_with_fingerprint(row.fingerprint)
-            copies = tuple(v.path for v in twins if v.path != result.path)
+        if row.fingerprint in places:
+            copies = tuple(p for p in places[row.fingerprint] if p != result.path)
         return replace(
             result,
             thumbnail=None if thumb is None else str(thumb),

@@ -60,9 +60,9 @@ log = logging.getLogger(__name__)
 MAX_WATCHED_DIRS = 2000
 #: How often, at most, library counts and errors are re-read for the panels while indexing.
 SNAPSHOT_INTERVAL = 0.5
-#: Thumbnails decoded with a search's answer (more than a first screen holds); the rest come
-#: when the grid lays them out.
-SHOWN_THUMBNAILS = 48
+#: Thumbnails decoded with a search's answer (what a first screen shows: decoding one takes
+#: about a millisecond); the rest come when the grid lays them out.
+SHOWN_THUMBNAILS = 24
 
 
 @dataclass(frozen=True)

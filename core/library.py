@@ -19,7 +19,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from core.encoders import Encoder, QueryError, l2_normalise
 from core.indexing import IndexJob, Progress, VideoOutcome
 from core.paths import cache_dir, libraries_dir, slug
 from core.relevance import Background
-from core.search import SearchResult, clamp_to_duration, fold_copies, merge_adjacent
+from core.search import SearchResult, fold_copies, inside, merge_adjacent
 from core.segments import SegmentRule, plan_segments
 from core.sessions import CUDA
 from core.vector_index import VectorIndex
@@ -674,47 +674,47 @@ class Library:
                 continue
             if row.path not in reachable:
                 reachable[row.path] = os.path.exists(row.path)
+            t0, t1 = inside(row.t0, row.t1, row.duration)
             results.append(
-                clamp_to_duration(
-                    SearchResult(
-                        path=row.path,
-                        t0=row.t0,
-                        t1=row.t1,
-                        score=score,
-                        thumbnail=None,
-                        video_id=row.video_id,
-                        segment_ids=(seg_id,),
-                        online=reachable[row.path],
-                        duration=row.duration,
-                    )
+                SearchResult(
+                    row.path,
+                    t0,
+                    t1,
+                    score,
+                    None,
+                    row.video_id,
+                    (seg_id,),
+                    online=reachable[row.path],
+                    duration=row.duration,
                 )
             )
         results = fold_copies(results, lambda r: rows[r.segment_ids[0]].fingerprint)
         results = merge_adjacent(results, k) if merge else results[:k]
-        places = self.catalog.paths_by_fingerprint(
-            rows[r.segment_ids[0]].fingerprint for r in results
-        )
+        fingerprints = [rows[r.segment_ids[0]].fingerprint for r in results]
+        places = self.catalog.paths_by_fingerprint(fingerprints)
         return [self._finish(r, rows, background, places) for r in results]
 
     def _finish(
         self,
-        result: SearchResult,
+        r: SearchResult,
         rows: dict[int, SegmentRow],
         background: Background | None,
         places: dict[str, list[str]],
     ) -> SearchResult:
         """The moment's thumbnail, every other place its file lives, and its relevance."""
-        row = rows[result.segment_ids[0]]  # the best-scoring segment of the moment
-        thumb = thumbnails.ensure(self.thumbs_dir, row.fingerprint, Path(row.path), row.thumb_t)
-        copies = result.copies
+        row = rows[r.segment_ids[0]]  # the best-scoring segment of the moment
+        thumb = thumbnails.cached(self.thumbs_dir, row.fingerprint, row.thumb_t)
+        if thumb is None:  # the cache lost it: made again from the video (if reachable)
+            made = thumbnails.ensure(self.thumbs_dir, row.fingerprint, Path(row.path), row.thumb_t)
+            thumb = None if made is None else str(made)
+        copies = r.copies
         if row.fingerprint in places:
-            copies = tuple(p for p in places[row.fingerprint] if p != result.path)
-        return replace(
-            result,
-            thumbnail=None if thumb is None else str(thumb),
-            copies=copies,
-            relevance=None if background is None else background.relevance(result.score),
-        )
+            copies = tuple(p for p in places[row.fingerprint] if p != r.path)
+        return SearchResult(
+            r.path, r.t0, r.t1, r.score, thumb, r.video_id, r.segment_ids,
+            None if background is None else background.relevance(r.score),
+            copies, r.online, r.duration,
+        )  # fmt: skip
 
     # -- status -----
     def status(self) -> dict[str, Any]:

@@ -51,15 +51,13 @@ class SearchResult:
         }
 
 
-def clamp_to_duration(result: SearchResult) -> SearchResult:
-    """Keep a moment inside its video: the last window can end a sampling step past the end."""
-    if result.duration is None or result.duration <= 0:
-        return result
-    t1 = min(result.t1, result.duration)
-    t0 = min(max(0.0, result.t0), t1)
-    if (t0, t1) == (result.t0, result.t1):
-        return result
-    return replace(result, t0=t0, t1=t1)
+def inside(t0: float, t1: float, duration: float | None) -> tuple[float, float]:
+    """A time range kept inside its video: the last window can end a sampling step past the
+    end (0:72–0:80 on a 0:79 clip), which no result may show."""
+    if duration is None or duration <= 0:
+        return t0, t1
+    end = min(t1, duration)
+    return min(max(0.0, t0), end), end
 
 
 def _overlaps(a: SearchResult, b: SearchResult) -> bool:
@@ -172,5 +170,5 @@ def fold_copies(
                 h, path=video.path, video_id=video.video_id, online=video.online,
                 duration=video.duration,
             )  # fmt: skip
-        out[key] = replace(h, copies=copies)
+        out[key] = replace(h, copies=copies) if copies else h
     return list(out.values())

@@ -99,11 +99,19 @@ class ThumbnailWriter:
             self._k += 1
 
 
+def cached(root: Path, fingerprint: str, t: float) -> str | None:
+    """The thumbnail file for (fingerprint, t) if it is in the cache (a string: a search asks
+    for hundreds of these, and pathlib costs ten times what ``os.path`` does here)."""
+    path = os.path.join(root, fingerprint[:2], fingerprint, f"{round(t * 1000):09d}.jpg")
+    return path if os.path.isfile(path) else None
+
+
 def ensure(root: Path, fingerprint: str, video: Path, t: float) -> Path | None:
     """The thumbnail for (video, t), re-made by seeking the video if the cache lost it."""
+    hit = cached(root, fingerprint, t)
+    if hit is not None:
+        return Path(hit)
     path = thumb_path(root, fingerprint, t)
-    if path.is_file():
-        return path
     cap = cv2.VideoCapture(str(video), cv2.CAP_FFMPEG)
     try:
         if not cap.isOpened():

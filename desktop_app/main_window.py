@@ -655,10 +655,9 @@ class MainWindow(QMainWindow):
         if not total:
             return f"No moments {what}{where}"
         strong = sum(1 for r in model.results if label(r.relevance) in ("strong", "good"))
+        lead = f"{plural(shown, 'moment')} {what}{where}"
         if strong == 0 and model.results[0].relevance is not None:
-            lead = f"No moment stands out {what}{where}; the closest ones"
-        else:
-            lead = f"{plural(shown, 'moment')} {what}{where}"
+            lead += " · none is a clear match"
         return f"{lead} · {response.seconds * 1000:.0f} ms"
 
     def _load_missing_thumbnails(self) -> None:

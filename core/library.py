@@ -109,21 +109,32 @@ def library_root(encoder: Encoder, sample_rate: float | None = None) -> Path:
     return base.with_name(f"{base.name}-{rate:g}fps")
 
 
-def indexed_at(encoder: Encoder, sample_rate: float) -> int:
-    """How many videos the model's library at ``sample_rate`` has indexed (0: none, or no
-    such library): switching to a rate already indexed costs nothing. Reads only."""
+def _peek(encoder: Encoder, sample_rate: float, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of a query on the model's library at another rate, read-only; [] without one."""
     db = library_root(encoder, sample_rate) / DB_NAME
     if not db.is_file():
-        return 0
+        return []
     try:
         conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=1.0)
         try:
-            row = conn.execute("SELECT COUNT(*) FROM videos WHERE status = 'indexed'").fetchone()
+            return conn.execute(sql).fetchall()
         finally:
             conn.close()
     except sqlite3.Error:
-        return 0
-    return int(row[0])
+        return []
+
+
+def indexed_at(encoder: Encoder, sample_rate: float) -> int:
+    """How many videos the model's library at ``sample_rate`` has indexed (0: none, or no
+    such library): switching to a rate already indexed costs nothing. Reads only."""
+    rows = _peek(encoder, sample_rate, "SELECT COUNT(*) FROM videos WHERE status = 'indexed'")
+    return int(rows[0][0]) if rows else 0
+
+
+def folders_at(encoder: Encoder, sample_rate: float) -> list[str]:
+    """The folders the model's library at ``sample_rate`` watches (a new rate's library
+    starts watching the same ones). Reads only."""
+    return [str(r[0]) for r in _peek(encoder, sample_rate, "SELECT path FROM folders ORDER BY id")]
 
 
 def default_library_root(encoder: Encoder) -> Path:

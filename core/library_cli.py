@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from core import preferences, relevance
 from core.encoders import Encoder
 from core.indexing import IndexReport, Progress, VideoOutcome
-from core.library import Library, LibraryError, SyncReport, open_library
+from core.library import Library, LibraryError, SyncReport, folders_at, open_library
 from core.models import resolve_model
 from core.search import SearchResult
 from core.segments import SegmentRule
@@ -172,20 +172,27 @@ def _cmd_index(args: argparse.Namespace) -> int:
         rule = SegmentRule(args.segment_seconds, args.segment_seconds / 2)
     out = ProgressPrinter()
     explicit = args.library or os.environ.get(LIBRARY_ENV)
-    changed = args.rate is not None and abs(args.rate - preferences.sample_rate()) > 1e-9
-    if changed and not explicit:
+    previous = preferences.sample_rate()
+    changed = args.rate is not None and abs(args.rate - previous) > 1e-9 and not explicit
+    if changed:
         try:
             preferences.set_sample_rate(args.rate)
         except ValueError as exc:
             raise LibraryError(str(exc)) from None
         out.line(
-            f"sampling {args.rate:g} frames/s from now on (the app too); that rate has a"
-            " library of its own, and the other rates' libraries are kept"
+            f"sampling {_rate(args.rate)} from now on (the app too); that rate has a library"
+            f" of its own, and the one at {_rate(previous)} is kept"
         )
     lib = _open(
         args, sample_rate=args.rate, segment=rule, checkpoint_seconds=args.checkpoint_seconds
     )
     try:
+        if changed and not lib.folders():  # the new rate's library watches the same folders
+            inherited = folders_at(lib.encoder, previous)
+            for path in inherited:
+                lib.add_folder(path)
+            if inherited:
+                out.line(f"watching the same {len(inherited)} folder(s) as at {_rate(previous)}")
         for path in args.paths:
             lib.add_folder(path)
         if not lib.folders():
@@ -225,6 +232,10 @@ def _cmd_index(args: argparse.Namespace) -> int:
         return code
     finally:
         lib.close()
+
+
+def _rate(rate: float) -> str:
+    return f"{rate:g} frame/s" if rate == 1 else f"{rate:g} frames/s"
 
 
 def _sleep(seconds: float) -> bool:

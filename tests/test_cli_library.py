@@ -212,3 +212,38 @@ def test_watch_picks_up_new_files_and_stops_on_ctrl_c(tmp_path, bundle) -> None:
             break
     assert proc.wait(timeout=60) == 0, "".join(seen)
     assert "stopped watching" in proc.stderr.read()
+
+
+def test_a_new_rate_is_one_choice_for_every_command_and_keeps_the_folders(
+    tmp_path, bundle, capsys
+) -> None:
+    """``index --rate`` chooses the rate for every later command (and the app): one rule in
+    core picks the library, and the new rate's library watches the same folders."""
+    from core.cli import main
+
+    def run(*args: str | Path) -> tuple[int, str, str]:
+        code = main([*map(str, args), "--model", str(bundle), "--cpu"])  # the default library
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    def status() -> dict:
+        code, out, _err = run("status", "--json")
+        assert code == 0
+        return json.loads(out)
+
+    videos = make_folder(tmp_path / "videos", {"a.mp4": 8, "b.mp4": 6})
+    assert run("index", videos)[0] == 0
+    first = status()
+    assert first["sampling"]["frames_per_second"] == 1.0
+    code, _out, err = run("index", "--rate", "2")
+    assert code == 0 and "sampling 2 frames/s from now on" in err
+    assert "watching the same 1 folder(s) as at 1 frame/s" in err
+    second = status()  # no --rate: it follows the choice
+    assert second["library"] != first["library"] and second["library"].endswith("-2fps")
+    assert second["sampling"]["frames_per_second"] == 2.0 and second["indexed"] == 2
+    assert second["frames"] > first["frames"]
+    assert run("index", "--rate", "1")[0] == 0  # back: the first library, intact
+    again = status()
+    assert again["library"] == first["library"] and again["frames"] == first["frames"]
+    code, _out, err = run("index", "--rate", "0")
+    assert code == 2 and "between 0.05 and 30" in err

@@ -68,6 +68,8 @@ HEADER_H = 34
 MORE_H = 40
 MORE_TILE_W = 132  # "N more in this video": narrower than a card
 SPACING = 10
+#: A thumbnail whose shape differs from the card's 16:9 by more than this is not cropped.
+CROP_TOLERANCE = 0.25
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -494,11 +496,19 @@ class ResultDelegate(QStyledItemDelegate):
         model = index.model()
         pm = model.pixmap(r) if isinstance(model, ResultsModel) else None
         if pm is not None and not pm.isNull():
-            scaled = pm.scaled(
-                thumb.size().toSize(),
-                Qt.AspectRatioMode.KeepAspectRatioByExpanding,
-                Qt.TransformationMode.SmoothTransformation,
+            # Fill the box when the picture is about its shape; a square or portrait clip is
+            # shown whole between bars instead (cropping it to 16:9 cut off what matched).
+            fill = abs(pm.width() / max(1, pm.height()) / (thumb.width() / thumb.height()) - 1)
+            mode = (
+                Qt.AspectRatioMode.KeepAspectRatioByExpanding
+                if fill < CROP_TOLERANCE
+                else Qt.AspectRatioMode.KeepAspectRatio
             )
+            scaled = pm.scaled(
+                thumb.size().toSize(), mode, Qt.TransformationMode.SmoothTransformation
+            )
+            if mode == Qt.AspectRatioMode.KeepAspectRatio:
+                p.fillRect(thumb, QColor(24, 24, 28))
             sx = (scaled.width() - thumb.width()) / 2
             sy = (scaled.height() - thumb.height()) / 2
             p.drawPixmap(thumb, scaled, QRectF(sx, sy, thumb.width(), thumb.height()))

@@ -123,3 +123,35 @@ def test_header_names_that_fit_are_never_cut(qtbot) -> None:
     long = "a very long file name that goes on and on and on and on and on forever.mp4"
     text, width = header_layout(fm, long, 300)
     assert text != long and "…" in text and width <= 200
+
+
+def test_a_square_clip_is_shown_whole_not_cropped_to_16_9(qtbot) -> None:
+    """Seen in the screenshots: a square clip's thumbnail was cropped to the card's 16:9 box,
+    cutting off the shape at its top that the search had matched."""
+    from PySide6.QtGui import QColor, QImage
+
+    from desktop_app.results import ResultsView
+
+    square = QImage(200, 200, QImage.Format.Format_RGB32)
+    square.fill(QColor(20, 20, 20))
+    for y in range(0, 16):  # a red band along the top edge
+        for x in range(200):
+            square.setPixelColor(x, y, QColor(230, 0, 0))
+    r = SearchResult("/v/square.mp4", 0, 8, 0.9, "/thumbs/sq.jpg", 1, (1,), relevance=0.9)
+    model = ResultsModel()
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(600, 500)
+    view.show()
+    model.set_results([r], {"/thumbs/sq.jpg": square})
+    qtbot.wait(50)
+    shot = view.viewport().grab().toImage()
+    card = view.visualRect(model.index(0))
+    reds = sum(
+        1
+        for x in range(card.left(), card.right(), 3)
+        for y in range(card.top(), card.top() + card.height() // 2, 2)
+        if (c := shot.pixelColor(x, y)).red() > 180 and c.green() < 60
+    )
+    assert reds > 20, "the top of the picture is not on the card"

@@ -47,9 +47,9 @@ def clock(seconds: float) -> str:
 class ProgressPrinter:
     """A one-line bar on a terminal; one line per finished video when piped (logs, tests)."""
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = sys.stderr if stream is None else stream  # now, not at import
+        self.tty = self.stream.isatty()
         self._width = 0
 
     def progress(self, p: Progress) -> None:

@@ -7,12 +7,18 @@ the export side writes it with :func:`write_manifest` and the runtime reads it w
 
 Loading verifies every file's size and SHA-256: a half-copied or edited model must fail with a
 message naming the file, not produce quietly wrong vectors that get written into an index.
+The manifest carries a checksum of its own content (``manifest_sha256``) for the same reason: an
+edited mean, std or image size changes every vector while every ``.onnx`` file still matches.
+
+:func:`vector_identity` names what a library's stored vectors depend on, so that vectors of two
+bundles are mixed in one library only when they are really comparable.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -29,6 +35,12 @@ VOCAB_FILE = "tokenizer/bpe_simple_vocab_16e6.txt.gz"
 REQUIRED_FILES: tuple[str, ...] = (IMAGE_FILE, TEXT_FILE, HEAD_FILE, VOCAB_FILE)
 HEADS: tuple[str, ...] = ("meanP", "seqLSTM", "seqTransf")
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16")
+#: The manifest's own checksum: SHA-256 of :func:`manifest_checksum`'s canonical JSON.
+CHECKSUM_FIELD = "manifest_sha256"
+#: Bumped whenever :func:`vector_identity` hashes a different recipe (every library moves on).
+VECTOR_IDENTITY_VERSION = 1
+
+log = logging.getLogger(__name__)
 
 
 class BundleError(ValueError):
@@ -64,8 +76,12 @@ class Manifest:
     format_version: int = FORMAT_VERSION
 
     def to_json(self) -> str:
+        """The manifest file's text, with its own checksum (every writer gets one for free)."""
         data = asdict(self)
         data["mean"], data["std"] = list(self.mean), list(self.std)
+        # Checksum what a reader will parse, not the Python objects (tuples, Mapping types).
+        data = json.loads(json.dumps(data))
+        data[CHECKSUM_FIELD] = manifest_checksum(data)
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
@@ -110,6 +126,60 @@ def describe_files(root: Path, names: tuple[str, ...] | list[str]) -> dict[str, 
         name: FileEntry(sha256=sha256_file(root / name), bytes=(root / name).stat().st_size)
         for name in names
     }
+
+
+def _canonical_json(data: Any) -> bytes:
+    """One byte string per JSON value: key order, spacing and escaping cannot change it."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def manifest_checksum(data: Mapping[str, Any]) -> str:
+    """SHA-256 of a manifest's JSON object without its own checksum field.
+
+    Computed on the parsed JSON (canonical form), so re-indenting or re-ordering the file keeps
+    it valid while changing any value, including fields this version does not read, breaks it.
+    """
+    body = {key: value for key, value in data.items() if key != CHECKSUM_FIELD}
+    return hashlib.sha256(_canonical_json(body)).hexdigest()
+
+
+def vector_identity(manifest: Manifest) -> str:
+    """16 hex digits naming what every vector a library stores depends on.
+
+    Frame vectors come from the image tower on pixels shaped by ``image_size``, ``mean`` and
+    ``std``; segment vectors from the head (its file and type) over at most ``max_frames``
+    frames of ``embed_dim`` values; ``precision`` names how the towers compute. Two bundles
+    with the same identity produce the same stored vectors, so they may share a library.
+
+    The text tower, tokenizer and ``context_length`` are left out on purpose: they shape only
+    queries, which are encoded afresh at every search, so re-indexing would change nothing.
+    The name, source and parity report are labels, not inputs to any vector.
+    """
+    files = manifest.files
+    recipe = {
+        "identity_version": VECTOR_IDENTITY_VERSION,
+        "image_sha256": files[IMAGE_FILE].sha256,
+        "head_sha256": files[HEAD_FILE].sha256,
+        "image_size": manifest.image_size,
+        "mean": [float(v) for v in manifest.mean],
+        "std": [float(v) for v in manifest.std],
+        "embed_dim": manifest.embed_dim,
+        "head": manifest.head,
+        "max_frames": manifest.max_frames,
+        "precision": manifest.precision,
+    }
+    return hashlib.sha256(_canonical_json(recipe)).hexdigest()[:16]
+
+
+def legacy_identity(manifest: Manifest) -> str:
+    """The library key of ClipSeek before :func:`vector_identity` (image and head files only).
+
+    Kept so that libraries created under that key (folder name, stored ``model_id``) are still
+    found and can be moved to the new key; never use it for a new library.
+    """
+    files = manifest.files
+    parts = [files[n].sha256 for n in (IMAGE_FILE, HEAD_FILE) if n in files]
+    return hashlib.sha256("".join(parts).encode()).hexdigest()[:16]
 
 
 def write_manifest(root: Path, manifest: Manifest) -> Path:
@@ -188,8 +258,10 @@ def parse_manifest(data: Mapping[str, Any]) -> Manifest:
 def load_bundle(root: str | os.PathLike[str], *, verify_checksums: bool = True) -> Bundle:
     """Open and verify a bundle folder.
 
-    Raises :class:`BundleError` for a missing folder, a missing or invalid manifest, and for any
-    listed file that is missing, truncated (size differs) or tampered with (checksum differs).
+    Raises :class:`BundleError` for a missing folder, a missing, invalid or edited manifest, and
+    for any listed file that is missing, truncated (size differs) or tampered with (checksum
+    differs). ``verify_checksums=False`` skips hashing the large files only: the manifest's own
+    checksum is cheap and always checked.
     """
     root = Path(root).expanduser()
     if not root.is_dir():
@@ -203,7 +275,9 @@ def load_bundle(root: str | os.PathLike[str], *, verify_checksums: bool = True) 
         raise BundleError(f"{manifest_path}: unreadable ({exc})") from None
     if not isinstance(data, dict):
         raise BundleError(f"{manifest_path}: not a JSON object")
+    # Schema first: "unknown head" says more than "edited"; then the manifest's own checksum.
     manifest = parse_manifest(data)
+    _verify_manifest_checksum(manifest_path, data)
     for name, entry in manifest.files.items():
         path = root / name
         if not path.is_file():
@@ -216,3 +290,26 @@ def load_bundle(root: str | os.PathLike[str], *, verify_checksums: bool = True) 
         if verify_checksums and sha256_file(path) != entry.sha256:
             raise BundleError(f"{path}: checksum mismatch (the file was modified or corrupted)")
     return Bundle(root=root, manifest=manifest)
+
+
+def _verify_manifest_checksum(manifest_path: Path, data: Mapping[str, Any]) -> None:
+    """Refuse a manifest whose content no longer matches the checksum written with it.
+
+    A manifest without the field (bundles written before ClipSeek recorded one) is accepted:
+    refusing it would strand working models, and :func:`vector_identity` still keeps their
+    vectors apart from others'. It is logged at INFO, not WARNING: the user can do nothing
+    about it, and the command line prints warnings on every run.
+    """
+    stored = data.get(CHECKSUM_FIELD)
+    if stored is None:
+        log.info(
+            "%s: no %s (written by an older ClipSeek); edits to it go unnoticed",
+            manifest_path,
+            CHECKSUM_FIELD,
+        )
+        return
+    if not isinstance(stored, str) or stored != manifest_checksum(data):
+        raise BundleError(
+            f"{manifest_path} was edited after export (its checksum does not match);"
+            " restore it or export the bundle again"
+        )

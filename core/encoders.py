@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.bundle import Bundle, load_bundle
+from core.bundle import MANIFEST_NAME, Bundle, BundleError, load_bundle
 from core.preprocess import preprocess_batch
 from core.sessions import Session, create_session
 from core.tokenizer import ClipTokenizer
@@ -63,9 +63,42 @@ class Encoder:
         self._head: Session = create_session(
             self.bundle.head_model, force_cpu=force_cpu, threads=threads, spin=False
         )
+        self._check_shapes()
         self._image_input = self._image.session.get_inputs()[0].name
         self._text_input = self._text.session.get_inputs()[0].name
         self._head_inputs = [i.name for i in self._head.session.get_inputs()]
+
+    def _check_shapes(self) -> None:
+        """Refuse a manifest that contradicts its ONNX files, before the first encode.
+
+        The files' checksums match, so only the manifest can be wrong (an old one edited by
+        hand, without a checksum of its own). Left alone it ends in a raw ONNX Runtime
+        ``InvalidArgument`` at the first frame, or in vectors of the wrong width in an index.
+        Dynamic dimensions (names, not numbers) cannot be checked and are skipped.
+        """
+        m = self.manifest
+        where = self.bundle.root / MANIFEST_NAME
+        pixels = self._image.session.get_inputs()[0].shape
+        side = [d for d in pixels[2:4] if isinstance(d, int)] if len(pixels) == 4 else []
+        if any(d != m.image_size for d in side):
+            taken = "×".join(str(d) for d in pixels[2:4])
+            raise BundleError(
+                f"{where} says image_size {m.image_size} but image.onnx takes {taken} pictures;"
+                " restore the manifest or export the bundle again"
+            )
+        widths = [
+            ("image.onnx", self._image.session.get_outputs()[0].shape),
+            ("text.onnx", self._text.session.get_outputs()[0].shape),
+            ("head.onnx", self._head.session.get_inputs()[0].shape),
+            ("head.onnx", self._head.session.get_outputs()[0].shape),
+        ]
+        for file, shape in widths:
+            last = shape[-1] if shape else None
+            if isinstance(last, int) and last != m.embed_dim:
+                raise BundleError(
+                    f"{where} says embed_dim {m.embed_dim} but {file} works on {last}-d vectors;"
+                    " restore the manifest or export the bundle again"
+                )
 
     # -- reporting -----
     @property

@@ -13,6 +13,7 @@ WAL lets the GUI read while the indexer writes.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 import time
@@ -21,6 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from core.errors import ReadOnlyLibrary, disk_full
+from core.pathnames import from_db, readable, to_db
 
 SCHEMA_VERSION = 1
 
@@ -163,6 +167,13 @@ class Catalog:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        #: Why the database cannot be changed (a read-only drive, no write permission), or None.
+        #: Reading works either way: only changes need write access.
+        self.read_only: str | None = self._why_read_only()
+        if self.read_only and not self.path.exists():
+            raise ReadOnlyLibrary(
+                f"{self.path.parent}: cannot create a library here ({self.read_only})"
+            )
         try:
             conn = self.conn
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -170,23 +181,67 @@ class Catalog:
                 raise CatalogError(
                     f"{self.path}: made by a newer ClipSeek (schema {version}); update ClipSeek"
                 )
-            with conn:
-                conn.executescript(_SCHEMA)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if version < SCHEMA_VERSION or not self._has_schema(conn):
+                if self.read_only:
+                    raise ReadOnlyLibrary(
+                        f"{self.path.parent}: cannot create a library here ({self.read_only})"
+                    )
+                with conn:  # only a new (or older) database is written on open
+                    conn.executescript(_SCHEMA)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
+            self.close()
+            full = disk_full(exc, self.path.parent)
+            if full is not None:
+                raise full from None
             raise CatalogError(f"{self.path}: not a usable library database ({exc})") from None
 
+    def _why_read_only(self) -> str | None:
+        folder = self.path.parent
+        if self.path.exists():
+            if not os.access(self.path, os.W_OK):
+                return "the library database is read-only"
+            if not os.access(folder, os.W_OK):  # WAL needs its -wal and -shm files beside it
+                return f"no write permission in {folder}"
+        elif folder.exists() and not os.access(folder, os.W_OK):
+            return f"no write permission in {folder}"
+        return None
+
+    @staticmethod
+    def _has_schema(conn: sqlite3.Connection) -> bool:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        return {"meta", "folders", "videos", "frames", "segments", "skipped"} <= names
+
     # -- connections -----
+    def _connect(self) -> sqlite3.Connection:
+        if not self.read_only:
+            conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is durable against process crashes (SIGKILL) in WAL mode; only a power
+            # loss can drop the last transactions, never corrupt the file.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            return conn
+        # Read-only: no journal change, no write. A WAL database needs its -shm file to be
+        # read; on a read-only drive that cannot be made, so it is read as immutable (nobody
+        # can be writing to a read-only drive anyway).
+        uri = self.path.resolve().as_uri()
+        for query in ("?mode=ro", "?mode=ro&immutable=1"):
+            conn = sqlite3.connect(uri + query, uri=True, timeout=30.0, check_same_thread=False)
+            try:
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                return conn
+            except sqlite3.OperationalError:
+                conn.close()
+                if query.endswith("immutable=1"):
+                    raise
+        raise AssertionError("unreachable")
+
     @property
     def conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL is durable against process crashes (SIGKILL) in WAL mode; only a power loss
-            # can drop the last transactions, never corrupt the file.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
+            conn = self._connect()
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)
@@ -217,17 +272,19 @@ class Catalog:
     def add_folder(self, path: str) -> int:
         with self.conn as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO folders(path, added) VALUES (?, ?)", (path, time.time())
+                "INSERT OR IGNORE INTO folders(path, added) VALUES (?, ?)",
+                (to_db(path), time.time()),
             )
-            return int(conn.execute("SELECT id FROM folders WHERE path = ?", (path,)).fetchone()[0])
+            row = conn.execute("SELECT id FROM folders WHERE path = ?", (to_db(path),)).fetchone()
+            return int(row[0])
 
     def folder_id(self, path: str) -> int | None:
-        row = self.conn.execute("SELECT id FROM folders WHERE path = ?", (path,)).fetchone()
+        row = self.conn.execute("SELECT id FROM folders WHERE path = ?", (to_db(path),)).fetchone()
         return None if row is None else int(row[0])
 
     def folder_paths(self) -> list[tuple[int, str]]:
         rows = self.conn.execute("SELECT id, path FROM folders ORDER BY path").fetchall()
-        return [(int(i), str(p)) for i, p in rows]
+        return [(int(i), from_db(p)) for i, p in rows]
 
     def folders(self) -> list[FolderRow]:
         rows = self.conn.execute(
@@ -241,7 +298,7 @@ class Catalog:
             GROUP BY f.id ORDER BY f.path
             """
         ).fetchall()
-        return [FolderRow(int(r[0]), str(r[1]), *(int(x or 0) for x in r[2:])) for r in rows]
+        return [FolderRow(int(r[0]), from_db(r[1]), *(int(x or 0) for x in r[2:])) for r in rows]
 
     def delete_folder(self, folder_id: int) -> None:
         with self.conn as conn:
@@ -250,7 +307,7 @@ class Catalog:
     # -- videos -----
     @staticmethod
     def _video(row: tuple) -> VideoRow:
-        return VideoRow(*row)
+        return VideoRow(row[0], from_db(row[1]), *row[2:])
 
     def warnings(self) -> list[tuple[str, str]]:
         """Indexed videos with a note (e.g. truncated: indexed as far as they decode)."""
@@ -258,11 +315,11 @@ class Catalog:
             "SELECT path, error FROM videos WHERE status = 'indexed' AND error IS NOT NULL"
             " ORDER BY path"
         ).fetchall()
-        return [(str(p), str(e)) for p, e in rows]
+        return [(from_db(p), str(e)) for p, e in rows]
 
     def video_by_path(self, path: str) -> VideoRow | None:
         row = self.conn.execute(
-            f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE path = ?", (path,)
+            f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE path = ?", (to_db(path),)
         ).fetchone()
         return None if row is None else self._video(row)
 
@@ -296,7 +353,7 @@ class Catalog:
                 chunk,
             ).fetchall()
             for fp, path in rows:
-                out.setdefault(str(fp), []).append(str(path))
+                out.setdefault(str(fp), []).append(from_db(path))
         return out
 
     def add_video(
@@ -306,9 +363,9 @@ class Catalog:
             cur = conn.execute(
                 "INSERT INTO videos(path, folder_id, fingerprint, size, mtime_ns, status)"
                 " VALUES (?, ?, ?, ?, ?, 'pending')",
-                (path, folder_id, fingerprint, size, mtime_ns),
+                (to_db(path), folder_id, fingerprint, size, mtime_ns),
             )
-            conn.execute("DELETE FROM skipped WHERE path = ?", (path,))
+            conn.execute("DELETE FROM skipped WHERE path = ?", (to_db(path),))
             return int(cur.lastrowid or 0)
 
     def move_video(self, video_id: int, path: str, folder_id: int | None, mtime_ns: int) -> None:
@@ -316,7 +373,7 @@ class Catalog:
         with self.conn as conn:
             conn.execute(
                 "UPDATE videos SET path = ?, folder_id = ?, mtime_ns = ? WHERE id = ?",
-                (path, folder_id, mtime_ns, video_id),
+                (to_db(path), folder_id, mtime_ns, video_id),
             )
 
     def set_folder(self, video_id: int, folder_id: int) -> None:
@@ -366,7 +423,7 @@ class Catalog:
             removed = self._drop_segments(conn, video_id, frames=True)
             conn.execute(
                 "UPDATE videos SET status = 'failed', error = ?, indexed_at = ? WHERE id = ?",
-                (error, time.time(), video_id),
+                (readable(error), time.time(), video_id),
             )
         return removed
 
@@ -400,7 +457,7 @@ class Catalog:
                 " width = ?, height = ?, rotation = ?, frame_count = ?, indexed_at = ?"
                 " WHERE id = ?",
                 (
-                    note,
+                    None if note is None else readable(note),
                     media.duration,
                     media.fps,
                     media.width,
@@ -438,13 +495,26 @@ class Catalog:
             ids.append(int(cur.lastrowid or 0))
         return ids
 
-    def replace_segments(
-        self, video_id: int, spans: Sequence[SegmentSpan], vectors: np.ndarray
-    ) -> tuple[list[int], list[int]]:
-        """Re-pooled segments for an indexed video (new head or segment length)."""
+    def recut(
+        self,
+        videos: Iterable[tuple[int, Sequence[SegmentSpan], np.ndarray]],
+        meta: dict[str, str],
+    ) -> None:
+        """Replace the segments of many videos and record the new rule, in *one* transaction.
+
+        ``videos`` may be lazy (each video pooled as it is reached). A re-cut killed half way
+        must not leave some videos in 6 s segments while the library says 8 s: either every
+        video and the recorded rule change together, or nothing does.
+        """
         with self.conn as conn:
-            replaced = self._drop_segments(conn, video_id, frames=False)
-            return self._insert_segments(conn, video_id, spans, vectors), replaced
+            for video_id, spans, vectors in videos:
+                self._drop_segments(conn, video_id, frames=False)
+                self._insert_segments(conn, video_id, spans, vectors)
+            conn.executemany(
+                "INSERT INTO meta(key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                list(meta.items()),
+            )
 
     def copy_vectors(self, source_id: int, target_id: int) -> list[int]:
         """A second copy of an already indexed file: reuse its frames and segments."""
@@ -480,12 +550,12 @@ class Catalog:
             conn.execute("DELETE FROM skipped WHERE folder_id = ?", (folder_id,))
             conn.executemany(
                 "INSERT OR REPLACE INTO skipped(path, folder_id, reason) VALUES (?, ?, ?)",
-                [(p, folder_id, r) for p, r in entries],
+                [(to_db(p), folder_id, readable(r)) for p, r in entries],
             )
 
     def skipped(self) -> list[tuple[str, str]]:
         rows = self.conn.execute("SELECT path, reason FROM skipped ORDER BY path").fetchall()
-        return [(str(p), str(r)) for p, r in rows]
+        return [(from_db(p), str(r)) for p, r in rows]
 
     # -- segments and frames -----
     def segment_ids(self) -> set[int]:
@@ -525,16 +595,16 @@ class Catalog:
                 chunk,
             ).fetchall()
             for r in rows:
-                out[int(r[0])] = SegmentRow(*r)
+                out[int(r[0])] = SegmentRow(r[0], r[1], from_db(r[2]), *r[3:])
         return out
 
     def segment_ids_under(self, folder: str, sep: str) -> set[int]:
         """Segments of videos inside ``folder`` (a watched folder or any folder within one)."""
-        prefix = folder.rstrip(sep) + sep
+        prefix = to_db(folder.rstrip(sep) + sep)
         rows = self.conn.execute(
             "SELECT s.id FROM segments s JOIN videos v ON v.id = s.video_id"
             " WHERE v.path = ? OR substr(v.path, 1, ?) = ?",
-            (folder, len(prefix), prefix),
+            (to_db(folder), len(prefix), prefix),
         ).fetchall()
         return {int(r[0]) for r in rows}
 
@@ -554,6 +624,16 @@ class Catalog:
         return from_blobs([r[0] for r in rows], dim)
 
     # -- status -----
+    def integrity_problems(self, limit: int = 20) -> list[str]:
+        """What ``PRAGMA integrity_check`` finds wrong ([] when the database is sound). It
+        reads every page: for ``clipseek status``, not for the window's frequent snapshots."""
+        try:
+            rows = self.conn.execute(f"PRAGMA integrity_check({int(limit)})").fetchall()
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
+        problems = [str(r[0]) for r in rows]
+        return [] if problems == ["ok"] else problems
+
     def counts(self) -> dict[str, int | float]:
         row = self.conn.execute(
             "SELECT COUNT(*), SUM(status = 'indexed'), SUM(status = 'failed'),"

@@ -9,18 +9,22 @@ stable and documented in README.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 
 from core.bundle import BundleError
 from core.catalog import CatalogError
 from core.encoders import Encoder, QueryError
-from core.library import LibraryError
+from core.errors import EXIT_FAILURE, EXIT_USAGE, LibraryError, UsageError
 from core.library_cli import add_library_commands
 from core.model_install import InstallError
 from core.models import resolve_model
+from core.pathnames import readable
 from core.tokenizer import TokenizerError
 
 
@@ -128,7 +132,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fail(args: argparse.Namespace, exc: BaseException, code: int) -> int:
+    """One line on stderr for any failure (a traceback only with --debug)."""
+    if args.debug:
+        raise exc
+    known = (BundleError, QueryError, TokenizerError, LibraryError, CatalogError, InstallError)
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+        first = f"the library database is damaged ({first}); `clipseek status` says more"
+    elif isinstance(exc, OSError) and exc.strerror:
+        first = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    elif not isinstance(exc, known):  # e.g. ONNX Runtime refusing a damaged graph
+        first = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    print(f"clipseek: error: {readable(first)}", file=sys.stderr)
+    return code
+
+
+def _tolerant_stdout() -> None:
+    """A file name that is not valid UTF-8 (``bad\\xff.mp4``) must print, not crash the command:
+    on a UTF-8 stream its original bytes are written back (what ``ls`` shows), elsewhere escaped.
+    stderr already escapes by default."""
+    stream = sys.stdout
+    if hasattr(stream, "reconfigure"):
+        utf8 = (getattr(stream, "encoding", "") or "").lower().replace("-", "") == "utf8"
+        stream.reconfigure(errors="surrogateescape" if utf8 else "backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerant_stdout()
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
@@ -139,25 +171,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("clipseek: interrupted", file=sys.stderr)
         return 130
-    except (
-        BundleError,
-        QueryError,
-        TokenizerError,
-        LibraryError,
-        CatalogError,
-        InstallError,
-        OSError,
-    ) as exc:
-        if args.debug:
-            raise
-        print(f"clipseek: error: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # e.g. ONNX Runtime refusing a damaged graph
-        if args.debug:
-            raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"clipseek: error: {type(exc).__name__}: {first}", file=sys.stderr)
-        return 1
+    except BrokenPipeError:  # `clipseek search … | head`: the reader has all it wanted
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except (QueryError, TokenizerError, UsageError) as exc:  # what was typed cannot work
+        return _fail(args, exc, EXIT_USAGE)
+    except Exception as exc:  # the library, the model, the disk, or a bug: the work failed
+        return _fail(args, exc, EXIT_FAILURE)
 
 
 if __name__ == "__main__":

@@ -361,40 +361,49 @@ class IndexJob:
             self._report.frames += len(batch)
             batch.clear()
 
-        while True:
-            now = time.monotonic()
-            if self._go.is_set():
-                self._active_time += now - tick
-            tick = now
-            if self._cancel.is_set():
-                break
-            if not self._go.is_set():  # paused: encode nothing either, not just decode nothing
-                self._go.wait(0.1)
-                self._emit()  # listeners still hear from a paused job (the GUI runs work there)
-                continue
-            try:
-                item = self._queue.get(timeout=0.05)
-            except queue.Empty:
-                flush()
-                self._emit()
-                continue
-            if item is _WORKER_DONE:
-                with self._todo_lock:
-                    self._alive -= 1
-                    if self._alive == 0:  # decided under the lock: extend() can't slip in after
-                        self._closed = True
-                        break
-            elif isinstance(item, _Frame):
-                batch.append(item)
-                self._current = by_id[item.video_id].path
-                if len(batch) >= self.batch_size:
+        failure: BaseException | None = None
+        try:
+            while True:
+                now = time.monotonic()
+                if self._go.is_set():
+                    self._active_time += now - tick
+                tick = now
+                if self._cancel.is_set():
+                    break
+                if not self._go.is_set():  # paused: encode nothing either, not just decode
+                    self._go.wait(0.1)
+                    self._emit()  # listeners still hear from a paused job (the GUI works there)
+                    continue
+                try:
+                    item = self._queue.get(timeout=0.05)
+                except queue.Empty:
                     flush()
-            elif isinstance(item, _End):
-                flush()
-                p = pending.pop(item.video_id, None) or _Pending(by_id[item.video_id])
-                p.end = item
-                self._finish_video(p)
-            self._emit()
+                    self._emit()
+                    continue
+                if item is _WORKER_DONE:
+                    with self._todo_lock:
+                        self._alive -= 1
+                        if self._alive == 0:  # decided under the lock: extend() can't slip in
+                            self._closed = True
+                            break
+                elif isinstance(item, _Frame):
+                    batch.append(item)
+                    self._current = by_id[item.video_id].path
+                    if len(batch) >= self.batch_size:
+                        flush()
+                elif isinstance(item, _End):
+                    flush()
+                    p = pending.pop(item.video_id, None) or _Pending(by_id[item.video_id])
+                    p.end = item
+                    self._finish_video(p)
+                self._emit()
+        except BaseException as exc:
+            # A failed commit (a full disk) or an encoder error: stop the decoders *before*
+            # leaving, or the process dies with them inside FFmpeg (SIGABRT at exit); videos
+            # already committed stay, the rest stay pending for the next run.
+            failure = exc
+            self._cancel.set()
+            self._go.set()
         with self._todo_lock:
             self._closed = True
             threads = list(self._threads)
@@ -409,9 +418,18 @@ class IndexJob:
         for t in threads:
             t.join()
         self._report.seconds = self._active_time
+        self._current = None
+        if failure is not None:
+            self._report.cancelled = True
+            with contextlib.suppress(Exception):  # a second ENOSPC must not hide the first
+                lib.checkpoint(force=True)
+            self._emit(force=True, state="cancelled")
+            explained = lib.explain(failure)
+            if explained is failure:
+                raise failure
+            raise explained from failure
         lib.record_throughput(self._report.frames, self._active_time)
         lib.checkpoint(force=True)
-        self._current = None
         self._emit(force=True, state="cancelled" if self._report.cancelled else "done")
         return self._report
 

@@ -12,13 +12,13 @@ processes cannot index the same library at once; the lock dies with its process.
 
 from __future__ import annotations
 
-import hashlib
+import json
 import logging
 import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,9 +27,19 @@ import cv2
 import numpy as np
 
 from core import preferences, relevance, scanning, thumbnails
+from core.bundle import legacy_identity, vector_identity
 from core.catalog import Catalog, FolderRow, SegmentRow, SegmentSpan, VideoMedia, VideoRow
 from core.encoders import Encoder, QueryError, l2_normalise
+from core.errors import (  # noqa: F401 - re-exported: the library's failures
+    DiskFull,
+    LibraryBusy,
+    LibraryError,
+    ReadOnlyLibrary,
+    UsageError,
+    disk_full,
+)
 from core.indexing import IndexJob, Progress, VideoOutcome
+from core.pathnames import from_db
 from core.paths import cache_dir, libraries_dir, slug
 from core.relevance import Background
 from core.search import SearchResult, fold_copies, inside, merge_adjacent
@@ -41,6 +51,9 @@ log = logging.getLogger(__name__)
 
 DB_NAME = "library.sqlite"
 INDEX_NAME = "segments.hnsw"
+#: The watched folders, kept beside the database so that a lost database can be rebuilt by
+#: indexing them again (the database is the truth; this is only its list of folders).
+FOLDERS_NAME = "folders.json"
 LOCK_NAME = "write.lock"
 DEFAULT_RATE = preferences.DEFAULT_RATE
 #: Sampled frames indexed per second when this library has never measured its own speed:
@@ -48,14 +61,6 @@ DEFAULT_RATE = preferences.DEFAULT_RATE
 #: "Performance"), and the GPU rate measured on an H100/H200 (README, "GPU and providers").
 ASSUMED_FRAMES_PER_SECOND = {"cpu": 11.0, "cuda": 35.0}
 DEFAULT_CHECKPOINT_SECONDS = 60.0
-
-
-class LibraryError(RuntimeError):
-    """The library cannot do what was asked; the message says why in one line."""
-
-
-class LibraryBusy(LibraryError):
-    """Another process holds the library's write lock."""
 
 
 @dataclass(frozen=True)
@@ -89,10 +94,9 @@ class SyncReport:
 
 
 def model_id(encoder: Encoder) -> str:
-    """What makes stored vectors comparable: the image tower and the head, by checksum."""
-    files = encoder.manifest.files
-    parts = [files[n].sha256 for n in ("image.onnx", "head.onnx") if n in files]
-    return hashlib.sha256("".join(parts).encode()).hexdigest()[:16]
+    """What makes stored vectors comparable: the image tower, the head and every manifest
+    field that shapes a vector (core.bundle.vector_identity)."""
+    return vector_identity(encoder.manifest)
 
 
 def library_root(encoder: Encoder, sample_rate: float | None = None) -> Path:
@@ -101,12 +105,17 @@ def library_root(encoder: Encoder, sample_rate: float | None = None) -> Path:
     One library per model and sampling rate (vectors of different models cannot be compared;
     a new rate indexes everything again, and switching back finds the old library intact).
     ``sample_rate`` defaults to the user's choice (:func:`core.preferences.sample_rate`).
+    A library made before the identity covered preprocessing is named by the old identity: it
+    is found there (and its record upgraded when opened), so no one's library goes missing.
     """
     rate = preferences.sample_rate() if sample_rate is None else sample_rate
-    base = libraries_dir() / f"{slug(encoder.manifest.name)}-{model_id(encoder)[:8]}"
-    if abs(rate - DEFAULT_RATE) < 1e-9:
-        return base
-    return base.with_name(f"{base.name}-{rate:g}fps")
+    name = slug(encoder.manifest.name)
+    suffix = "" if abs(rate - DEFAULT_RATE) < 1e-9 else f"-{rate:g}fps"
+    current = libraries_dir() / f"{name}-{model_id(encoder)[:8]}{suffix}"
+    legacy = libraries_dir() / f"{name}-{legacy_identity(encoder.manifest)[:8]}{suffix}"
+    if not current.exists() and (legacy / DB_NAME).exists():
+        return legacy
+    return current
 
 
 def _peek(encoder: Encoder, sample_rate: float, sql: str) -> list[tuple[Any, ...]]:
@@ -134,7 +143,8 @@ def indexed_at(encoder: Encoder, sample_rate: float) -> int:
 def folders_at(encoder: Encoder, sample_rate: float) -> list[str]:
     """The folders the model's library at ``sample_rate`` watches (a new rate's library
     starts watching the same ones). Reads only."""
-    return [str(r[0]) for r in _peek(encoder, sample_rate, "SELECT path FROM folders ORDER BY id")]
+    rows = _peek(encoder, sample_rate, "SELECT path FROM folders ORDER BY id")
+    return [from_db(str(r[0])) for r in rows]
 
 
 def default_library_root(encoder: Encoder) -> Path:
@@ -227,7 +237,15 @@ class Library:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LibraryError(f"cannot create the library folder {self.root}: {exc}") from None
+        lost = not (self.root / DB_NAME).exists() and any(
+            (self.root / name).exists() for name in (INDEX_NAME, FOLDERS_NAME)
+        )
         self.catalog = Catalog(self.root / DB_NAME)
+        if lost and not self.catalog.read_only:
+            # The vector index cached a database that is gone; its labels would clash with
+            # the new database's segment ids.
+            for name in (INDEX_NAME, INDEX_NAME + ".json"):
+                (self.root / name).unlink(missing_ok=True)
         self.settings = self._settings(sample_rate, segment)
         self.thumbs_dir = cache_dir() / "thumbnails"
         self.checkpoint_seconds = checkpoint_seconds
@@ -246,16 +264,22 @@ class Library:
             self.open_report,
             time.perf_counter() - started,
         )
+        #: Something the user must hear about this library (e.g. a lost database), or None.
+        self.notice: str | None = self._recover_folders() if lost else None
+        if not lost and not (self.root / FOLDERS_NAME).exists():
+            self._record_folders()  # libraries made before the record existed gain it
 
     def _settings(self, rate: float | None, segment: SegmentRule | None) -> LibrarySettings:
         """Check the model and read (or, for a new library, record) the sampling settings."""
         m = self.encoder.manifest
         cat = self.catalog
         stored_id = cat.get_meta("model_id")
+        if stored_id is None and cat.read_only:
+            raise ReadOnlyLibrary(f"{self.root}: cannot create a library here ({cat.read_only})")
         if stored_id is None:
             chosen = LibrarySettings(rate or DEFAULT_RATE, segment or SegmentRule())
             if chosen.sample_rate <= 0:
-                raise LibraryError("the sampling rate must be positive")
+                raise UsageError("the sampling rate must be positive")
             cat.set_meta(
                 {
                     "model_id": model_id(self.encoder),
@@ -269,6 +293,12 @@ class Library:
                 }
             )
             return chosen
+        if stored_id == legacy_identity(m) and stored_id != model_id(self.encoder):
+            # Made before the identity covered preprocessing: the same image tower and head,
+            # and (as nothing could tell an edit then) the same manifest. Recorded anew once.
+            stored_id = model_id(self.encoder)
+            if not cat.read_only:
+                cat.set_meta({"model_id": stored_id})
         if stored_id != model_id(self.encoder):
             raise LibraryError(
                 f"the library {self.root} was indexed with the model"
@@ -283,16 +313,50 @@ class Library:
             ),
         )
         if rate is not None and abs(rate - stored.sample_rate) > 1e-9:
-            raise LibraryError(
+            raise UsageError(
                 f"this library samples {stored.sample_rate:g} frames/s; a different rate needs a"
                 " new library (--library DIR)"
             )
         if segment is not None and segment != stored.segment:
-            raise LibraryError(
+            raise UsageError(
                 f"this library uses {stored.segment.window:g} s segments every"
                 f" {stored.segment.hop:g} s; change them with `clipseek rebuild --segment-seconds`"
             )
         return stored
+
+    def _recover_folders(self) -> str:
+        """The database is gone but the library was here: watch its folders again (from
+        folders.json), so the next indexing run rebuilds it, and say so."""
+        try:
+            record = json.loads((self.root / FOLDERS_NAME).read_text(encoding="utf-8"))
+            folders = [str(p) for p in record.get("folders", [])]
+        except (OSError, ValueError, AttributeError):
+            return (
+                "the library database is missing: the library starts empty (no record of its"
+                " watched folders was found; add them again)"
+            )
+        if not self.read_only:
+            self.writable()
+            for folder in folders:
+                self.catalog.add_folder(folder)
+        count = f"{len(folders)} watched folder{'s' if len(folders) != 1 else ''}"
+        return f"the library database is missing; {count} will be indexed again"
+
+    def _record_folders(self) -> None:
+        """Keep folders.json in step with the database's watched folders (atomically)."""
+        if self.read_only:
+            return
+        folders = [p for _, p in sorted(self.catalog.folder_paths())]
+        target = self.root / FOLDERS_NAME
+        text = json.dumps({"folders": folders}, indent=1) + "\n"
+        try:
+            if target.exists() and target.read_text(encoding="utf-8") == text:
+                return
+            tmp = target.with_name(f"{FOLDERS_NAME}.{os.getpid()}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, target)
+        except OSError as exc:  # a convenience for recovery: never a reason to fail
+            log.warning("could not record the watched folders: %s", exc)
 
     # -- lifecycle -----
     def __enter__(self) -> Library:
@@ -309,9 +373,25 @@ class Library:
                 self._lock.release()
         self.catalog.close()
 
+    @property
+    def read_only(self) -> str | None:
+        """Why this library cannot be changed (read-only drive, no write permission), or None."""
+        return self.catalog.read_only
+
     def writable(self) -> None:
-        """Take the write lock (once); raises :class:`LibraryBusy` if another process has it."""
-        self._lock.acquire()
+        """Take the write lock (once); raises :class:`LibraryBusy` if another process has it
+        and :class:`ReadOnlyLibrary` if nothing here may be changed (searching still works)."""
+        why = self.catalog.read_only
+        if why is None:
+            try:
+                self._lock.acquire()
+                return
+            except OSError as exc:  # the lock file cannot be made: a read-only folder
+                why = f"cannot write {self._lock.path.name}: {exc.strerror or exc}"
+        raise ReadOnlyLibrary(
+            f"the library {self.root} is read-only ({why}): searching and status work;"
+            " indexing, folders and rebuild need write access"
+        )
 
     def checkpoint(self, force: bool = False) -> None:
         """Save the vector index if it changed (every ``checkpoint_seconds`` while indexing)."""
@@ -330,9 +410,11 @@ class Library:
     def add_folder(self, path: str | os.PathLike[str]) -> int:
         folder = _canonical(path)
         if not os.path.exists(folder):
-            raise LibraryError(f"no such file or folder: {path}")
+            raise UsageError(f"no such file or folder: {path}")
         self.writable()
-        return self.catalog.add_folder(folder)
+        folder_id = self.catalog.add_folder(folder)
+        self._record_folders()
+        return folder_id
 
     def remove_folder(self, path: str | os.PathLike[str]) -> int:
         """Stop watching a folder; its videos leave the library unless another folder holds them.
@@ -344,7 +426,7 @@ class Library:
         if fid is None:
             fid = self.catalog.folder_id(str(Path(path).expanduser().absolute()))
         if fid is None:
-            raise LibraryError(f"not a watched folder: {path}")
+            raise UsageError(f"not a watched folder: {path}")
         self.writable()
         others = [(i, p) for i, p in self.catalog.folder_paths() if i != fid]
         forget: list[VideoRow] = []
@@ -356,6 +438,7 @@ class Library:
                 self.catalog.set_folder(video.id, owner)
         self._forget(forget)
         self.catalog.delete_folder(fid)
+        self._record_folders()
         self.checkpoint(force=True)
         return len(forget)
 
@@ -547,6 +630,12 @@ class Library:
         fps, measured = self.throughput()
         return frames, frames / fps if fps > 0 else 0.0, measured
 
+    def explain(self, exc: BaseException) -> BaseException:
+        """The error to show for a failure while changing the library: a full disk is said in
+        words with the space left (SQLite's "database or disk is full", or its "disk I/O
+        error" on an all but full disk, which reads as if the library were broken)."""
+        return disk_full(exc, self.root) or exc
+
     def record_failure(self, video_id: int, error: str) -> None:
         self.index.remove(self.catalog.mark_failed(video_id, error))
 
@@ -559,16 +648,21 @@ class Library:
         self.writable()
         dim = self.encoder.embed_dim
         if segment is not None and segment != self.settings.segment:
-            self.settings = LibrarySettings(self.settings.sample_rate, segment)
-            for video in self.catalog.videos(status="indexed"):
-                times, frames = self.catalog.frames(video.id, dim)
-                if len(times) == 0:
-                    continue
-                spans = plan_segments(list(times), self.settings.step, segment)
-                self.catalog.replace_segments(video.id, spans, self.pool_segments(frames, spans))
-            self.catalog.set_meta(
-                {"segment_window": repr(segment.window), "segment_hop": repr(segment.hop)}
+            recut = LibrarySettings(self.settings.sample_rate, segment)
+
+            def pooled() -> Iterator[tuple[int, list[SegmentSpan], np.ndarray]]:
+                for video in self.catalog.videos(status="indexed"):
+                    times, frames = self.catalog.frames(video.id, dim)
+                    if len(times):
+                        spans = plan_segments(list(times), recut.step, segment)
+                        yield video.id, spans, self.pool_segments(frames, spans)
+
+            # All videos and the recorded rule in one transaction (a kill half way changes
+            # nothing); the vector index below is a cache, rebuilt or reconciled at any open.
+            self.catalog.recut(
+                pooled(), {"segment_window": repr(segment.window), "segment_hop": repr(segment.hop)}
             )
+            self.settings = recut
         count = self.catalog.segment_count()
         self.index.rebuild(count, self.catalog.iter_segment_vectors(dim))
         self.checkpoint(force=True)
@@ -735,6 +829,7 @@ class Library:
         failed = [(v.path, v.error or "unknown error") for v in cat.videos(status="failed")]
         return {
             "library": str(self.root),
+            "read_only": self.read_only,
             "model": {
                 "name": self.encoder.manifest.name,
                 "id": model_id(self.encoder),

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -19,9 +20,11 @@ from typing import Any, TextIO
 
 from core import preferences, relevance
 from core.encoders import Encoder
+from core.errors import EXIT_FAILURE, UsageError
 from core.indexing import IndexReport, Progress, VideoOutcome
-from core.library import Library, LibraryError, SyncReport, folders_at, open_library
+from core.library import DB_NAME, Library, SyncReport, folders_at, open_library
 from core.models import resolve_model
+from core.pathnames import readable
 from core.search import SearchResult
 from core.segments import SegmentRule
 
@@ -33,7 +36,10 @@ def _open(args: argparse.Namespace, **options: Any) -> Library:
     ``--library`` / ``$CLIPSEEK_LIBRARY`` name another."""
     encoder = Encoder(resolve_model(args.model), force_cpu=args.cpu)
     root = args.library or os.environ.get(LIBRARY_ENV) or None
-    return open_library(encoder, root, **options)
+    lib = open_library(encoder, root, **options)
+    if lib.notice:
+        print(f"clipseek: warning: {lib.notice}", file=sys.stderr)
+    return lib
 
 
 def clock(seconds: float) -> str:
@@ -68,7 +74,7 @@ class ProgressPrinter:
         self.stream.flush()
 
     def video(self, done: int, total: int, outcome: VideoOutcome) -> None:
-        name = outcome.path
+        name = readable(outcome.path)
         if outcome.ok:
             text = f"indexed {name}: {outcome.frames} frames, {outcome.segments} segments"
             if outcome.error:
@@ -178,7 +184,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
         try:
             preferences.set_sample_rate(args.rate)
         except ValueError as exc:
-            raise LibraryError(str(exc)) from None
+            raise UsageError(str(exc)) from None
         out.line(
             f"sampling {_rate(args.rate)} from now on (the app too); that rate has a library"
             f" of its own, and the one at {_rate(previous)} is kept"
@@ -187,6 +193,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
         args, sample_rate=args.rate, segment=rule, checkpoint_seconds=args.checkpoint_seconds
     )
     try:
+        lib.writable()  # a read-only or busy library says so before anything else
         if changed and not lib.folders():  # the new rate's library watches the same folders
             inherited = folders_at(lib.encoder, previous)
             for path in inherited:
@@ -196,7 +203,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
         for path in args.paths:
             lib.add_folder(path)
         if not lib.folders():
-            raise LibraryError("nothing to index: give a folder, e.g. `clipseek index ~/Videos`")
+            raise UsageError("nothing to index: give a folder, e.g. `clipseek index ~/Videos`")
         out.line(
             f"library {lib.root} · model {lib.encoder.name} · {lib.encoder.describe_provider()}"
         )
@@ -259,9 +266,9 @@ def _result_line(r: SearchResult) -> str:
 
 def _cmd_search(args: argparse.Namespace) -> int:
     if args.k <= 0:
-        raise LibraryError("-k must be at least 1")
+        raise UsageError("-k must be at least 1")
     if (args.text is None) == (args.image is None):
-        raise LibraryError('give either a sentence or --image FILE, e.g. clipseek search "a dog"')
+        raise UsageError('give either a sentence or --image FILE, e.g. clipseek search "a dog"')
     lib = _open(args)
     try:
         options = {"folders": args.folder or None, "merge": not args.no_merge}
@@ -298,15 +305,26 @@ def _cmd_search(args: argparse.Namespace) -> int:
 def _cmd_status(args: argparse.Namespace) -> int:
     lib = _open(args)
     try:
-        st = lib.status()
+        try:
+            st = lib.status()
+        except sqlite3.DatabaseError as exc:  # too damaged to count: say where, and stop
+            print(_damaged(lib.catalog.integrity_problems() or [str(exc)]), file=sys.stderr)
+            return EXIT_FAILURE
+        problems = lib.catalog.integrity_problems()
     finally:
         lib.close()
+    st["integrity"] = problems or "ok"
+    code = EXIT_FAILURE if problems else 0
+    if problems:
+        print(_damaged(problems), file=sys.stderr)
     if args.json:
         print(json.dumps(st, indent=2))
-        return 0
+        return code
     footage = st["indexed_seconds"]
     length = f"{footage / 3600:.1f} h" if footage >= 3600 else f"{footage / 60:.0f} min"
     print(f"library   {st['library']}")
+    if st["read_only"]:
+        print(f"access    read-only ({st['read_only']}): search and status only")
     print(f"model     {st['model']['name']} (head {st['model']['head']})")
     print(f"provider  {st['model']['provider_detail']}")
     print(
@@ -329,12 +347,20 @@ def _cmd_status(args: argparse.Namespace) -> int:
         print(f"skipped   {s['path']}: {s['reason']}")
     if len(skipped) > 20:
         print(f"skipped   … and {len(skipped) - 20} more (--json lists them all)")
-    return 0
+    return code
+
+
+def _damaged(problems: list[str]) -> str:
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return (
+        f"clipseek: error: the library database is damaged: {problems[0]}{more}; move"
+        f" {DB_NAME} aside and run `clipseek index` to index the watched folders again"
+    )
 
 
 def _cmd_folders(args: argparse.Namespace) -> int:
     if args.action != "list" and not args.paths:
-        raise LibraryError(f"folders {args.action} needs at least one PATH")
+        raise UsageError(f"folders {args.action} needs at least one PATH")
     lib = _open(args)
     try:
         if args.action == "add":

@@ -19,6 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.pathnames import openable
+
 # FFmpeg and OpenCV print their own complaints about broken files ("moov atom not found") to
 # stderr; ClipSeek reports every such file itself, in one line, so their noise is turned down.
 # OpenCV reads the FFmpeg level when a capture opens, so setting it here (on import) is enough.
@@ -56,7 +58,8 @@ def _open(path: Path) -> cv2.VideoCapture:
         raise SamplingError(f"{path}: empty file")
     if not os.access(path, os.R_OK):
         raise SamplingError(f"{path}: not readable (permission denied)")
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    # OpenCV crashes on a name that is not valid UTF-8: it gets a plain-named link instead.
+    cap = cv2.VideoCapture(openable(path), cv2.CAP_FFMPEG)
     if not cap.isOpened():
         cap.release()
         raise SamplingError(f"{path}: not a video ClipSeek can decode")

@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from core.pathnames import openable, readable
+
 log = logging.getLogger(__name__)
 
 CONTAINERS = {"": "mp4", ".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
@@ -149,12 +151,14 @@ def _display_matrix(frame: Any) -> list[int] | None:
 
 def _open(av: Any, src: Path) -> Any:
     try:
-        inp = av.open(str(src))
+        inp = av.open(openable(src))
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise SegmentExportError(f"{src.name} is not a video that can be read ({exc})") from None
+        raise SegmentExportError(
+            f"{readable(src.name)} is not a video that can be read ({exc})"
+        ) from None
     if not inp.streams.video:
         inp.close()
-        raise SegmentExportError(f"{src.name} has no video stream")
+        raise SegmentExportError(f"{readable(src.name)} has no video stream")
     inp.streams.video[0].thread_type = "AUTO"
     return inp
 

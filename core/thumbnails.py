@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.pathnames import openable
 from core.segments import SegmentRule, nearest
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,12 @@ def write_jpeg(path: Path, rgb: np.ndarray) -> None:
         raise OSError(f"could not encode thumbnail {path.name}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_bytes(data.tobytes())
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data.tobytes())
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
+        raise
 
 
 class ThumbnailWriter:
@@ -112,7 +117,7 @@ def ensure(root: Path, fingerprint: str, video: Path, t: float) -> Path | None:
     if hit is not None:
         return Path(hit)
     path = thumb_path(root, fingerprint, t)
-    cap = cv2.VideoCapture(str(video), cv2.CAP_FFMPEG)
+    cap = cv2.VideoCapture(openable(video), cv2.CAP_FFMPEG)  # never a non-UTF-8 name
     try:
         if not cap.isOpened():
             return None

@@ -18,7 +18,13 @@ def _logging(debug: bool) -> None:
         logs = logs_dir()
         logs.mkdir(parents=True, exist_ok=True)
         handlers.append(
-            RotatingFileHandler(logs / "clipseek-app.log", maxBytes=2**20, backupCount=3)
+            RotatingFileHandler(
+                logs / "clipseek-app.log",
+                maxBytes=2**20,
+                backupCount=3,
+                encoding="utf-8",
+                errors="backslashreplace",  # a non-UTF-8 file name must not break logging
+            )
         )
     except OSError:
         pass

@@ -39,6 +39,7 @@ from core.encoders import Encoder, QueryError
 from core.indexing import IndexJob, IndexReport, Progress, VideoOutcome
 from core.library import (
     DEFAULT_RATE,
+    DiskFull,
     Library,
     LibraryBusy,
     LibraryError,
@@ -410,6 +411,14 @@ class Engine(QObject):
             self._library = library
         snap = self._read_snapshot()
         self.libraryOpened.emit(snap)
+        if library.notice:  # e.g. its database was lost and its folders are indexed again
+            self.message.emit("warning", library.notice[0].upper() + library.notice[1:])
+        if library.read_only:
+            self.message.emit(
+                "warning",
+                f"This library is read-only ({library.read_only}): searching works, indexing"
+                " and folder changes do not",
+            )
         self._emit_watch_dirs()
         if snap.folders:
             self._rescan(None)
@@ -494,6 +503,11 @@ class Engine(QObject):
         report: IndexReport | None = None
         try:
             report = job.run()
+        except DiskFull:
+            # Stopped, not failed: the bar offers Resume (for when space is freed) and
+            # automatic rescans do not run into the full disk again meanwhile.
+            self._held = True
+            raise
         finally:
             self._job = None
             done = report or IndexReport(cancelled=True)

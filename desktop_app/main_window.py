@@ -49,10 +49,12 @@ from core import scanning
 from core.demo import demo_captions
 from core.indexing import Progress, VideoOutcome
 from core.models import DEMO_MODEL
+from core.pathnames import readable
 from core.paths import logs_dir
 from core.relevance import label
 from core.search import SearchResult
 from desktop_app.app_settings import AppSettings, Preferences
+from desktop_app.drops import dropped_paths
 from desktop_app.engine import Engine, EngineConfig, JobSummary, SearchResponse, Snapshot
 from desktop_app.folder_watcher import FolderWatcher
 from desktop_app.formatting import (
@@ -1025,7 +1027,7 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event: QDropEvent) -> None:
         self.welcome.set_highlight(False)
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        paths = dropped_paths(event.mimeData())
         if paths:
             event.acceptProposedAction()
             self.handle_drop(paths)
@@ -1042,7 +1044,7 @@ class MainWindow(QMainWindow):
             if path.is_dir() or (path.is_file() and scanning.is_candidate(path, _head(path))):
                 wanted.append(p)
             else:
-                refused.append(path.name)
+                refused.append(readable(path.name))
         if refused:
             self._on_message("warning", f"Not a folder or a video: {', '.join(refused)}")
         if wanted:

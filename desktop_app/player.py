@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.formatting import clock
 from desktop_app.media_noise import quiet_ffmpeg
+from desktop_app.system_actions import file_url
 from desktop_app.timeline import MatchTimeline
 
 log = logging.getLogger(__name__)
@@ -150,7 +151,7 @@ class PreviewPlayer(QWidget):
             self.path = path
             self._pending_start = None
             self.player.stop()  # else Qt keeps "playing" state but never starts the new file
-            self.player.setSource(QUrl.fromLocalFile(str(Path(path))))
+            self.player.setSource(file_url(path))  # any name, even one not in UTF-8
             if self.player.mediaStatus() == QMediaPlayer.MediaStatus.LoadedMedia:
                 self._start_at(t0)
             else:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.pathnames import readable
 from core.search import SearchResult
 from desktop_app.formatting import plural, time_range
 from desktop_app.player import PreviewPlayer
@@ -55,7 +56,7 @@ def offline_text(r: SearchResult) -> str:
     folder = Path(r.path).parent
     where = "its drive or folder" if not os.path.exists(folder) else "the file"
     return (
-        f"{Path(r.path).name} is offline: {where} cannot be reached now"
+        f"{readable(Path(r.path).name)} is offline: {where} cannot be reached now"
         f" ({folder}).\n\nConnect the drive to play this moment; it stays in your library."
     )
 
@@ -162,7 +163,7 @@ class PreviewPane(QWidget):
 
     # -- internals -----
     def _describe(self, r: SearchResult, moments: list[SearchResult]) -> None:
-        self.title.setText(Path(r.path).name)
+        self.title.setText(readable(Path(r.path).name))
         others = len(moments) - 1
         parts = [time_range(r.t0, r.t1), match_text(r)]
         if others > 0:

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.pathnames import readable
+
 PathRole = Qt.ItemDataRole.UserRole + 1
 
 
@@ -57,7 +59,7 @@ class ProblemsPanel(QWidget):
         error_icon = self.style().standardIcon(self.style().StandardPixmap.SP_MessageBoxCritical)
         warn_icon = self.style().standardIcon(self.style().StandardPixmap.SP_MessageBoxWarning)
         for i, (path, reason, failed) in enumerate(rows):
-            name = QTableWidgetItem(error_icon if failed else warn_icon, Path(path).name)
+            name = QTableWidgetItem(error_icon if failed else warn_icon, readable(Path(path).name))
             name.setToolTip(path)
             name.setData(PathRole, path)
             text = reason if failed else f"indexed, but {reason}"

@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.pathnames import readable
 from core.relevance import label, shown_count
 from core.search import SearchResult
 from desktop_app.formatting import plural, time_range
@@ -310,13 +311,13 @@ class ResultsModel(QAbstractListModel):
             return row if isinstance(row, More) else None
         if role == Qt.ItemDataRole.DisplayRole:
             if isinstance(row, Header):
-                return Path(row.path).name
+                return readable(Path(row.path).name)
             if isinstance(row, More):
                 return more_text(row)
-            return f"{Path(row.path).name} {time_range(row.t0, row.t1)}"
+            return f"{readable(Path(row.path).name)} {time_range(row.t0, row.t1)}"
         if role == Qt.ItemDataRole.ToolTipRole:
             if isinstance(row, Header):
-                return row.path
+                return readable(row.path)
             if isinstance(row, More):
                 return more_text(row)
             return card_tooltip(row)
@@ -330,7 +331,7 @@ def more_text(row: More) -> str:
 
 
 def card_tooltip(r: SearchResult) -> str:
-    lines = [r.path, f"{time_range(r.t0, r.t1)} · {match_text(r)}"]
+    lines = [readable(r.path), f"{time_range(r.t0, r.t1)} · {match_text(r)}"]
     if r.relevance is not None:
         lines.append(
             f"Relevance {r.relevance * 100:.0f} of 100 against the rest of your library"
@@ -421,7 +422,7 @@ class ResultDelegate(QStyledItemDelegate):
         font.setPointSizeF(font.pointSizeF() + 1)
         p.setFont(font)
         p.setPen(pal.color(QPalette.ColorRole.Text))
-        name, name_w = header_layout(QFontMetrics(font), Path(h.path).name, r.width())
+        name, name_w = header_layout(QFontMetrics(font), readable(Path(h.path).name), r.width())
         p.drawText(
             QRect(r.left(), r.top(), name_w, r.height()), Qt.AlignmentFlag.AlignVCenter, name
         )
@@ -538,7 +539,7 @@ class ResultDelegate(QStyledItemDelegate):
         bold.setBold(True)
         p.setFont(bold)
         p.setPen(pal.color(QPalette.ColorRole.Text))
-        name = elided(QFontMetrics(bold), Path(r.path).name, int(text_w))
+        name = elided(QFontMetrics(bold), readable(Path(r.path).name), int(text_w))
         line_h = QFontMetrics(bold).height()
         p.drawText(QRectF(text_left, y, text_w, line_h), Qt.AlignmentFlag.AlignLeft, name)
         # relevance: a word and a bar on the library's scale (not relative to this search's best)

@@ -8,15 +8,24 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 
+from core.pathnames import openable
+
 log = logging.getLogger(__name__)
 
 
+def file_url(path: str) -> QUrl:
+    """A URL Qt can open for any file. Qt drops the undecodable bytes of a name that is not
+    UTF-8 (``bad\\xff.mp4`` would open ``bad.mp4``), so such a file goes through a link."""
+    return QUrl.fromLocalFile(openable(path))
+
+
 def open_in_system_player(path: str) -> bool:
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+    return QDesktopServices.openUrl(file_url(path))
 
 
 def reveal_command(path: str) -> list[str] | None:
@@ -26,7 +35,7 @@ def reveal_command(path: str) -> list[str] | None:
     if sys.platform == "darwin":
         return ["open", "-R", path]
     if shutil.which("gdbus"):  # freedesktop FileManager1: Nautilus, Dolphin, Nemo, Thunar…
-        uri = QUrl.fromLocalFile(path).toString()
+        uri = "file://" + quote(os.fsencode(os.path.abspath(path)))  # the name's own bytes
         return [
             "gdbus", "call", "--session", "--dest", "org.freedesktop.FileManager1",
             "--object-path", "/org/freedesktop/FileManager1",
@@ -46,4 +55,4 @@ def reveal_in_file_manager(path: str) -> bool:
         except (OSError, subprocess.TimeoutExpired) as exc:
             log.info("reveal with %s failed: %s", command[0], exc)
     target = path if os.path.isdir(path) else str(Path(path).parent)
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(target))
+    return QDesktopServices.openUrl(file_url(target))

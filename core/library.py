@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from core import preferences, relevance, scanning, thumbnails
@@ -38,6 +37,7 @@ from core.errors import (  # noqa: F401 - re-exported: the library's failures
     UsageError,
     disk_full,
 )
+from core.images import MIN_SHORT_SIDE, read_query_image
 from core.indexing import IndexJob, Progress, VideoOutcome
 from core.pathnames import from_db
 from core.paths import cache_dir, libraries_dir, slug
@@ -734,19 +734,15 @@ class Library:
             )
         return Background.of(scores)
 
-    @staticmethod
-    def _read_image(image: str | os.PathLike[str] | np.ndarray) -> np.ndarray:
+    def _read_image(self, image: str | os.PathLike[str] | np.ndarray) -> np.ndarray:
+        """A query picture as RGB: an array as given, a file through core.images (checked
+        header first, decoded reduced, never handed to OpenCV by name)."""
         if isinstance(image, np.ndarray):
             if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
                 raise QueryError("a query image must be an RGB uint8 array [H, W, 3]")
             return image
-        path = Path(image)
-        if not path.is_file():
-            raise QueryError(f"no such image file: {path}")
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise QueryError(f"{path}: not an image ClipSeek can read (JPEG, PNG, BMP, WebP…)")
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        short = max(MIN_SHORT_SIDE, 2 * self.encoder.manifest.image_size)
+        return read_query_image(image, min_short_side=short)
 
     def _allowed(self, folders: Sequence[str | os.PathLike[str]] | None) -> set[int] | None:
         """Segment ids under the given folders (watched folders or folders inside them)."""

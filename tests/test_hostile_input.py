@@ -391,3 +391,25 @@ def test_a_library_named_by_the_old_identity_is_found_and_upgraded(tmp_path, bun
     with Library(encoder, library_root(encoder, 1.0)) as lib:
         assert lib.status()["indexed"] == 1
         assert lib.catalog.get_meta("model_id") == model_id(encoder)
+
+
+# ------------------------------------------------------------------ 2. pictures as queries
+def test_picture_queries_odd_huge_or_cut_short_are_one_line_each(tmp_path, bundle) -> None:
+    from tests.test_query_images import black_png
+
+    videos = make_folder(tmp_path / "videos", {"a.mp4": 6, "b.mp4": 6})
+    common = ["--model", bundle, "--library", tmp_path / "lib", "--cpu"]
+    clipseek("index", videos, *common)
+    frame = cv2.cvtColor(frame_at(videos / "b.mp4", 3.5), cv2.COLOR_RGB2BGR)
+    odd = os.fsencode(tmp_path) + b"/still\xff.png"
+    with open(odd, "wb") as fh:  # a picture whose name is not UTF-8 (OpenCV crashed on it)
+        fh.write(cv2.imencode(".png", frame)[1].tobytes())
+    found = clipseek("search", "--image", os.fsdecode(odd), "-k", "1", "--json", *common)
+    assert Path(json.loads(found.stdout)["results"][0]["path"]).name == "b.mp4"
+    (tmp_path / "huge.png").write_bytes(black_png(20000, 20000))
+    whole = cv2.imencode(".png", frame)[1].tobytes()
+    (tmp_path / "cut.png").write_bytes(whole[: len(whole) // 2])
+    for name, words in [("huge.png", "20000×20000 pixels"), ("cut.png", "cut short")]:
+        proc = clipseek("search", "--image", tmp_path / name, *common, check=False)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.count("\n") == 1 and words in proc.stderr, proc.stderr  # no libpng line

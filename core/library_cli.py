@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from core import preferences, relevance
 from core.encoders import Encoder
-from core.errors import EXIT_FAILURE, UsageError
+from core.errors import EXIT_FAILURE, DiskFull, UsageError
 from core.indexing import IndexReport, Progress, VideoOutcome
 from core.library import DB_NAME, Library, SyncReport, folders_at, open_library
 from core.models import resolve_model
@@ -213,7 +213,13 @@ def _cmd_index(args: argparse.Namespace) -> int:
             sync = lib.sync(args.paths or None)
             if first or sync.changed or sync.pending:
                 out.line(_sync_summary(sync))
-            report, stop = _run_job(lib, args, out)
+            try:
+                report, stop = _run_job(lib, args, out)
+            except DiskFull as exc:
+                if not args.watch:
+                    raise
+                out.line(f"stopped: {exc}")  # watching goes on: the next scan tries again
+                report, stop = IndexReport(cancelled=False), False
             if first or report.encoded or report.failed or report.cancelled:
                 out.line(
                     f"done: {len(report.encoded)} indexed, {len(report.failed)} failed,"

@@ -115,3 +115,39 @@ def openable(path: str | os.PathLike[str]) -> str:
     os.symlink(target, tmp)
     os.replace(tmp, link)
     return str(link)
+
+
+def _collapsed(text: str) -> str:
+    """``text`` with each run of replacement characters as one (decoders differ in how many
+    U+FFFD they make of one bad sequence)."""
+    out: list[str] = []
+    for c in text:
+        if not (c == "\ufffd" and out and out[-1] == "\ufffd"):
+            out.append(c)
+    return "".join(out)
+
+
+def recover(path: str) -> str:
+    """The real name of a path that came back from Qt (a file dialog) with U+FFFD where the
+    name had undecodable bytes: each missing component is matched against its folder's
+    entries as people see them. A path that exists, or cannot be matched exactly once, is
+    returned unchanged (the caller then reports it missing)."""
+    if os.path.exists(path) or "\ufffd" not in path:
+        return path
+    parts = Path(path).parts
+    current = parts[0]
+    for part in parts[1:]:
+        candidate = os.path.join(current, part)
+        if os.path.exists(candidate):
+            current = candidate
+            continue
+        try:
+            names = os.listdir(current)
+        except OSError:
+            return path
+        wanted = _collapsed(part)
+        matches = [n for n in names if _collapsed(readable(n)) == wanted]
+        if len(matches) != 1:
+            return path
+        current = os.path.join(current, matches[0])
+    return current

@@ -18,9 +18,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.pathnames import from_db, readable, to_db
 from desktop_app.formatting import plural
 
 PathRole = 0x0100 + 10
+
+
+def _path_of(item: QListWidgetItem) -> str | None:
+    stored = item.data(PathRole)
+    return None if stored is None else from_db(stored)
 
 
 def folder_summary(f: dict[str, Any]) -> str:
@@ -38,9 +44,11 @@ def folder_summary(f: dict[str, Any]) -> str:
 
 class LibraryPanel(QWidget):
     addRequested = Signal()
-    removeRequested = Signal(str)
-    rescanRequested = Signal(str)
-    revealRequested = Signal(str)
+    # Paths travel as Python objects: a str signal would pass through QString, which drops
+    # the undecodable bytes of a name that is not UTF-8.
+    removeRequested = Signal(object)
+    rescanRequested = Signal(object)
+    revealRequested = Signal(object)
     filterChanged = Signal(object)  # folder path or None for all
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -87,7 +95,7 @@ class LibraryPanel(QWidget):
 
     def selected_folder(self) -> str | None:
         item = self.list.currentItem()
-        return None if item is None else item.data(PathRole)
+        return None if item is None else _path_of(item)
 
     def set_folders(self, folders: list[dict[str, Any]], videos: int, indexed: int, segments: int):
         current = self.selected_folder()
@@ -110,10 +118,10 @@ class LibraryPanel(QWidget):
             )
             item = QListWidgetItem(
                 style.standardIcon(icon),
-                f"{Path(f['path']).name or f['path']}\n{folder_summary(f)}",
+                f"{readable(Path(f['path']).name or f['path'])}\n{folder_summary(f)}",
             )
-            item.setToolTip(f["path"])
-            item.setData(PathRole, f["path"])
+            item.setToolTip(readable(f["path"]))
+            item.setData(PathRole, to_db(f["path"]))  # Qt keeps valid text only
             if not f["online"]:
                 item.setForeground(self.palette().placeholderText())
             self.list.addItem(item)
@@ -132,7 +140,7 @@ class LibraryPanel(QWidget):
             self.filterChanged.emit(None)  # the filtered folder went away
 
     def _current_changed(self, item: QListWidgetItem | None, _previous: object) -> None:
-        path = None if item is None else item.data(PathRole)
+        path = None if item is None else _path_of(item)
         self.remove_button.setEnabled(path is not None)
         self.filterChanged.emit(path)
 
@@ -143,7 +151,7 @@ class LibraryPanel(QWidget):
 
     def _menu(self, pos: QPoint) -> None:
         item = self.list.itemAt(pos)
-        path = None if item is None else item.data(PathRole)
+        path = None if item is None else _path_of(item)
         menu = QMenu(self)
         menu.addAction("Add folder…", self.addRequested.emit)
         if path:

@@ -49,7 +49,7 @@ from core import scanning
 from core.demo import demo_captions
 from core.indexing import Progress, VideoOutcome
 from core.models import DEMO_MODEL
-from core.pathnames import readable
+from core.pathnames import readable, recover
 from core.paths import logs_dir
 from core.relevance import label
 from core.search import SearchResult
@@ -873,13 +873,13 @@ class MainWindow(QMainWindow):
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add a folder of videos", str(Path.home()))
         if folder:
-            self.add_paths([folder])
+            self.add_paths([recover(folder)])  # Qt's name for a folder not named in UTF-8
 
     def add_paths(self, paths: list[str]) -> None:
         if self.snapshot is not None and self.snapshot.demo:
             self.leave_demo()
         self.engine.add_paths(paths)
-        self.statusBar().showMessage(f"Adding {', '.join(Path(p).name for p in paths)}…")
+        self.statusBar().showMessage(f"Adding {', '.join(readable(Path(p).name) for p in paths)}…")
 
     def _remove_selected(self) -> None:
         path = self.library_panel.selected_folder()
@@ -891,7 +891,8 @@ class MainWindow(QMainWindow):
     def remove_folder(self, path: str) -> None:
         if self.ask(
             "Stop watching a folder",
-            f"ClipSeek will forget the videos in\n{path}\n\nThe files themselves stay on disk.",
+            f"ClipSeek will forget the videos in\n{readable(path)}\n\nThe files themselves stay"
+            " on disk.",
             "Stop watching",
         ):
             self.engine.remove_folder(path)
@@ -902,7 +903,7 @@ class MainWindow(QMainWindow):
             "Pictures (*.jpg *.jpeg *.png *.bmp *.webp *.gif *.tif *.tiff)",
         )  # fmt: skip
         if path:
-            self.search_image(path)
+            self.search_image(recover(path))
 
     def open_demo(self) -> None:
         self.engine.open_demo()

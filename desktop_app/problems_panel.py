@@ -17,13 +17,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.pathnames import readable
+from core.pathnames import from_db, readable, to_db
 
 PathRole = Qt.ItemDataRole.UserRole + 1
 
 
 class ProblemsPanel(QWidget):
-    revealRequested = Signal(str)
+    revealRequested = Signal(object)  # a path (a str signal would lose odd bytes)
     rescanRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -60,13 +60,13 @@ class ProblemsPanel(QWidget):
         warn_icon = self.style().standardIcon(self.style().StandardPixmap.SP_MessageBoxWarning)
         for i, (path, reason, failed) in enumerate(rows):
             name = QTableWidgetItem(error_icon if failed else warn_icon, readable(Path(path).name))
-            name.setToolTip(path)
-            name.setData(PathRole, path)
+            name.setToolTip(readable(path))
+            name.setData(PathRole, to_db(path))  # Qt keeps valid text only
             text = reason if failed else f"indexed, but {reason}"
             problem = QTableWidgetItem(text)
             problem.setToolTip(text)
-            folder = QTableWidgetItem(str(Path(path).parent))
-            folder.setToolTip(path)
+            folder = QTableWidgetItem(readable(Path(path).parent))
+            folder.setToolTip(readable(path))
             for col, item in enumerate((name, problem, folder)):
                 self.table.setItem(i, col, item)
         self.count = len(rows)
@@ -89,7 +89,7 @@ class ProblemsPanel(QWidget):
         item = self.table.itemAt(pos)
         if item is None:
             return
-        path = self.table.item(item.row(), 0).data(PathRole)
+        path = from_db(self.table.item(item.row(), 0).data(PathRole))
         menu = QMenu(self)
         menu.addAction("Show in file manager", lambda: self.revealRequested.emit(path))
         menu.addAction("Rescan all folders", self.rescanRequested.emit)

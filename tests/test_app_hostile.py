@@ -69,6 +69,22 @@ def test_a_folder_named_in_latin1_is_indexed_shown_and_previewed(qtbot, window, 
     source = window.player.player.source().toLocalFile()
     assert os.path.samefile(source, os.fsdecode(folder + b"/" + BAD))  # the right file plays
     assert window.preview_pane.title.text() == "bad\ufffd.mp4"
+    panel = window.library_panel  # the folder list hands back the real name, not Qt's
+    panel.list.setCurrentRow(1)
+    real = os.fsdecode(os.fsencode(tmp_path.resolve()) + b"/Urlaub \xe9t\xe9")
+    assert panel.selected_folder() == real
+    assert panel.list.item(1).text().startswith("Urlaub \ufffdt\ufffd")
+    window.engine.remove_folder(panel.selected_folder())
+    qtbot.waitUntil(lambda: window.snapshot.videos == 0, timeout=30_000)
+
+
+def test_a_name_qt_mangled_is_found_again(tmp_path) -> None:
+    from core.pathnames import recover
+
+    os.makedirs(os.fsencode(tmp_path) + b"/caf\xe9/sub")
+    real = os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9/sub")
+    assert recover(str(tmp_path) + "/caf\ufffd/sub") == real  # as a Qt file dialog returns it
+    assert recover(str(tmp_path) + "/nothing\ufffd") == str(tmp_path) + "/nothing\ufffd"
 
 
 def test_a_full_disk_stops_indexing_with_resume(qtbot, window, tmp_path, monkeypatch) -> None:

@@ -22,10 +22,12 @@ added again.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import math
 import os
+import shutil
 import struct
 import threading
 import zlib
@@ -285,6 +287,13 @@ def _check_upper_levels(tail: np.ndarray, count: int, max_level: int, entry: int
     return None
 
 
+def _nearly_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < 64 * 1024 * 1024
+    except OSError:
+        return False
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -503,21 +512,35 @@ class VectorIndex:
         with self._save_lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(self.path.name + ".tmp")
-            with self._lock:
-                self._index.save_index(str(tmp))
-                all_labels = {int(x) for x in self._index.get_ids_list()}
-                live = set(self._live)
-                capacity = self._index.get_max_elements()
-                self.dirty = False
+            side_tmp = self.sidecar.with_name(self.sidecar.name + ".tmp")
             try:
-                self._publish(tmp, all_labels, live, capacity)
+                with self._lock:
+                    self._index.save_index(str(tmp))
+                    all_labels = {int(x) for x in self._index.get_ids_list()}
+                    live = set(self._live)
+                    capacity = self._index.get_max_elements()
+                    self.dirty = False
+                self._publish(tmp, side_tmp, all_labels, live, capacity)
             except BaseException:
                 self.dirty = True
+                # A full disk must not leave half-written temporaries behind (nor publish them).
+                tmp.unlink(missing_ok=True)
+                side_tmp.unlink(missing_ok=True)
                 raise
 
-    def _publish(self, tmp: Path, all_labels: set[int], live: set[int], capacity: int) -> None:
+    def _publish(
+        self, tmp: Path, side_tmp: Path, all_labels: set[int], live: set[int], capacity: int
+    ) -> None:
         with tmp.open("rb+") as fh:
             os.fsync(fh.fileno())
+        # hnswlib writes through a C++ stream and never reports a failed write: on a full disk
+        # it leaves a short file and returns. Checked here, before it can replace a good one.
+        problem = _check_structure(tmp, self.dim, capacity=capacity, deleted=all_labels - live)
+        if problem is not None:
+            raise OSError(
+                errno.ENOSPC if _nearly_full(self.path.parent) else errno.EIO,
+                f"the vector index could not be written completely ({problem})",
+            )
         meta = {
             "dim": self.dim,
             "bytes": tmp.stat().st_size,
@@ -526,7 +549,6 @@ class VectorIndex:
             "count": len(live),
             "deleted": sorted(all_labels - live),
         }
-        side_tmp = self.sidecar.with_name(self.sidecar.name + ".tmp")
         with side_tmp.open("w", encoding="utf-8") as fh:
             json.dump(meta, fh)
             fh.flush()

@@ -413,3 +413,38 @@ def test_picture_queries_odd_huge_or_cut_short_are_one_line_each(tmp_path, bundl
         proc = clipseek("search", "--image", tmp_path / name, *common, check=False)
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.count("\n") == 1 and words in proc.stderr, proc.stderr  # no libpng line
+
+
+def test_a_short_index_write_is_never_published_nor_left_behind(tmp_path) -> None:
+    """hnswlib reports no failed write: on a full disk it leaves a short file and returns."""
+    from core.vector_index import VectorIndex
+
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(300, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex(tmp_path / "segments.hnsw", 16)
+    index.add(list(range(1, 301)), vectors)
+    index.save()
+    good = (tmp_path / "segments.hnsw").read_bytes()
+
+    class FullDisk:  # hnswlib's index, whose file write stops half way like on a full disk
+        def __init__(self, real) -> None:
+            self.real = real
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+        def save_index(self, path: str) -> None:
+            self.real.save_index(path)
+            with open(path, "r+b") as fh:
+                fh.truncate(os.path.getsize(path) // 2)
+
+    index.add([301], vectors[:1])
+    index._index = FullDisk(index._index)
+    with pytest.raises(OSError, match="could not be written completely"):
+        index.save()
+    assert index.dirty and sorted(p.name for p in tmp_path.iterdir()) == [
+        "segments.hnsw",
+        "segments.hnsw.json",
+    ]
+    assert (tmp_path / "segments.hnsw").read_bytes() == good

@@ -159,6 +159,7 @@ def open_library(
     sample_rate: float | None = None,
     segment: SegmentRule | None = None,
     checkpoint_seconds: float = 60.0,
+    load_index: bool = True,
 ) -> Library:
     """Open (or create) a library: ``root``, else :func:`library_root` for the rate.
 
@@ -174,6 +175,7 @@ def open_library(
         sample_rate=rate if fresh else None,
         segment=segment if fresh else None,
         checkpoint_seconds=checkpoint_seconds,
+        load_index=load_index,
     )
 
 
@@ -230,7 +232,10 @@ class Library:
         sample_rate: float | None = None,
         segment: SegmentRule | None = None,
         checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS,
+        load_index: bool = True,
     ) -> None:
+        """``load_index=False`` leaves the saved vector index unread: what ``rebuild`` wants,
+        so that the recovery command never depends on the file it is there to replace."""
         self.encoder = encoder
         self.root = Path(root).expanduser() if root else library_root(encoder, sample_rate)
         try:
@@ -254,10 +259,13 @@ class Library:
         self._last_save_cost = 0.0
         self.index = VectorIndex(self.root / INDEX_NAME, encoder.embed_dim)
         started = time.perf_counter()
-        self.open_report = self.index.load_and_reconcile(
-            self.catalog.segment_ids(),
-            lambda ids: self.catalog.iter_segment_vectors(encoder.embed_dim, ids),
-        )
+        if load_index:
+            self.open_report = self.index.load_and_reconcile(
+                self.catalog.segment_ids(),
+                lambda ids: self.catalog.iter_segment_vectors(encoder.embed_dim, ids),
+            )
+        else:
+            self.open_report = "not read (to be rebuilt)"
         log.info(
             "library %s: vector index %s in %.2f s",
             self.root,

@@ -389,7 +389,7 @@ def _cmd_folders(args: argparse.Namespace) -> int:
 
 
 def _cmd_rebuild(args: argparse.Namespace) -> int:
-    lib = _open(args)
+    lib = _open(args, load_index=False)  # never load the file that is to be replaced
     try:
         rule = None
         if args.segment_seconds is not None:

@@ -448,3 +448,24 @@ def test_a_short_index_write_is_never_published_nor_left_behind(tmp_path) -> Non
         "segments.hnsw.json",
     ]
     assert (tmp_path / "segments.hnsw").read_bytes() == good
+
+
+# ------------------------------------------------------------- 7. rebuild never loads the file
+def test_rebuild_never_reads_the_index_it_replaces(tmp_path, bundle, monkeypatch) -> None:
+    from core.library import INDEX_NAME, open_library
+    from core.vector_index import VectorIndex
+
+    videos = make_folder(tmp_path / "videos", {"a.mp4": 9, "b.mp4": 9})
+    common = ["--model", bundle, "--library", tmp_path / "lib", "--cpu"]
+    clipseek("index", videos, *common)
+    (tmp_path / "lib" / INDEX_NAME).write_bytes(os.urandom(4096))  # damaged beyond any check
+
+    def must_not_load(self):
+        raise AssertionError("rebuild read the index file it replaces")
+
+    monkeypatch.setattr(VectorIndex, "_load_checked", must_not_load)
+    lib = open_library(Encoder(bundle, force_cpu=True), tmp_path / "lib", load_index=False)
+    with lib:
+        assert lib.rebuild() == lib.catalog.segment_count() > 0 and consistent(lib)
+    proc = clipseek("rebuild", *common)  # and the command, in its own process
+    assert proc.returncode == 0 and "rebuilt the vector index" in proc.stdout

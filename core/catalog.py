@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import ReadOnlyLibrary, disk_full
+from core.errors import DiskFull, ReadOnlyLibrary, disk_full
 from core.pathnames import from_db, readable, to_db
 
 SCHEMA_VERSION = 1
@@ -174,27 +174,44 @@ class Catalog:
             raise ReadOnlyLibrary(
                 f"{self.path.parent}: cannot create a library here ({self.read_only})"
             )
+        #: Set when the disk holding the library is full: it is then read as it was saved
+        #: (search and status work) and every change is refused with this error.
+        self.full: DiskFull | None = None
         try:
-            conn = self.conn
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise CatalogError(
-                    f"{self.path}: made by a newer ClipSeek (schema {version}); update ClipSeek"
-                )
-            if version < SCHEMA_VERSION or not self._has_schema(conn):
-                if self.read_only:
-                    raise ReadOnlyLibrary(
-                        f"{self.path.parent}: cannot create a library here ({self.read_only})"
-                    )
-                with conn:  # only a new (or older) database is written on open
-                    conn.executescript(_SCHEMA)
-                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._check_schema()
         except sqlite3.DatabaseError as exc:
             self.close()
             full = disk_full(exc, self.path.parent)
-            if full is not None:
+            if full is None:
+                raise CatalogError(f"{self.path}: not a usable library database ({exc})") from None
+            if not self.path.exists():
                 raise full from None
-            raise CatalogError(f"{self.path}: not a usable library database ({exc})") from None
+            # A WAL database cannot even be opened for writing on a full disk (SQLite must
+            # make its -shm file): read what is saved instead, rather than refuse a search.
+            self.full, self.read_only = full, "the disk holding it is full"
+            try:
+                self._check_schema()
+            except sqlite3.DatabaseError:
+                self.close()
+                raise full from None
+
+    def _check_schema(self) -> None:
+        conn = self.conn
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise CatalogError(
+                f"{self.path}: made by a newer ClipSeek (schema {version}); update ClipSeek"
+            )
+        if version < SCHEMA_VERSION or not self._has_schema(conn):
+            if self.full is not None:
+                raise self.full
+            if self.read_only:
+                raise ReadOnlyLibrary(
+                    f"{self.path.parent}: cannot create a library here ({self.read_only})"
+                )
+            with conn:  # only a new (or older) database is written on open
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _why_read_only(self) -> str | None:
         folder = self.path.parent

@@ -12,6 +12,7 @@ processes cannot index the same library at once; the lock dies with its process.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -21,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -221,6 +222,26 @@ class _WriteLock:
         return self._fh is not None
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _explained(method: _F) -> _F:
+    """A change to the library that hits a full disk says so in words (with the space left),
+    not as SQLite's 'database or disk is full' or 'disk I/O error'."""
+
+    @functools.wraps(method)
+    def wrapper(self: Library, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (OSError, sqlite3.Error) as exc:
+            explained = self.explain(exc)
+            if explained is exc:
+                raise
+            raise explained from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
 class Library:
     """Folders, videos and segment vectors of one model, with search."""
 
@@ -308,9 +329,14 @@ class Library:
             if not cat.read_only:
                 cat.set_meta({"model_id": stored_id})
         if stored_id != model_id(self.encoder):
+            made_with = cat.get_meta("model_name")
+            other = (
+                f"another version of the model {m.name!r} (its weights or preprocessing differ)"
+                if made_with == m.name
+                else f"the model {made_with!r}, not {m.name!r}"
+            )
             raise LibraryError(
-                f"the library {self.root} was indexed with the model"
-                f" {cat.get_meta('model_name')!r}, not {m.name!r}; open it with that model"
+                f"the library {self.root} was indexed with {other}; open it with that model"
                 " or choose another --library"
             )
         stored = LibrarySettings(
@@ -373,6 +399,7 @@ class Library:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @_explained
     def close(self) -> None:
         if self._lock.held:
             try:
@@ -389,6 +416,8 @@ class Library:
     def writable(self) -> None:
         """Take the write lock (once); raises :class:`LibraryBusy` if another process has it
         and :class:`ReadOnlyLibrary` if nothing here may be changed (searching still works)."""
+        if self.catalog.full is not None:
+            raise self.catalog.full
         why = self.catalog.read_only
         if why is None:
             try:
@@ -415,6 +444,7 @@ class Library:
             self._last_save_cost = self._last_save - started
 
     # -- folders -----
+    @_explained
     def add_folder(self, path: str | os.PathLike[str]) -> int:
         folder = _canonical(path)
         if not os.path.exists(folder):
@@ -424,6 +454,7 @@ class Library:
         self._record_folders()
         return folder_id
 
+    @_explained
     def remove_folder(self, path: str | os.PathLike[str]) -> int:
         """Stop watching a folder; its videos leave the library unless another folder holds them.
 
@@ -475,6 +506,7 @@ class Library:
                 )
 
     # -- scanning -----
+    @_explained
     def sync(self, paths: Sequence[str | os.PathLike[str]] | None = None) -> SyncReport:
         """Bring the catalog up to date with the disk: new, modified, moved, deleted files.
 
@@ -647,6 +679,7 @@ class Library:
     def record_failure(self, video_id: int, error: str) -> None:
         self.index.remove(self.catalog.mark_failed(video_id, error))
 
+    @_explained
     def rebuild(self, segment: SegmentRule | None = None) -> int:
         """Re-make the vector index from the database; with ``segment``, re-pool first.
 

@@ -331,6 +331,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
     print(f"library   {st['library']}")
     if st["read_only"]:
         print(f"access    read-only ({st['read_only']}): search and status only")
+        if lib.catalog.full is not None:
+            print(f"clipseek: warning: {lib.catalog.full}", file=sys.stderr)
     print(f"model     {st['model']['name']} (head {st['model']['head']})")
     print(f"provider  {st['model']['provider_detail']}")
     print(

@@ -370,7 +370,7 @@ def test_edited_preprocessing_cannot_mix_into_a_library(tmp_path, bundle) -> Non
     with Library(Encoder(bundle, force_cpu=True), tmp_path / "lib") as lib:
         index_all(lib, videos)
     edited = _unchecksummed_copy(bundle, tmp_path / "edited", mean=[0.5, 0.5, 0.5])
-    with pytest.raises(Exception, match="was indexed with the model"):
+    with pytest.raises(Exception, match="was indexed with another version of the model"):
         Library(Encoder(edited, force_cpu=True), tmp_path / "lib")
 
 
@@ -469,3 +469,15 @@ def test_rebuild_never_reads_the_index_it_replaces(tmp_path, bundle, monkeypatch
         assert lib.rebuild() == lib.catalog.segment_count() > 0 and consistent(lib)
     proc = clipseek("rebuild", *common)  # and the command, in its own process
     assert proc.returncode == 0 and "rebuilt the vector index" in proc.stdout
+
+
+def test_a_scan_that_fills_the_disk_says_so(tmp_path, encoder) -> None:
+    many = tmp_path / "many"
+    many.mkdir()
+    for i in range(400):  # each a row in the database (broken videos are recorded too)
+        (many / f"clip-with-a-long-name-{i:04d}.mp4").write_bytes(b"\0" * 64)
+    with Library(encoder, tmp_path / "lib") as lib:
+        lib.add_folder(many)
+        _limit_database(lib, 0)
+        with pytest.raises(DiskFull, match="the disk holding the library is full"):
+            lib.sync()

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -323,7 +324,7 @@ class Catalog:
 
     # -- videos -----
     @staticmethod
-    def _video(row: tuple) -> VideoRow:
+    def _video(row: tuple[Any, ...]) -> VideoRow:
         return VideoRow(row[0], from_db(row[1]), *row[2:])
 
     def warnings(self) -> list[tuple[str, str]]:

@@ -29,7 +29,8 @@ class QueryError(ValueError):
 
 def l2_normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+    out: np.ndarray = (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+    return out
 
 
 def uniform_frame_indices(count: int, keep: int) -> np.ndarray:
@@ -207,7 +208,8 @@ class Encoder:
         return l2_normalise(result) if normalize else result
 
     def encode_text(self, text: str, *, normalize: bool = True) -> np.ndarray:
-        return self.encode_texts([text], normalize=normalize)[0]
+        vector: np.ndarray = self.encode_texts([text], normalize=normalize)[0]
+        return vector
 
     # -- temporal head -----
     def pool_frames(self, frames: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:

@@ -124,7 +124,8 @@ def _png(buf: bytes, complete: bool) -> Size | None:
 
     libpng checks the same things, but it reports them on stderr (``libpng error: …``)."""
     if len(buf) < 33:
-        return _short(complete, "PNG ends inside its header")
+        _short(complete, "PNG ends inside its header")
+        return None
     length, kind = struct.unpack_from(">I4s", buf, 8)
     if kind != b"IHDR" or length != 13:
         raise _Damaged("PNG does not start with its header chunk")
@@ -183,13 +184,15 @@ def _jpeg(buf: bytes, complete: bool) -> Size | None:
     size: Size | None = None
     while True:
         if pos >= n:
-            return _short(complete, "JPEG ends before its end-of-image marker")
+            _short(complete, "JPEG ends before its end-of-image marker")
+            return None
         if buf[pos] != 0xFF:
             raise _Damaged("JPEG has stray bytes where a marker should be")
         while pos < n and buf[pos] == 0xFF:  # fill bytes may precede any marker
             pos += 1
         if pos >= n:
-            return _short(complete, "JPEG ends before its end-of-image marker")
+            _short(complete, "JPEG ends before its end-of-image marker")
+            return None
         marker = buf[pos]
         pos += 1
         if marker == 0xD9:
@@ -201,13 +204,15 @@ def _jpeg(buf: bytes, complete: bool) -> Size | None:
         if marker in (0x00, 0xD8):
             raise _Damaged("JPEG has a marker out of place")
         if pos + 2 > n:
-            return _short(complete, "JPEG ends inside a segment")
+            _short(complete, "JPEG ends inside a segment")
+            return None
         (length,) = struct.unpack_from(">H", buf, pos)
         end = pos + length
         if length < 2:
             raise _Damaged("JPEG segment has an impossible length")
         if end > n:
-            return _short(complete, "JPEG ends inside a segment")
+            _short(complete, "JPEG ends inside a segment")
+            return None
         if marker in _SOF and size is None:
             if length < 8:
                 raise _Damaged("JPEG frame header is too short")
@@ -223,7 +228,8 @@ def _jpeg(buf: bytes, complete: bool) -> Size | None:
                 raise _Damaged("JPEG picture data comes before its frame header")
             found = _NEXT_MARKER.search(buf, pos)
             if found is None:
-                return _short(complete, "JPEG ends before its end-of-image marker")
+                _short(complete, "JPEG ends before its end-of-image marker")
+                return None
             pos = found.start()
 
 
@@ -244,12 +250,14 @@ def _bmp(buf: bytes, complete: bool) -> Size | None:
     (pixels_at, dib) = struct.unpack_from("<II", buf, 10)
     if dib == 12:
         if len(buf) < 26:
-            return _short(complete, "BMP ends inside its header")
+            _short(complete, "BMP ends inside its header")
+            return None
         width, height, _, bits = struct.unpack_from("<HHHH", buf, 18)
         compression, stored = 0, 0
     else:
         if len(buf) < 38:
-            return _short(complete, "BMP ends inside its header")
+            _short(complete, "BMP ends inside its header")
+            return None
         width, height, _, bits, compression, stored = struct.unpack_from("<iiHHII", buf, 18)
     height = abs(height)  # negative: rows stored top-down
     if width <= 0 or height == 0 or bits not in (1, 2, 4, 8, 16, 24, 32):
@@ -269,7 +277,8 @@ def _bmp(buf: bytes, complete: bool) -> Size | None:
 def _webp(buf: bytes, complete: bool) -> Size | None:
     """WebP: size from the VP8, VP8L or VP8X chunk; the RIFF size and every chunk must fit."""
     if len(buf) < 30:
-        return _short(complete, "WebP ends inside its header")
+        _short(complete, "WebP ends inside its header")
+        return None
     (riff_size,) = struct.unpack_from("<I", buf, 4)
     first = buf[12:16]
     if first == b"VP8 ":
@@ -320,7 +329,8 @@ def _gif(buf: bytes, complete: bool) -> Size | None:
     """GIF: every block must be whole, up to the trailer; frames placed beyond the screen count
     toward the size. (Browsers forgive a missing trailer; OpenCV's decoder fails, noisily.)"""
     if len(buf) < 13:
-        return _short(complete, "GIF ends inside its header")
+        _short(complete, "GIF ends inside its header")
+        return None
     width, height, packed = struct.unpack_from("<HHB", buf, 6)
     if not (width and height):
         raise _Damaged("GIF header gives no size")
@@ -365,10 +375,12 @@ def _tiff(buf: bytes, complete: bool) -> Size | None:
     if ifd < 8:
         raise _Damaged("TIFF directory is misplaced")
     if ifd + 2 > n:
-        return _short(complete, "TIFF ends before its directory")
+        _short(complete, "TIFF ends before its directory")
+        return None
     (count,) = struct.unpack_from(order + "H", buf, ifd)
     if ifd + 2 + 12 * count + 4 > n:  # entries, then the next directory's offset
-        return _short(complete, "TIFF ends inside its directory")
+        _short(complete, "TIFF ends inside its directory")
+        return None
 
     def values(tag: int) -> list[int]:
         for i in range(count):
@@ -422,7 +434,8 @@ def _pnm(buf: bytes, complete: bool) -> Size | None:
     for _ in range(2 if kind in b"14" else 3):
         found = _PNM_FIELD.match(buf, pos)
         if found is None or found.end() == len(buf):  # a number at the very end may go on
-            return _short(complete, "PNM header is garbled or cut short")
+            _short(complete, "PNM header is garbled or cut short")
+            return None
         fields.append(int(found.group(1)))
         pos = found.end()
     width, height = fields[0], fields[1]

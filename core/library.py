@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -196,7 +197,7 @@ class _WriteLock:
             return
         fh = self.path.open("a+b")
         try:
-            if os.name == "nt":  # pragma: no cover - exercised on Windows only
+            if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
                 import msvcrt
 
                 msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
@@ -569,10 +570,10 @@ class Library:
                 report.copied.append(path)
             else:
                 report.new.append(path)
-        for path, reason in result.errors:
-            key = str(path)
+        for bad, reason in result.errors:
+            key = str(bad)
             row = cat.video_by_path(key)
-            if row is None and path.suffix.lower() in scanning.VIDEO_EXTENSIONS:
+            if row is None and bad.suffix.lower() in scanning.VIDEO_EXTENSIONS:
                 row_id = cat.add_video(key, fid, "", 0, 0)
                 self.record_failure(row_id, reason)
             elif row is not None:

@@ -277,12 +277,12 @@ def _cmd_search(args: argparse.Namespace) -> int:
         raise UsageError('give either a sentence or --image FILE, e.g. clipseek search "a dog"')
     lib = _open(args)
     try:
-        options = {"folders": args.folder or None, "merge": not args.no_merge}
+        folders, merge = args.folder or None, not args.no_merge
         started = time.perf_counter()
         if args.image is not None:
-            results = lib.search_image(args.image, args.k, **options)
+            results = lib.search_image(args.image, args.k, folders=folders, merge=merge)
         else:
-            results = lib.search(args.text, args.k, **options)
+            results = lib.search(args.text, args.k, folders=folders, merge=merge)
         elapsed = time.perf_counter() - started
         if args.json:
             print(
@@ -434,7 +434,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def add_library_commands(
-    sub: argparse._SubParsersAction, add_common: Callable[[argparse.ArgumentParser], None]
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    add_common: Callable[[argparse.ArgumentParser], None],
 ) -> None:
     def common(p: argparse.ArgumentParser) -> None:
         add_common(p)

@@ -40,6 +40,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core.bundle import BundleError, load_bundle, write_manifest
 from core.models import models_dir as default_models_dir
@@ -123,7 +124,7 @@ def _host(hub: str) -> str:
     return urllib.parse.urlparse(hub).netloc or hub
 
 
-def _open(url: str, headers: dict[str, str] | None = None):
+def _open(url: str, headers: dict[str, str] | None = None) -> Any:
     request = urllib.request.Request(url, headers={"User-Agent": "ClipSeek", **(headers or {})})
     return urllib.request.urlopen(request, timeout=TIMEOUT)
 
@@ -157,7 +158,7 @@ def remote_file(source: ModelSource, hub: str) -> tuple[int, str]:
         ) from None
     for entry in listing if isinstance(listing, list) else []:
         if isinstance(entry, dict) and entry.get("path") == source.filename:
-            lfs = entry.get("lfs") if isinstance(entry.get("lfs"), dict) else {}
+            lfs: dict[str, Any] = entry["lfs"] if isinstance(entry.get("lfs"), dict) else {}
             sha = lfs.get("oid") or lfs.get("sha256") or source.sha256
             size = lfs.get("size", entry.get("size", source.size))
             if not sha or size is None:

@@ -535,5 +535,5 @@ def bgr_to_rgb(frame: np.ndarray) -> UInt8Array:
     if img.shape[2] == 1:
         return np.ascontiguousarray(np.repeat(img, 3, axis=2))
     if frame.ndim == 3 and frame.shape[2] == 4:
-        return cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_BGRA2RGB)
-    return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGR2RGB)
+        return np.asarray(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_BGRA2RGB), np.uint8)
+    return np.asarray(cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGR2RGB), np.uint8)

@@ -215,7 +215,9 @@ def _star(cx: float, cy: float, r: float) -> np.ndarray:
     return np.array(points, np.int32)
 
 
-def draw_shape(img: np.ndarray, shape: str, cx: float, cy: float, r: float, rgb) -> None:
+def draw_shape(
+    img: np.ndarray, shape: str, cx: float, cy: float, r: float, rgb: Sequence[int]
+) -> None:
     colour = tuple(int(v) for v in rgb[::-1])  # OpenCV draws BGR
     if shape == "circle":
         cv2.circle(img, (round(cx), round(cy)), max(1, round(r)), colour, -1, cv2.LINE_AA)
@@ -281,7 +283,7 @@ def render(spec: VideoSpec, path: Path, *, size: int, fps: int, seconds: int, se
     total = fps * seconds
     per_scene = [total // len(spec.scenes)] * len(spec.scenes)
     per_scene[-1] += total - sum(per_scene)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (size, size))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (size, size))
     if not writer.isOpened():
         raise OSError(f"OpenCV cannot write {path}")
     try:

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from export.architectures import arch_config, infer_config
+from export.architectures import arch_config, infer_config, text_heads
 from export.errors import ExportError
 from export.model import DEFAULT_HEAD_LAYERS, CLIP4Clip
 
@@ -57,6 +57,7 @@ def save_checkpoint(
         "config": model.config,
         "head": model.head_name,
         "head_layers": model.head_layers,
+        "head_heads": model.head_heads,
         "model": model.state_dict(),
     }
     if extra:
@@ -160,6 +161,8 @@ def load_clip4clip(
             head=saved_head,
             arch=str(data.get("arch", "custom")),
             head_layers=int(data.get("head_layers", DEFAULT_HEAD_LAYERS)),
+            # saved before the count was recorded: they were built with the text tower's
+            head_heads=int(data.get("head_heads") or text_heads(data["config"])),
         )
         return _load_into(model, data["model"], name)
 

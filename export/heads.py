@@ -14,6 +14,7 @@ we use it to re-rank, never to index.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Literal
 
 import torch
@@ -27,6 +28,15 @@ ALL_HEADS: tuple[str, ...] = (*INDEXABLE_HEADS, "tightTransf")
 #: CLIP4Clip masks padded positions with this additive value rather than -inf, so that a row of
 #: padding never produces NaNs; we keep it for bit-compatible behaviour with its checkpoints.
 _MASK_NEG = -1_000_000.0
+
+
+#: CLIP4Clip's temporal transformer and cross model normalise with eps 1e-12 (its module_cross
+#: LayerNorm, BERT's value), not PyTorch's 1e-5: the two differ visibly when frame vectors are
+#: small, so a checkpoint from the original code scores the same here only with its own eps.
+CLIP4CLIP_LN_EPS = 1e-12
+_clip4clip_norm = partial(LayerNorm, eps=CLIP4CLIP_LN_EPS)
+#: The cross model's head count is its own config's (cross-base: 8), not width / 64.
+CROSS_HEADS = 8
 
 
 def l2_normalise(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
@@ -97,16 +107,24 @@ class SeqTransfHead(nn.Module):
         self.heads = heads
         self.frame_position_embeddings = nn.Embedding(max_positions, width)
         self.transformerClip = Transformer(
-            width=width, layers=layers, heads=heads, act_layer=QuickGELU, batch_first=True
+            width=width,
+            layers=layers,
+            heads=heads,
+            act_layer=QuickGELU,
+            norm_layer=_clip4clip_norm,
+            batch_first=True,
         )
 
     @torch.no_grad()
     def init_from_clip(self, clip: nn.Module) -> None:
-        """Copy CLIP's text positions and first text blocks in, as CLIP4Clip does at start."""
+        """Copy CLIP's text positions and first text blocks in, as CLIP4Clip does at start.
+
+        A head deeper than the text tower keeps its extra blocks as initialised, as the
+        original does (it copies the blocks that exist and no more)."""
         self.frame_position_embeddings.weight.copy_(clip.positional_embedding)
         text_blocks = clip.transformer.resblocks
-        for i, block in enumerate(self.transformerClip.resblocks):
-            block.load_state_dict(text_blocks[i].state_dict())
+        for block, text_block in zip(self.transformerClip.resblocks, text_blocks, strict=False):
+            block.load_state_dict(text_block.state_dict())
 
     def forward(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         length = frames.shape[1]
@@ -128,7 +146,7 @@ class CrossEmbeddings(nn.Module):
 class CrossPooler(nn.Module):
     def __init__(self, width: int) -> None:
         super().__init__()
-        self.ln_pool = LayerNorm(width)
+        self.ln_pool = _clip4clip_norm(width)
         self.dense = nn.Linear(width, width)
         self.activation = QuickGELU()
 
@@ -142,7 +160,12 @@ class CrossModel(nn.Module):
         self.heads = heads
         self.embeddings = CrossEmbeddings(width, max_positions)
         self.transformer = Transformer(
-            width=width, layers=layers, heads=heads, act_layer=QuickGELU, batch_first=True
+            width=width,
+            layers=layers,
+            heads=heads,
+            act_layer=QuickGELU,
+            norm_layer=_clip4clip_norm,
+            batch_first=True,
         )
         self.pooler = CrossPooler(width)
 

@@ -16,7 +16,7 @@ from torch import nn
 
 from export.architectures import arch_config, build_clip, text_heads, text_width
 from export.errors import ExportError
-from export.heads import INDEXABLE_HEADS, build_head
+from export.heads import CROSS_HEADS, INDEXABLE_HEADS, build_head
 
 DEFAULT_MAX_FRAMES = 12
 DEFAULT_HEAD_LAYERS = 4
@@ -32,21 +32,26 @@ class CLIP4Clip(nn.Module):
         arch: str = "custom",
         head_layers: int = DEFAULT_HEAD_LAYERS,
         clip: nn.Module | None = None,
+        head_heads: int | None = None,
     ) -> None:
+        """``head_heads``: attention heads of a seqTransf or tightTransf head. By default a
+        seqTransf has the text tower's (CLIP4Clip: width / 64) and a tightTransf its cross
+        config's 8 (export.heads.CROSS_HEADS), whatever the width."""
         super().__init__()
         self.config = dict(config)
         self.arch = arch
         self.head_name = head
         self.head_layers = head_layers
         self.clip = clip if clip is not None else build_clip(config)
-        width, heads = text_width(config), text_heads(config)
+        width = text_width(config)
+        if head_heads is None:
+            head_heads = CROSS_HEADS if head == "tightTransf" else text_heads(config)
+        heads = self.head_heads = head_heads
+        if head in ("seqTransf", "tightTransf") and (heads <= 0 or width % heads):
+            raise ExportError(f"{head} cannot split width {width} into {heads} attention heads")
         if head != "meanP" and int(config["embed_dim"]) != width:
             raise ExportError(
                 f"head {head} needs embed_dim == text width (got {config['embed_dim']} and {width})"
-            )
-        if head == "seqTransf" and head_layers > int(config["text_cfg"]["layers"]):
-            raise ExportError(
-                f"{head} copies its {head_layers} blocks from the text tower, which has fewer"
             )
         max_positions = int(config["text_cfg"]["context_length"])
         self.head = build_head(head, width, heads, head_layers, max_positions)

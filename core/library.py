@@ -45,7 +45,7 @@ from core.pathnames import from_db
 from core.paths import cache_dir, libraries_dir, slug
 from core.relevance import Background
 from core.search import SearchResult, fold_copies, inside, merge_adjacent
-from core.segments import SegmentRule, plan_segments
+from core.segments import DEFAULT_HOP, DEFAULT_WINDOW, SegmentRule, plan_segments
 from core.sessions import CUDA
 from core.vector_index import VectorIndex
 
@@ -343,8 +343,8 @@ class Library:
         stored = LibrarySettings(
             float(cat.get_meta("sample_rate") or DEFAULT_RATE),
             SegmentRule(
-                float(cat.get_meta("segment_window") or 8.0),
-                float(cat.get_meta("segment_hop") or 4.0),
+                float(cat.get_meta("segment_window") or DEFAULT_WINDOW),
+                float(cat.get_meta("segment_hop") or DEFAULT_HOP),
             ),
         )
         if rate is not None and abs(rate - stored.sample_rate) > 1e-9:

@@ -27,6 +27,7 @@ from core.models import resolve_model
 from core.pathnames import readable
 from core.search import SearchResult
 from core.segments import SegmentRule
+from core.times import clock
 
 LIBRARY_ENV = "CLIPSEEK_LIBRARY"
 
@@ -40,14 +41,6 @@ def _open(args: argparse.Namespace, **options: Any) -> Library:
     if lib.notice:
         print(f"clipseek: warning: {lib.notice}", file=sys.stderr)
     return lib
-
-
-def clock(seconds: float) -> str:
-    """0:07, 1:02:03 — how video players show times."""
-    s = int(seconds)
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
 class ProgressPrinter:
@@ -175,7 +168,7 @@ def _report_json(sync: SyncReport, report: IndexReport) -> dict[str, Any]:
 def _cmd_index(args: argparse.Namespace) -> int:
     rule = None
     if args.segment_seconds is not None:
-        rule = SegmentRule(args.segment_seconds, args.segment_seconds / 2)
+        rule = SegmentRule.of_length(args.segment_seconds)
     out = ProgressPrinter()
     explicit = args.library or os.environ.get(LIBRARY_ENV)
     previous = preferences.sample_rate()
@@ -395,7 +388,7 @@ def _cmd_rebuild(args: argparse.Namespace) -> int:
     try:
         rule = None
         if args.segment_seconds is not None:
-            rule = SegmentRule(args.segment_seconds, args.segment_seconds / 2)
+            rule = SegmentRule.of_length(args.segment_seconds)
         started = time.perf_counter()
         count = lib.rebuild(rule)
         print(

@@ -34,6 +34,11 @@ class SegmentRule:
     window: float = DEFAULT_WINDOW
     hop: float = DEFAULT_HOP
 
+    @classmethod
+    def of_length(cls, seconds: float) -> SegmentRule:
+        """Windows of ``seconds`` every half window (the 50 % overlap explained above)."""
+        return cls(seconds, seconds / 2)
+
     def __post_init__(self) -> None:
         if self.window <= 0 or self.hop <= 0:
             raise ValueError("segment length and hop must be positive")

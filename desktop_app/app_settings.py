@@ -14,6 +14,7 @@ from PySide6.QtCore import QByteArray, QSettings
 
 from core import preferences as core_preferences
 from core.paths import config_dir
+from core.segments import DEFAULT_WINDOW
 
 DEFAULT_RESCAN_MINUTES = 10
 
@@ -25,7 +26,7 @@ class Preferences:
     model: str = ""  # bundle folder; "" = automatic (installed model, else the demo model)
     force_cpu: bool = False
     sample_rate: float = 1.0  # kept by core (core.preferences): the CLI follows it
-    segment_seconds: float = 8.0
+    segment_seconds: float = DEFAULT_WINDOW
     rescan_minutes: int = DEFAULT_RESCAN_MINUTES
 
 

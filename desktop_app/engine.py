@@ -49,7 +49,7 @@ from core.library import (
 )
 from core.models import DEMO_MODEL
 from core.search import SearchResult
-from core.segments import SegmentRule
+from core.segments import DEFAULT_WINDOW, SegmentRule
 from core.tokenizer import TokenizerError
 from desktop_app.formatting import plural
 from desktop_app.model_status import ModelStatus, load_status
@@ -74,7 +74,7 @@ class EngineConfig:
     force_cpu: bool = False
     library: str | None = None  # library folder; None: the model's own in the data folder
     sample_rate: float = 1.0  # frames per second, for a new library
-    segment_seconds: float = 8.0  # segment length, for a new library (hop = half)
+    segment_seconds: float = DEFAULT_WINDOW  # segment length, for a new library (hop = half)
     workers: int | None = None  # videos decoded at once; None: by GPU and core count
     batch_size: int = 16
     demo: bool = False  # the demo library (fresh synthetic videos, the demo model)
@@ -405,7 +405,7 @@ class Engine(QObject):
             encoder,
             root,
             sample_rate=DEFAULT_RATE if config.demo else config.sample_rate,  # demo: as measured
-            segment=SegmentRule(config.segment_seconds, config.segment_seconds / 2),
+            segment=SegmentRule.of_length(config.segment_seconds),
         )
         with self._lib_lock:
             self._library = library
@@ -564,7 +564,7 @@ class Engine(QObject):
     def _rebuild(self, seconds: float) -> None:
         lib = self._require()
         self.busy.emit(f"Re-cutting moments to {seconds:g} s…")
-        count = lib.rebuild(SegmentRule(seconds, seconds / 2))
+        count = lib.rebuild(SegmentRule.of_length(seconds))
         self.message.emit("info", f"Moments re-cut to {seconds:g} s ({count:,} moments)")
 
     def _open_demo(self, videos: int) -> None:

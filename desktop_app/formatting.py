@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import math
 
-
-def clock(seconds: float) -> str:
-    """``83.4`` → ``1:23``; ``3723`` → ``1:02:03`` (video players' style, no leading zero)."""
-    s = max(0, math.floor(seconds + 1e-6))
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+from core.times import clock
 
 
 def time_range(t0: float, t1: float) -> str:

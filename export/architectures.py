@@ -15,11 +15,9 @@ from typing import Any
 
 import torch
 
+# OpenAI CLIP's normalisation constants live with the preprocessing that uses them.
+from core.preprocess import OPENAI_MEAN, OPENAI_STD  # noqa: F401 - re-exported
 from export.errors import ExportError
-
-#: OpenAI CLIP's normalisation constants (also what open_clip uses for OpenAI weights).
-OPENAI_MEAN: tuple[float, float, float] = (0.48145466, 0.4578275, 0.40821073)
-OPENAI_STD: tuple[float, float, float] = (0.26862954, 0.26130258, 0.27577711)
 
 CONTEXT_LENGTH = 77
 VOCAB_SIZE = 49408

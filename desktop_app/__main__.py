@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from logging.handlers import RotatingFileHandler
 
-from core.paths import logs_dir
+from core import logs_dir
 
 
 def _logging(debug: bool) -> None:

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from core import DEFAULT_WINDOW, config_dir
 from core import preferences as core_preferences
-from core.paths import config_dir
-from core.segments import DEFAULT_WINDOW
 
 DEFAULT_RESCAN_MINUTES = 10
 

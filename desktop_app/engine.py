@@ -34,23 +34,29 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from core.demo import demo_root, make_demo_videos
-from core.encoders import Encoder, QueryError
-from core.indexing import IndexJob, IndexReport, Progress, VideoOutcome
-from core.library import (
+from core import (
     DEFAULT_RATE,
+    DEFAULT_WINDOW,
+    DEMO_MODEL,
     DiskFull,
+    Encoder,
+    IndexJob,
+    IndexReport,
     Library,
     LibraryBusy,
     LibraryError,
+    Progress,
+    QueryError,
+    SearchResult,
+    SegmentRule,
     SyncReport,
+    TokenizerError,
+    VideoOutcome,
+    demo_root,
     indexed_at,
+    make_demo_videos,
     open_library,
 )
-from core.models import DEMO_MODEL
-from core.search import SearchResult
-from core.segments import DEFAULT_WINDOW, SegmentRule
-from core.tokenizer import TokenizerError
 from desktop_app.formatting import plural
 from desktop_app.model_status import ModelStatus, load_status
 

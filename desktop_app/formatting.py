@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from core.times import clock
+from core import clock
 
 
 def time_range(t0: float, t1: float) -> str:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.paths import cache_dir, config_dir, data_dir, logs_dir
+from core import cache_dir, config_dir, data_dir, logs_dir
 from desktop_app.model_status import ModelStatus
 
 #: (keys, what they do), in the order a newcomer needs them.

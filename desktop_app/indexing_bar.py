@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.indexing import Progress
+from core import Progress
 from desktop_app.formatting import duration, plural
 
 

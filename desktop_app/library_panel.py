@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.pathnames import from_db, readable, to_db
+from core import from_db, readable, to_db
 from desktop_app.formatting import plural
 
 PathRole = 0x0100 + 10

@@ -45,14 +45,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import scanning
-from core.demo import demo_captions
-from core.indexing import Progress, VideoOutcome
-from core.models import DEMO_MODEL
-from core.pathnames import readable, recover
-from core.paths import logs_dir
-from core.relevance import label
-from core.search import SearchResult
+from core import (
+    DEMO_MODEL,
+    Progress,
+    SearchResult,
+    VideoOutcome,
+    demo_captions,
+    is_candidate,
+    logs_dir,
+    read_head,
+    readable,
+    recover,
+)
+from core import relevance_label as label
 from desktop_app.app_settings import AppSettings, Preferences
 from desktop_app.drops import dropped_paths
 from desktop_app.engine import Engine, EngineConfig, JobSummary, SearchResponse, Snapshot
@@ -85,7 +90,7 @@ REFRESH_MS = 1200
 
 def _head(path: Path) -> bytes:
     try:
-        return scanning.read_head(path)
+        return read_head(path)
     except OSError:
         return b""
 
@@ -135,7 +140,7 @@ class _ClipSignals(QObject):
 def _save_clip_worker(
     source: str, t0: float, t1: float, dest: str, signals: _ClipSignals, cancel: threading.Event
 ) -> None:
-    from core.segment_export import SegmentExportCancelled, SegmentExportError, save_segment
+    from core import SegmentExportCancelled, SegmentExportError, save_segment
 
     try:
         save_segment(source, t0, t1, dest, on_progress=signals.progress.emit, cancel=cancel)
@@ -823,7 +828,7 @@ class MainWindow(QMainWindow):
         r = self.current_result()
         if r is None:
             return
-        from core.segment_export import suggest_name
+        from core import suggest_name
 
         default = str(Path.home() / suggest_name(r.path, r.t0, r.t1))
         dest, _ = QFileDialog.getSaveFileName(
@@ -1042,7 +1047,7 @@ class MainWindow(QMainWindow):
         wanted, refused = [], []
         for p in others:
             path = Path(p)
-            if path.is_dir() or (path.is_file() and scanning.is_candidate(path, _head(path))):
+            if path.is_dir() or (path.is_file() and is_candidate(path, _head(path))):
                 wanted.append(p)
             else:
                 refused.append(readable(path.name))

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.model_install import (
+from core import (
     DEFAULT_SOURCE,
     InstallCancelled,
     InstallError,

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.bundle import BundleError
-from core.encoders import Encoder
-from core.models import resolve_model
+from core import BundleError, Encoder, resolve_model
 
 
 @dataclass(frozen=True)

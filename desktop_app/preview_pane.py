@@ -21,8 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.pathnames import readable
-from core.search import SearchResult
+from core import SearchResult, readable
 from desktop_app.formatting import plural, time_range
 from desktop_app.player import PreviewPlayer
 from desktop_app.results import match_text

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.pathnames import from_db, readable, to_db
+from core import from_db, readable, to_db
 
 PathRole = Qt.ItemDataRole.UserRole + 1
 

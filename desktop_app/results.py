@@ -49,9 +49,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.pathnames import readable
-from core.relevance import label, shown_count
-from core.search import SearchResult
+from core import SearchResult, readable, shown_count
+from core import relevance_label as label
 from desktop_app.formatting import plural, time_range
 
 ResultRole = Qt.ItemDataRole.UserRole + 1

@@ -45,9 +45,10 @@ def render(out: Path, videos: int = 60) -> list[Path]:
     from PySide6.QtGui import QColor, QPainter
     from PySide6.QtWidgets import QApplication
 
-    from core.demo import DEMO_SPLIT_SEED
-    from core.models import DEMO_MODEL
-    from core.synthetic import VideoSpec, generate, plan, render
+    from core import DEMO_MODEL, DEMO_SPLIT_SEED, VideoSpec
+    from core import generate_videos as generate
+    from core import plan_videos as plan
+    from core import render_video as render
     from desktop_app.main_window import MainWindow
     from desktop_app.settings_dialog import SettingsDialog
 

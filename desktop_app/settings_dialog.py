@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.bundle import BundleError, load_bundle
+from core import BundleError, load_bundle
 from desktop_app.app_settings import Preferences
 
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 
-from core.pathnames import openable
+from core import openable
 
 log = logging.getLogger(__name__)
 

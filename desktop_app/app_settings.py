@@ -88,6 +88,6 @@ class AppSettings:
 
     def _float(self, key: str, default: float) -> float:
         try:
-            return float(self._s.value(key, default))
+            return float(str(self._s.value(key, default)))
         except (TypeError, ValueError):
             return default

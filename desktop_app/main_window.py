@@ -12,6 +12,7 @@ import os
 import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -165,7 +166,12 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.settings = AppSettings()
         self.prefs = self.settings.preferences()
-        self._overrides = {"model": model, "force_cpu": force_cpu, "library": library}
+        # What the command line asked for this run (None: the saved preferences decide).
+        self._overrides: dict[str, Any] = {
+            "model": model,
+            "force_cpu": force_cpu,
+            "library": library,
+        }
         self.status: ModelStatus | None = None
         self.snapshot: Snapshot | None = None
         self.response: SearchResponse | None = None
@@ -1065,6 +1071,6 @@ class MainWindow(QMainWindow):
         self.engine.shutdown()
         super().closeEvent(event)
 
-    def replace_config(self, **changes: object) -> None:
+    def replace_config(self, **changes: Any) -> None:
         """Restart the engine with changed settings for this run only (not saved)."""
         self.engine.start(replace(self._config(), **changes))

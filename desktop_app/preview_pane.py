@@ -102,8 +102,8 @@ class PreviewPane(QWidget):
             self.buttons[key] = b
             row.addWidget(b)
         row.addStretch(1)
-        self.actions = QWidget(self)
-        self.actions.setLayout(row)
+        self.action_bar = QWidget(self)  # not `actions`: that is QWidget.actions()
+        self.action_bar.setLayout(row)
         row.setContentsMargins(0, 0, 0, 0)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 8, 10, 8)
@@ -111,7 +111,7 @@ class PreviewPane(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.info)
         layout.addWidget(self.problem)
-        layout.addWidget(self.actions)
+        layout.addWidget(self.action_bar)
         self.clear()
 
     # -- API -----
@@ -158,7 +158,7 @@ class PreviewPane(QWidget):
         self.problem.hide()
         for b in self.buttons.values():
             b.setEnabled(False)
-        self.actions.hide()
+        self.action_bar.hide()
 
     # -- internals -----
     def _describe(self, r: SearchResult, moments: list[SearchResult]) -> None:
@@ -185,7 +185,7 @@ class PreviewPane(QWidget):
                 b.setEnabled(bool(r.thumbnail))
             else:
                 b.setEnabled(True)
-        self.actions.show()
+        self.action_bar.show()
 
     def _cannot_play(self, message: str) -> None:
         """The player failed on this file: say so here, not in a dialog."""

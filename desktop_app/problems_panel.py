@@ -81,15 +81,19 @@ class ProblemsPanel(QWidget):
     def rows(self) -> list[tuple[str, str]]:
         """(file name, problem) per row, as shown."""
         return [
-            (self.table.item(i, 0).text(), self.table.item(i, 1).text())
-            for i in range(self.table.rowCount())
+            (self._cell(i, 0).text(), self._cell(i, 1).text()) for i in range(self.table.rowCount())
         ]
+
+    def _cell(self, row: int, column: int) -> QTableWidgetItem:
+        item = self.table.item(row, column)
+        assert item is not None, "every cell is filled by set_problems"
+        return item
 
     def _menu(self, pos: QPoint) -> None:
         item = self.table.itemAt(pos)
         if item is None:
             return
-        path = from_db(self.table.item(item.row(), 0).data(PathRole))
+        path = from_db(self._cell(item.row(), 0).data(PathRole))
         menu = QMenu(self)
         menu.addAction("Show in file manager", lambda: self.revealRequested.emit(path))
         menu.addAction("Rescan all folders", self.rescanRequested.emit)

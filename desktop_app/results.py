@@ -219,7 +219,8 @@ class ResultsModel(QAbstractListModel):
         if self.grouped:
             for path, moments in chosen.items():
                 rows.append(Header(path, len(by_video[path]), moments[0].relevance))
-                rows.extend(sorted(moments, key=lambda m: m.t0))
+                in_time: list[SearchResult] = sorted(moments, key=lambda m: m.t0)
+                rows.extend(in_time)
                 if hidden(path):
                     rows.append(More(hidden(path), path))
         else:
@@ -554,11 +555,11 @@ class ResultDelegate(QStyledItemDelegate):
             track.addRoundedRect(bar, 3, 3)
             p.fillPath(track, pal.color(QPalette.ColorRole.Midlight))
             frac = max(0.03, r.relevance)  # a sliver, so "weak" still reads as a bar
-            fill = QPainterPath()
-            fill.addRoundedRect(
+            filled = QPainterPath()
+            filled.addRoundedRect(
                 QRectF(bar.left(), bar.top(), bar.width() * frac, bar.height()), 3, 3
             )
-            p.fillPath(fill, pal.color(QPalette.ColorRole.Highlight))
+            p.fillPath(filled, pal.color(QPalette.ColorRole.Highlight))
 
     @staticmethod
     def _chip(p: QPainter, fm: QFontMetrics, text: str, x: float, y: float, color: QColor) -> None:

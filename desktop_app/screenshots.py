@@ -16,11 +16,15 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from desktop_app.main_window import MainWindow
 
 SIZES = [(1280, 800), (1920, 1080)]
 
 
-def _wait(app, condition: Callable[[], bool], timeout: float = 120.0) -> None:
+def _wait(app: Any, condition: Callable[..., bool], timeout: float = 120.0) -> None:
     end = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > end:
@@ -29,7 +33,13 @@ def _wait(app, condition: Callable[[], bool], timeout: float = 120.0) -> None:
         time.sleep(0.01)
 
 
-def _settle(app, seconds: float = 0.4) -> None:
+def _first_row(window: MainWindow) -> int:
+    row = window.results_model.first_result_row()
+    assert row is not None, "the search found moments"
+    return row
+
+
+def _settle(app: Any, seconds: float = 0.4) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         app.processEvents()
@@ -43,9 +53,9 @@ def render(out: Path, videos: int = 60) -> list[Path]:
     os.environ["CLIPSEEK_FORCE_CPU"] = "1"
     from PySide6.QtCore import QPoint, QRect, Qt
     from PySide6.QtGui import QColor, QPainter
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QWidget
 
-    from core import DEMO_MODEL, DEMO_SPLIT_SEED, VideoSpec
+    from core import DEMO_MODEL, DEMO_SPLIT_SEED, Progress, VideoSpec
     from core import generate_videos as generate
     from core import plan_videos as plan
     from core import render_video as render
@@ -70,7 +80,7 @@ def render(out: Path, videos: int = 60) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
 
-    def shoot(window, name: str, w: int, h: int, dialog=None) -> None:
+    def shoot(window: MainWindow, name: str, w: int, h: int, dialog: QWidget | None = None) -> None:
         _settle(app)
         path = out / f"{name}-{w}x{h}.png"
         picture = window.grab()
@@ -110,9 +120,11 @@ def render(out: Path, videos: int = 60) -> list[Path]:
         _wait(app, lambda window=window: window.snapshot is not None)
         shoot(window, "welcome", w, h)
 
-        progress: list = []
+        progress: list[Progress] = []
 
-        def hold(p, window=window, progress=progress) -> None:
+        def hold(
+            p: Progress, window: MainWindow = window, progress: list[Progress] = progress
+        ) -> None:
             """Pause a third of the way in, to hold the indexing state still for the picture."""
             progress.append(p)
             if p.state == "indexing" and p.files_done >= videos // 3 and not window.engine.paused:
@@ -128,7 +140,7 @@ def render(out: Path, videos: int = 60) -> list[Path]:
         _settle(app, 1.0)  # the panels' counts catch up (they refresh twice a second)
         shoot(window, "indexing", w, h)
         window.engine.resume()
-        done = []
+        done: list[object] = []
         window.engine.jobFinished.connect(done.append)
         _wait(app, lambda d=done: bool(d), timeout=600)
 
@@ -140,7 +152,7 @@ def render(out: Path, videos: int = 60) -> list[Path]:
                 window.response is not None and window.response.request.text == caption
             ),
         )
-        window.select_result(window.results_model.first_result_row())
+        window.select_result(_first_row(window))
         _wait(app, lambda window=window: window.player.playing)
         _settle(app, 1.2)
         shoot(window, "results", w, h)
@@ -154,18 +166,19 @@ def render(out: Path, videos: int = 60) -> list[Path]:
                 and window.response.request.text == "a shape moving right"
             ),
         )
-        window.select_result(window.results_model.first_result_row())
+        window.select_result(_first_row(window))
         window.problems_button.setChecked(True)
         _wait(app, lambda window=window: window.player.playing)
         _settle(app, 1.2)
         shoot(window, "problems", w, h)
         window.problems_button.setChecked(False)
 
-        snap = window.snapshot
+        snap, status = window.snapshot, window.status
+        assert snap is not None and status is not None  # both arrived before the first search
         dialog = SettingsDialog(
             window.prefs,
-            active_model=window.status.title,
-            active_provider=window.status.device,
+            active_model=status.title,
+            active_provider=status.device,
             library_rate=snap.sample_rate,
             library_segment=snap.segment_seconds,
             parent=window,

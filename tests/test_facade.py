@@ -91,3 +91,7 @@ def test_core_and_export_never_import_qt() -> None:
         if m.split(".")[0] in {"PySide6", "PyQt5", "PyQt6", "shiboken6"}
     ]
     assert not offences, "\n".join(offences)
+
+
+def test_the_facade_lists_what_it_loads() -> None:
+    assert sorted(core.__all__) == sorted(core._EXPORTS) == core.__all__

@@ -89,12 +89,12 @@ _RENAMED = {
 # Written out (not sorted(_EXPORTS)) so that type checkers see what is exported;
 # tests/test_facade.py checks the two agree.
 __all__ = [
-    "BundleError",
     "DEFAULT_RATE",
     "DEFAULT_SOURCE",
     "DEFAULT_WINDOW",
     "DEMO_MODEL",
     "DEMO_SPLIT_SEED",
+    "BundleError",
     "DiskFull",
     "Encoder",
     "IndexJob",

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,18 @@ from core.pathnames import from_db, readable, to_db
 
 SCHEMA_VERSION = 1
 
-_SCHEMA = """
+
+class VideoStatus(StrEnum):
+    """Where a video stands. A StrEnum: stored in SQLite as its value, equal to it in Python."""
+
+    PENDING = "pending"  # found, not encoded yet (or changed since)
+    INDEXED = "indexed"  # frames and segments stored, searchable
+    FAILED = "failed"  # could not be decoded; ``error`` says why
+
+
+PENDING, INDEXED, FAILED = VideoStatus.PENDING, VideoStatus.INDEXED, VideoStatus.FAILED
+
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS folders (
     id INTEGER PRIMARY KEY,
@@ -43,7 +55,7 @@ CREATE TABLE IF NOT EXISTS videos (
     fingerprint TEXT NOT NULL,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'indexed', 'failed')),
+    status TEXT NOT NULL CHECK (status IN ('{PENDING}', '{INDEXED}', '{FAILED}')),
     error TEXT,
     duration REAL,
     fps REAL,
@@ -93,7 +105,7 @@ class VideoRow:
     fingerprint: str
     size: int
     mtime_ns: int
-    status: str
+    status: VideoStatus
     error: str | None
     duration: float | None
 
@@ -306,10 +318,11 @@ class Catalog:
 
     def folders(self) -> list[FolderRow]:
         rows = self.conn.execute(
-            """
+            f"""
             SELECT f.id, f.path,
                    COUNT(v.id),
-                   SUM(v.status = 'indexed'), SUM(v.status = 'failed'), SUM(v.status = 'pending'),
+                   SUM(v.status = '{INDEXED}'), SUM(v.status = '{FAILED}'),
+                   SUM(v.status = '{PENDING}'),
                    (SELECT COUNT(*) FROM segments s JOIN videos w ON s.video_id = w.id
                      WHERE w.folder_id = f.id)
             FROM folders f LEFT JOIN videos v ON v.folder_id = f.id
@@ -325,12 +338,23 @@ class Catalog:
     # -- videos -----
     @staticmethod
     def _video(row: tuple[Any, ...]) -> VideoRow:
-        return VideoRow(row[0], from_db(row[1]), *row[2:])
+        vid, path, folder, fingerprint, size, mtime, status, error, duration = row
+        return VideoRow(
+            vid,
+            from_db(path),
+            folder,
+            fingerprint,
+            size,
+            mtime,
+            VideoStatus(status),
+            error,
+            duration,
+        )
 
     def warnings(self) -> list[tuple[str, str]]:
         """Indexed videos with a note (e.g. truncated: indexed as far as they decode)."""
         rows = self.conn.execute(
-            "SELECT path, error FROM videos WHERE status = 'indexed' AND error IS NOT NULL"
+            f"SELECT path, error FROM videos WHERE status = '{INDEXED}' AND error IS NOT NULL"
             " ORDER BY path"
         ).fetchall()
         return [(from_db(p), str(e)) for p, e in rows]
@@ -341,7 +365,9 @@ class Catalog:
         ).fetchone()
         return None if row is None else self._video(row)
 
-    def videos(self, *, folder_id: int | None = None, status: str | None = None) -> list[VideoRow]:
+    def videos(
+        self, *, folder_id: int | None = None, status: VideoStatus | None = None
+    ) -> list[VideoRow]:
         sql = f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE 1"
         args: list[object] = []
         if folder_id is not None:
@@ -380,7 +406,7 @@ class Catalog:
         with self.conn as conn:
             cur = conn.execute(
                 "INSERT INTO videos(path, folder_id, fingerprint, size, mtime_ns, status)"
-                " VALUES (?, ?, ?, ?, ?, 'pending')",
+                f" VALUES (?, ?, ?, ?, ?, '{PENDING}')",
                 (to_db(path), folder_id, fingerprint, size, mtime_ns),
             )
             conn.execute("DELETE FROM skipped WHERE path = ?", (to_db(path),))
@@ -408,7 +434,7 @@ class Catalog:
         """Content changed: encode it again. Old segments stay searchable until replaced."""
         with self.conn as conn:
             conn.execute(
-                "UPDATE videos SET fingerprint = ?, size = ?, mtime_ns = ?, status = 'pending',"
+                f"UPDATE videos SET fingerprint = ?, size = ?, mtime_ns = ?, status = '{PENDING}',"
                 " error = NULL WHERE id = ?",
                 (fingerprint, size, mtime_ns, video_id),
             )
@@ -440,7 +466,7 @@ class Catalog:
         with self.conn as conn:
             removed = self._drop_segments(conn, video_id, frames=True)
             conn.execute(
-                "UPDATE videos SET status = 'failed', error = ?, indexed_at = ? WHERE id = ?",
+                f"UPDATE videos SET status = '{FAILED}', error = ?, indexed_at = ? WHERE id = ?",
                 (readable(error), time.time(), video_id),
             )
         return removed
@@ -471,7 +497,7 @@ class Catalog:
             )
             new_ids = self._insert_segments(conn, video_id, spans, segment_vectors)
             conn.execute(
-                "UPDATE videos SET status = 'indexed', error = ?, duration = ?, fps = ?,"
+                f"UPDATE videos SET status = '{INDEXED}', error = ?, duration = ?, fps = ?,"
                 " width = ?, height = ?, rotation = ?, frame_count = ?, indexed_at = ?"
                 " WHERE id = ?",
                 (
@@ -551,7 +577,7 @@ class Catalog:
                 (target_id, source_id),
             )
             conn.execute(
-                "UPDATE videos SET status = 'indexed', error = NULL, duration = s.duration,"
+                f"UPDATE videos SET status = '{INDEXED}', error = NULL, duration = s.duration,"
                 " fps = s.fps, width = s.width, height = s.height, rotation = s.rotation,"
                 " frame_count = s.frame_count, indexed_at = ?"
                 " FROM (SELECT * FROM videos WHERE id = ?) AS s WHERE videos.id = ?",
@@ -654,8 +680,8 @@ class Catalog:
 
     def counts(self) -> dict[str, int | float]:
         row = self.conn.execute(
-            "SELECT COUNT(*), SUM(status = 'indexed'), SUM(status = 'failed'),"
-            " SUM(status = 'pending'), COALESCE(SUM(CASE WHEN status = 'indexed'"
+            f"SELECT COUNT(*), SUM(status = '{INDEXED}'), SUM(status = '{FAILED}'),"
+            f" SUM(status = '{PENDING}'), COALESCE(SUM(CASE WHEN status = '{INDEXED}'"
             " THEN duration END), 0) FROM videos"
         ).fetchone()
         frames = self.conn.execute("SELECT COUNT(*) FROM frames").fetchone()[0]

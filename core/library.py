@@ -29,7 +29,17 @@ import numpy as np
 
 from core import preferences, relevance, scanning, thumbnails
 from core.bundle import legacy_identity, vector_identity
-from core.catalog import Catalog, FolderRow, SegmentRow, SegmentSpan, VideoMedia, VideoRow
+from core.catalog import (
+    FAILED,
+    INDEXED,
+    PENDING,
+    Catalog,
+    FolderRow,
+    SegmentRow,
+    SegmentSpan,
+    VideoMedia,
+    VideoRow,
+)
 from core.encoders import Encoder, QueryError, l2_normalise
 from core.errors import (  # noqa: F401 - re-exported: the library's failures
     DiskFull,
@@ -138,7 +148,7 @@ def _peek(encoder: Encoder, sample_rate: float, sql: str) -> list[tuple[Any, ...
 def indexed_at(encoder: Encoder, sample_rate: float) -> int:
     """How many videos the model's library at ``sample_rate`` has indexed (0: none, or no
     such library): switching to a rate already indexed costs nothing. Reads only."""
-    rows = _peek(encoder, sample_rate, "SELECT COUNT(*) FROM videos WHERE status = 'indexed'")
+    rows = _peek(encoder, sample_rate, f"SELECT COUNT(*) FROM videos WHERE status = '{INDEXED}'")
     return int(rows[0][0]) if rows else 0
 
 
@@ -525,7 +535,7 @@ class Library:
                 report.offline.append(root)
                 continue
             self._sync_root(fid, root, roots, report)
-        report.pending = len(self.catalog.videos(status="pending"))
+        report.pending = len(self.catalog.videos(status=PENDING))
         self.checkpoint(force=True)
         return report
 
@@ -562,7 +572,7 @@ class Library:
                 report.moved.append((gone[0].path, path))
                 continue
             new_id = cat.add_video(path, owner, fp, f.size, f.mtime_ns)
-            source = next((v for v in twins if v.status == "indexed"), None)
+            source = next((v for v in twins if v.status == INDEXED), None)
             if source is not None:
                 ids = cat.copy_vectors(source.id, new_id)
                 for batch_ids, vectors in cat.iter_segment_vectors(self.encoder.embed_dim, ids):
@@ -588,7 +598,7 @@ class Library:
 
     # -- indexing -----
     def pending(self) -> list[VideoRow]:
-        return self.catalog.videos(status="pending")
+        return self.catalog.videos(status=PENDING)
 
     def index_job(
         self,
@@ -693,7 +703,7 @@ class Library:
             recut = LibrarySettings(self.settings.sample_rate, segment)
 
             def pooled() -> Iterator[tuple[int, list[SegmentSpan], np.ndarray]]:
-                for video in self.catalog.videos(status="indexed"):
+                for video in self.catalog.videos(status=INDEXED):
                     times, frames = self.catalog.frames(video.id, dim)
                     if len(times):
                         spans = plan_segments(list(times), recut.step, segment)
@@ -864,7 +874,7 @@ class Library:
         cat = self.catalog
         counts = cat.counts()
         fps, measured = self.throughput()
-        failed = [(v.path, v.error or "unknown error") for v in cat.videos(status="failed")]
+        failed = [(v.path, v.error or "unknown error") for v in cat.videos(status=FAILED)]
         return {
             "library": str(self.root),
             "read_only": self.read_only,

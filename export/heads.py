@@ -39,6 +39,19 @@ _clip4clip_norm = partial(LayerNorm, eps=CLIP4CLIP_LN_EPS)
 CROSS_HEADS = 8
 
 
+def _temporal_transformer(width: int, layers: int, heads: int) -> Transformer:
+    """The transformer of seqTransf and of the cross model: CLIP's blocks (QuickGELU) with
+    CLIP4Clip's LayerNorm."""
+    return Transformer(
+        width=width,
+        layers=layers,
+        heads=heads,
+        act_layer=QuickGELU,
+        norm_layer=_clip4clip_norm,
+        batch_first=True,
+    )
+
+
 def l2_normalise(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     """Like F.normalize, but by broadcasting: F.normalize's expand_as traces the LSTM's output
     length as a constant under torch.export, which breaks the exported head for other lengths."""
@@ -106,14 +119,7 @@ class SeqTransfHead(nn.Module):
         super().__init__()
         self.heads = heads
         self.frame_position_embeddings = nn.Embedding(max_positions, width)
-        self.transformerClip = Transformer(
-            width=width,
-            layers=layers,
-            heads=heads,
-            act_layer=QuickGELU,
-            norm_layer=_clip4clip_norm,
-            batch_first=True,
-        )
+        self.transformerClip = _temporal_transformer(width, layers, heads)
 
     @torch.no_grad()
     def init_from_clip(self, clip: nn.Module) -> None:
@@ -159,14 +165,7 @@ class CrossModel(nn.Module):
         super().__init__()
         self.heads = heads
         self.embeddings = CrossEmbeddings(width, max_positions)
-        self.transformer = Transformer(
-            width=width,
-            layers=layers,
-            heads=heads,
-            act_layer=QuickGELU,
-            norm_layer=_clip4clip_norm,
-            batch_first=True,
-        )
+        self.transformer = _temporal_transformer(width, layers, heads)
         self.pooler = CrossPooler(width)
 
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -60,6 +59,7 @@ from core import (
 )
 from core import relevance_label as label
 from desktop_app.app_settings import AppSettings, Preferences
+from desktop_app.background import BackgroundTask, TaskControl
 from desktop_app.drops import dropped_paths
 from desktop_app.engine import Engine, EngineConfig, JobSummary, SearchResponse, Snapshot
 from desktop_app.folder_watcher import FolderWatcher
@@ -125,31 +125,6 @@ def window_title(snap: Snapshot) -> str:
     """The library's name; the desktop adds the app's ("Videos — ClipSeek") from
     ``QGuiApplication.applicationDisplayName``."""
     return library_name(snap)
-
-
-class _ClipSignals(QObject):
-    """A clip-saving thread's news for the UI thread (queued connections).
-
-    Parentless and send-only, like the model installer's: the thread holds this and never the
-    window, so the window can only ever be deleted in the UI thread.
-    """
-
-    progress = Signal(float)  # fraction done
-    finished = Signal(str, object)  # destination, error (None: saved; "cancelled")
-
-
-def _save_clip_worker(
-    source: str, t0: float, t1: float, dest: str, signals: _ClipSignals, cancel: threading.Event
-) -> None:
-    from core import SegmentExportCancelled, SegmentExportError, save_segment
-
-    try:
-        save_segment(source, t0, t1, dest, on_progress=signals.progress.emit, cancel=cancel)
-        signals.finished.emit(dest, None)
-    except SegmentExportCancelled:
-        signals.finished.emit(dest, "cancelled")
-    except (SegmentExportError, OSError) as exc:
-        signals.finished.emit(dest, str(exc))
 
 
 class MainWindow(QMainWindow):
@@ -834,7 +809,7 @@ class MainWindow(QMainWindow):
         r = self.current_result()
         if r is None:
             return
-        from core import suggest_name
+        from core import SegmentExportCancelled, SegmentExportError, save_segment, suggest_name
 
         default = str(Path.home() / suggest_name(r.path, r.t0, r.t1))
         dest, _ = QFileDialog.getSaveFileName(
@@ -842,28 +817,39 @@ class MainWindow(QMainWindow):
         )
         if not dest:
             return
-        dialog = QProgressDialog(f"Saving {Path(dest).name}…", "Cancel", 0, 100, self)
+        dialog = QProgressDialog(f"Saving {readable(Path(dest).name)}…", "Cancel", 0, 100, self)
         dialog.setWindowTitle("Save clip")
         dialog.setMinimumDuration(300)
-        cancel = threading.Event()
-        dialog.canceled.connect(cancel.set)
-        signals = _ClipSignals()
-        signals.progress.connect(lambda f: dialog.setValue(int(f * 100)))
-        signals.finished.connect(self._saved)
-        self._save_dialog, self._clip_signals = dialog, signals
-        threading.Thread(
-            target=_save_clip_worker,
-            args=(r.path, r.t0, r.t1, dest, signals, cancel),
-            name="clipseek-save-clip",
-            daemon=True,
-        ).start()
+        source, t0, t1 = r.path, r.t0, r.t1
 
-    def _saved(self, dest: str, error: str | None) -> None:
-        self._save_dialog.reset()
-        if error is None:
-            self.statusBar().showMessage(f"Saved {dest}", 10000)
-        elif error != "cancelled":
-            self._on_message("error", f"Could not save the clip: {error}")
+        def save(control: TaskControl) -> str:
+            save_segment(
+                source, t0, t1, dest, on_progress=control.progress, cancel=control.cancel_event
+            )
+            return dest
+
+        def saved(path: str) -> None:
+            dialog.reset()
+            self.statusBar().showMessage(f"Saved {readable(path)}", 10000)
+
+        def failed(exc: BaseException) -> None:
+            dialog.reset()
+            self._on_message("error", f"Could not save the clip: {exc}")
+
+        task: BackgroundTask[str] = BackgroundTask(
+            self,
+            save,
+            on_success=saved,
+            on_failure=failed,
+            on_progress=lambda fraction: dialog.setValue(int(fraction * 100)),
+            on_cancelled=dialog.reset,
+            cancelled_by=(SegmentExportCancelled,),
+            expected=(SegmentExportError, OSError),
+            name="clipseek-save-clip",
+        )
+        dialog.canceled.connect(task.cancel)
+        self._save_dialog, self._save_task = dialog, task
+        task.start()
 
     def _result_menu(self, pos) -> None:
         index = self.results_view.indexAt(pos)

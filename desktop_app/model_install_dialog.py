@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -25,9 +23,8 @@ from core import (
     ModelSource,
     install_model,
 )
+from desktop_app.background import BackgroundTask, TaskControl
 from desktop_app.formatting import duration
-
-log = logging.getLogger(__name__)
 
 STAGES = {
     "connecting": "Connecting to the Hugging Face hub…",
@@ -42,59 +39,18 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:,.0f} MB"
 
 
-class _Signals(QObject):
-    """Carries the worker thread's news to the UI thread (queued connections).
-
-    It has no parent, so it lives as long as the worker needs it even if the dialog is gone, and
-    it only ever sends: nothing is ever delivered to it, so it may be freed in any thread.
-    """
-
-    progress = Signal(object)  # InstallProgress
-    finished = Signal(str, str)  # bundle path, error ("" when fine; "cancelled")
-
-
-def _install_worker(
-    source: ModelSource,
-    models_dir: str | None,
-    hub_url: str | None,
-    signals: _Signals,
-    cancel: threading.Event,
-) -> None:
-    """The install, in its own thread, reporting through ``signals``.
-
-    It holds no reference to the dialog on purpose: a dialog without a parent belongs to Python,
-    and if its last reference went away in this thread PySide would delete the QDialog here, off
-    the UI thread, and crash the app some time later.
-    """
-    try:
-        path = install_model(
-            source,
-            models_dir=models_dir,
-            hub_url=hub_url,
-            on_progress=signals.progress.emit,
-            cancel=cancel,
-        )
-        outcome = (str(path), "")
-    except InstallCancelled:
-        outcome = ("", "cancelled")
-    except (InstallError, OSError) as exc:
-        outcome = ("", str(exc))
-    except Exception as exc:  # a bug: say so in the dialog rather than hang on "Converting"
-        log.exception("installing %s failed", source.name)
-        outcome = ("", f"{type(exc).__name__}: {exc}")
-    signals.finished.emit(*outcome)
-
-
 class ModelInstallDialog(QDialog):
     """Downloads and converts a model in a background thread; call :meth:`start`, then ``exec``.
 
-    Signals: ``installed(str)`` with the bundle folder, then the dialog accepts. Cancel (or
+    Signals: ``progressed(InstallProgress)`` as it goes; ``installed(str)`` with the bundle
+    folder, then the dialog accepts. Cancel (or
     closing the window) stops the work and rejects; the partial download is kept for next time.
     Widgets tests read: ``stage_label``, ``progress_bar``, ``detail_label``, ``error_label``,
     ``cancel_button``, ``retry_button``; ``result_path`` and ``error`` hold the outcome.
     """
 
     installed = Signal(str)
+    progressed = Signal(object)  # each InstallProgress, as the dialog shows it
 
     def __init__(
         self,
@@ -152,17 +108,40 @@ class ModelInstallDialog(QDialog):
         layout.addWidget(self.detail_label)
         layout.addWidget(self.error_label)
         layout.addLayout(buttons)
-        self._signals = _Signals()  # no parent: see _install_worker
-        self._signals.progress.connect(self._show_progress)
-        self._signals.finished.connect(self._finished)
-        self._cancel = threading.Event()
-        self._thread: threading.Thread | None = None
+        source, models, hub = self.source, self.models_dir, self.hub_url  # plain values only
+
+        def install(control: TaskControl) -> str:
+            path = install_model(
+                source,
+                models_dir=models,
+                hub_url=hub,
+                on_progress=control.progress,
+                cancel=control.cancel_event,
+            )
+            return str(path)
+
+        self._task: BackgroundTask[str] = BackgroundTask(
+            self,
+            install,
+            on_success=lambda path: self._finished(path, ""),
+            on_failure=self._failed,
+            on_progress=self._show_progress,
+            on_cancelled=lambda: self._finished("", "cancelled"),
+            cancelled_by=(InstallCancelled,),
+            expected=(InstallError, OSError),
+            name="clipseek-install",
+        )
         self.result_path: str | None = None
         self.error: str | None = None
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._task.running
+
+    def _failed(self, exc: BaseException) -> None:
+        expected = isinstance(exc, InstallError | OSError)
+        # a bug: said in the dialog (and logged) rather than left hanging on "Converting"
+        self._finished("", str(exc) if expected else f"{type(exc).__name__}: {exc}")
 
     def start(self) -> None:
         if self.running:
@@ -176,17 +155,11 @@ class ModelInstallDialog(QDialog):
         self.stage_label.setText(STAGES["connecting"])
         self.detail_label.setText("")
         self.progress_bar.setRange(0, 0)
-        self._cancel = threading.Event()
-        self._thread = threading.Thread(
-            target=_install_worker,
-            args=(self.source, self.models_dir, self.hub_url, self._signals, self._cancel),
-            name="clipseek-install",
-            daemon=True,
-        )
-        self._thread.start()
+        self._task.start()
 
     def _show_progress(self, p: InstallProgress) -> None:
-        if self._cancel.is_set():
+        self.progressed.emit(p)
+        if self._task.cancel_requested:
             return  # "Cancelling…" stays until the worker stops
         self.stage_label.setText(STAGES.get(p.stage, p.stage))
         if p.stage in ("downloading", "verifying") and p.bytes_total:
@@ -232,6 +205,6 @@ class ModelInstallDialog(QDialog):
     def reject(self) -> None:
         """Cancel (Esc, the window's close button, Cancel): the worker stops at its next step."""
         if self.running:
-            self._cancel.set()  # the worker answers "cancelled"; the .part file stays
+            self._task.cancel()  # the worker answers "cancelled"; the .part file stays
             self.stage_label.setText("Cancelling…")
         super().reject()

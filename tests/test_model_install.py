@@ -337,7 +337,7 @@ def test_the_install_dialog(qtbot, hub, tmp_path) -> None:
     dialog = ModelInstallDialog(source=SOURCE, models_dir=str(tmp_path), hub_url=hub.url)
     qtbot.addWidget(dialog)
     stages: list[str] = []
-    dialog._signals.progress.connect(lambda p: stages.append(p.stage))
+    dialog.progressed.connect(lambda p: stages.append(p.stage))
     dialog.show()
     with qtbot.waitSignal(dialog.installed, timeout=120_000) as signal:
         dialog.start()
@@ -462,7 +462,9 @@ def test_the_install_worker_does_not_keep_the_dialog_alive(qtbot, hub, tmp_path)
     dialog.start()
     detail = dialog.detail_label
     qtbot.waitUntil(lambda: " MB/s" in detail.text(), timeout=30_000)
-    worker, cancel, alive = dialog._thread, dialog._cancel, weakref.ref(dialog)
+    task = dialog._task  # (the test keeps only the thread and its cancel flag)
+    worker, cancel, alive = task._thread, task._cancel, weakref.ref(dialog)
+    del task
     del dialog
     gc.collect()
     assert alive() is None and worker.is_alive()  # gone while the worker still downloads

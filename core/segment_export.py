@@ -54,8 +54,12 @@ def _stamp(t: float) -> str:
 
 
 def suggest_name(source: str | os.PathLike[str], t0: float, t1: float) -> str:
-    """``birthday.mov`` at 83–91 s → ``birthday_00-01-23_to_00-01-31.mp4``."""
-    return f"{Path(source).stem}_{_stamp(t0)}_to_{_stamp(t1)}.mp4"
+    """``birthday.mov`` at 83–91 s → ``birthday_00-01-23_to_00-01-31.mp4``.
+
+    Always valid Unicode: a source named in Latin-1 (``caf\\xe9.mov``) gives ``caf_…`` — a
+    file dialog would otherwise drop the odd byte silently (found saving such a clip)."""
+    stem = readable(Path(source).stem).replace("\ufffd", "_")
+    return f"{stem}_{_stamp(t0)}_to_{_stamp(t1)}.mp4"
 
 
 def video_encoder() -> str:

@@ -114,3 +114,10 @@ def test_a_full_disk_stops_indexing_with_resume(qtbot, window, tmp_path, monkeyp
     full[0] = False  # space is back
     qtbot.mouseClick(bar.resume_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.snapshot.indexed == 2, timeout=60_000)
+
+
+def test_a_clip_of_an_odd_name_is_suggested_a_plain_one() -> None:
+    from core import suggest_name
+
+    name = suggest_name(os.fsdecode(b"/media/usb/caf\xe9 1.mp4"), 83, 91)
+    assert name == "caf_ 1_00-01-23_to_00-01-31.mp4" and name.encode("utf-8")

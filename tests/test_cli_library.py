@@ -19,6 +19,8 @@ from core.library import Library
 from tests.test_library import consistent, make_folder
 from tests.videos import frame_at, write_video
 
+pytestmark = pytest.mark.slow  # runs clipseek in subprocesses, kills some
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -17,6 +17,8 @@ from core.sampling import sample_frames
 from core.synthetic import generate, plan, render
 from export.evaluate import evaluate
 
+pytestmark = pytest.mark.slow  # makes and indexes demo libraries
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: text->video R@1 (%) of the demo model on fresh test videos: the mean of six draws of 120-150

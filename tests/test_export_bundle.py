@@ -12,6 +12,8 @@ from core.bundle import load_bundle
 from core.encoders import Encoder
 from export.errors import ExportError
 
+pytestmark = pytest.mark.slow  # exports ONNX models through torch
+
 
 def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = a / np.linalg.norm(a, axis=-1, keepdims=True)

@@ -30,6 +30,8 @@ from tests.test_cli_library import clipseek
 from tests.test_library import consistent, index_all, make_folder
 from tests.videos import frame_at, write_video
 
+pytestmark = pytest.mark.slow  # runs clipseek in subprocesses against damaged libraries
+
 BAD = b"bad\xff.mp4"  # Latin-1 'ÿ': not valid UTF-8, as on old USB sticks and SMB shares
 
 

@@ -15,6 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # drives the real window for two minutes
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

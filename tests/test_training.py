@@ -14,6 +14,8 @@ from export.datasets import load_dataset
 from export.metrics import ranks, retrieval_metrics
 from export.train import BEST, LAST, TrainConfig, train
 
+pytestmark = pytest.mark.slow  # trains models
+
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory) -> str:

@@ -5,11 +5,14 @@ About a minute on a 2-core CPU: export of three towers plus the parity check tha
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from core.bundle import load_bundle
 from export.convert import convert
 from export.model import build_model
+
+pytestmark = pytest.mark.slow  # builds and exports a full-size ViT-B/32
 
 
 def test_vit_b32_seqtransf_bundle_parity(tmp_path) -> None:

@@ -63,6 +63,7 @@ import cv2
 import numpy as np
 
 from core.encoders import QueryError
+from core.pathnames import readable
 
 __all__ = [
     "MAX_QUERY_BYTES",
@@ -491,12 +492,6 @@ def image_size(head: bytes) -> tuple[str, int, int] | None:
 
 
 # ------------------------------------------------------------------------------------ reading
-def _shown(path: str | os.PathLike[str] | bytes) -> str:
-    """The path as a person may read it: undecodable bytes become U+FFFD, and printing it (to Qt,
-    a log, a strict UTF-8 terminal) cannot raise."""
-    return os.fsencode(path).decode("utf-8", "replace")
-
-
 def _open_regular(path: str | os.PathLike[str] | bytes, name: str) -> tuple[int, int]:
     """(descriptor, size) of the regular file at ``path``; anything else gets its own message."""
     flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -607,7 +602,7 @@ def read_query_image(
     short. Nothing is printed on stderr for the damage it checks (see the module notes)."""
     if min_short_side < 1:
         raise ValueError("min_short_side must be at least 1")
-    name = _shown(path)
+    name = readable(path)
     data = _read_file(path, name)
     found = _identify(data)
     if found is None:

@@ -74,12 +74,14 @@ def from_db(text: str) -> str:
     return "".join(out)
 
 
-def readable(path: str | os.PathLike[str]) -> str:
+def readable(path: str | bytes | os.PathLike[str]) -> str:
     """How to show a path to a person: undecodable bytes become U+FFFD (``bad�.mp4``).
 
     Never raises and never drops a character, unlike handing the raw name to Qt or printing it
     to a strict UTF-8 terminal."""
     text = os.fspath(path)
+    if isinstance(text, bytes):
+        return text.decode("utf-8", "replace")
     if is_plain(text):
         return text
     return os.fsencode(text).decode("utf-8", "replace")

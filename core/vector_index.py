@@ -27,7 +27,6 @@ import json
 import logging
 import math
 import os
-import shutil
 import struct
 import threading
 import zlib
@@ -36,6 +35,8 @@ from pathlib import Path
 
 import hnswlib
 import numpy as np
+
+from core.errors import free_bytes
 
 log = logging.getLogger(__name__)
 
@@ -288,10 +289,8 @@ def _check_upper_levels(tail: np.ndarray, count: int, max_level: int, entry: int
 
 
 def _nearly_full(folder: Path) -> bool:
-    try:
-        return shutil.disk_usage(folder).free < 64 * 1024 * 1024
-    except OSError:
-        return False
+    free = free_bytes(folder)
+    return free is not None and free < 64 * 1024 * 1024
 
 
 def _fsync_dir(path: Path) -> None:

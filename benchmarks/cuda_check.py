@@ -7,8 +7,8 @@ is what we run on a machine with an NVIDIA GPU and onnxruntime-gpu:
 
 1. Providers: what ONNX Runtime offers, and what each of our sessions (image, text, head) really
    runs on once created. The check fails if CUDA was asked for and any session fell back.
-2. Two libraries from the same fresh demo videos (``core.synthetic``, held-out pairs), one indexed
-   with the CPU forced and one on CUDA, through the real ``Library.index_job()`` pipeline.
+2. Two libraries from the same fresh demo videos (``core.demo.synthetic``, held-out pairs), one
+   indexed with the CPU forced and one on CUDA, through the real ``Library.index_job()`` pipeline.
 3. Agreement: cosine between the two libraries' stored segment vectors (matched by video and time
    range) and between their query vectors for every caption; for every caption, the rank of its
    own video on each side (R@1, R@5) and whether both sides put the same moment first.
@@ -38,11 +38,11 @@ sys.path.insert(0, str(REPO_ROOT))
 import onnxruntime as ort  # noqa: E402
 
 from benchmarks.encoders import machine  # noqa: E402
-from core.demo import examples, make_demo_videos  # noqa: E402
-from core.encoders import Encoder  # noqa: E402
+from core.demo.library import examples, make_demo_videos  # noqa: E402
 from core.library import Library  # noqa: E402
-from core.models import DEMO_MODEL  # noqa: E402
-from core.sessions import CUDA, choose_providers  # noqa: E402
+from core.model.encoder import Encoder  # noqa: E402
+from core.model.registry import DEMO_MODEL  # noqa: E402
+from core.model.sessions import CUDA, choose_providers  # noqa: E402
 from export.metrics import summarise  # noqa: E402  (numpy only: no torch)
 
 #: Agreement below these fails the check. fp32 on CUDA differs from the CPU by rounding only;

@@ -20,8 +20,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.bundle import BundleError
-from core.encoders import Encoder
+from core.model.bundle import BundleError
+from core.model.encoder import Encoder
 
 QUERIES = [
     "my daughter blowing out birthday candles",

@@ -8,7 +8,7 @@ Part 1 — indexing, in sampled frames per second at 1 frame/s, on generated H.2
 and 1080p, each with a short (30 frames) and a long (300 frames) keyframe interval (the GOP column
 is the mean interval found in the file: x264 may start a GOP early where the picture changes):
 
-* decode only: ``core.sampling.sample_frames`` + ``Encoder.preprocess``, the decoder stage;
+* decode only: ``core.ingest.sample.sample_frames`` + ``Encoder.preprocess``, the decoder stage;
 * encode only: ``Encoder.encode_pixels`` in batches of 16 on frames decoded beforehand;
 * end to end: the real pipeline, ``Library.index_job().run()`` on a folder holding the video
   (decode thread, batched encoding, segments, head, SQLite, ANN index, thumbnails);
@@ -30,9 +30,9 @@ Part 1b (``--workers``) — a folder of ``--folder-videos`` distinct videos per 
 Each worker decodes a different video, so this shows when more decoders pay: with encoding on a
 GPU the pipeline is bound by decoding, and one decoder leaves most cores idle.
 
-Part 2 — the ANN index (``core.vector_index.VectorIndex``, hnswlib) at several sizes, on synthetic
-512-d vectors clustered like real embeddings: build time, query latency p50/p99 (one query at a
-time, k=10), recall@10 against exact search, save time and reload time.
+Part 2 — the ANN index (``core.store.vector_index.VectorIndex``, hnswlib) at several sizes,
+on synthetic 512-d vectors clustered like real embeddings: build time, query latency p50/p99
+(one query at a time, k=10), recall@10 against exact search, save time and reload time.
 
 Every figure is the best of ``--repeat`` runs (interference on a shared machine only ever slows a
 run down). Generated videos and model bundles are kept in ``--out`` (default ``bench-out/``), so a
@@ -62,11 +62,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.encoders import machine  # noqa: E402
-from core.bundle import MANIFEST_NAME, BundleError  # noqa: E402
-from core.encoders import Encoder  # noqa: E402
+from core.ingest.sample import probe, sample_frames  # noqa: E402
 from core.library import Library  # noqa: E402
-from core.sampling import probe, sample_frames  # noqa: E402
-from core.vector_index import VectorIndex  # noqa: E402
+from core.model.bundle import MANIFEST_NAME, BundleError  # noqa: E402
+from core.model.encoder import Encoder  # noqa: E402
+from core.store.vector_index import VectorIndex  # noqa: E402
 
 FPS = 30
 ENCODE_BATCH = 16

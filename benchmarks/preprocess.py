@@ -1,4 +1,4 @@
-"""Benchmark CLIP frame preprocessing: core.preprocess vs PIL/open_clip vs cv2.resize.
+"""Benchmark CLIP frame preprocessing: core.model.preprocess vs PIL/open_clip vs cv2.resize.
 
 Usage::
 
@@ -7,7 +7,8 @@ Usage::
 For each frame size it prints milliseconds per frame (median and best of ``--repeat`` runs,
 after a warm-up) for the full "RGB uint8 frame -> normalised float32 3xSxS" step:
 
-* ``core.preprocess``: this project's numpy/OpenCV implementation (bit-identical to open_clip);
+* ``core.model.preprocess``: this project's numpy/OpenCV implementation
+  (bit-identical to open_clip);
 * ``PIL + open_clip``: ``Image.fromarray`` + ``open_clip.image_transform(S, is_train=False)``,
   i.e. what the export tooling does (needs the ``export`` extra; skipped when missing);
 * ``cv2 INTER_CUBIC``: ``cv2.resize`` + crop + normalise, for reference only: it is fast but
@@ -35,7 +36,7 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from core.preprocess import (  # noqa: E402  (after the sys.path fix-up above)
+from core.model.preprocess import (  # noqa: E402  (after the sys.path fix-up above)
     OPENAI_MEAN,
     OPENAI_STD,
     center_crop,
@@ -100,9 +101,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rng = np.random.default_rng(0)
     transform = open_clip.image_transform(size, is_train=False) if open_clip else None
-    header = (
-        f"{'frame':>11}  {'core.preprocess':>17}  {'PIL + open_clip':>17}  {'cv2 INTER_CUBIC':>17}"
-    )
+    columns = ("ours (core)", "PIL + open_clip", "cv2 INTER_CUBIC")
+    header = f"{'frame':>11}" + "".join(f"  {c:>17}" for c in columns)
     print(header)
     print("-" * len(header))
     for width, height in FRAME_SIZES:

@@ -9,7 +9,7 @@ process's baseline after imports, and the wall time of the read alone.
 * old: ``cv2.imread(str(path))`` then ``cvtColor(BGR2RGB)``, as ``Library._read_image`` did —
   full size, whatever the model needs; run only where its estimated peak (9 bytes a pixel:
   OpenCV's buffer, its copy into numpy, the RGB copy) stays under 5 GB, and said so otherwise;
-* new: :func:`core.images.read_query_image` — header checked first, decoded reduced to a short
+* new: :func:`core.query.images.read_query_image` — header checked first, decoded reduced to a short
   side of at least 448 px, refused above ``MAX_QUERY_PIXELS``.
 
 Pictures are smooth colour fields (a random 48×48 picture enlarged), which PNG and JPEG compress
@@ -35,7 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.encoders import machine  # noqa: E402
-from core.images import MAX_QUERY_PIXELS  # noqa: E402
+from core.query.images import MAX_QUERY_PIXELS  # noqa: E402
 
 OLD_PATH_BUDGET = 5 * 10**9  # bytes: above this estimate the old path is not run
 OLD_BYTES_PER_PIXEL = 9
@@ -46,8 +46,8 @@ _CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[3])
 import cv2, numpy as np
-from core.images import read_query_image
-from core.encoders import QueryError
+from core.query.images import read_query_image
+from core.model.encoder import QueryError
 
 def rss():
     try:

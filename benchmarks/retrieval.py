@@ -24,7 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.tokenizer import ClipTokenizer
+from core.model.tokenizer import ClipTokenizer
 from export.checkpoints import load_clip4clip
 from export.convert import convert
 from export.datasets import load_dataset, split

@@ -47,10 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from PySide6.QtGui import QGuiApplication
 
-        from core.demo import DEMO_SPLIT_SEED, build_demo
-        from core.encoders import Encoder
-        from core.models import DEMO_MODEL
-        from core.synthetic import VideoSpec, plan, render
+        from core.demo.library import DEMO_SPLIT_SEED, build_demo
+        from core.demo.synthetic import VideoSpec, plan, render
+        from core.model.encoder import Encoder
+        from core.model.registry import DEMO_MODEL
         from desktop_app.engine import SHOWN_THUMBNAILS, _decode_thumbnails
 
         app = QGuiApplication(sys.argv[:1])  # QImage's JPEG reader wants an application

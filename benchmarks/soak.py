@@ -128,8 +128,8 @@ class Soak:
 
     # -- footage -----
     def make_footage(self) -> tuple[Path, list[str]]:
-        from core.demo import DEMO_SPLIT_SEED
-        from core.synthetic import VideoSpec, generate, plan, render
+        from core.demo.library import DEMO_SPLIT_SEED
+        from core.demo.synthetic import VideoSpec, generate, plan, render
 
         folder = self.scratch / "Footage"
         generate(folder, 24, 20261201, split_seed=DEMO_SPLIT_SEED, test_only=True)
@@ -147,8 +147,8 @@ class Soak:
 
     def new_folder(self, n: int) -> Path:
         """Six minute-long videos of several scenes: seconds of indexing to pause and resume."""
-        from core.demo import DEMO_SPLIT_SEED
-        from core.synthetic import VideoSpec, plan, render
+        from core.demo.library import DEMO_SPLIT_SEED
+        from core.demo.synthetic import VideoSpec, plan, render
 
         folder = self.scratch / f"Incoming-{n}" / "videos"
         folder.mkdir(parents=True, exist_ok=True)
@@ -361,7 +361,7 @@ class Soak:
         self._to_forget: list[str] = []
         self.started = time.monotonic()
         self.start_sample = self.sample("start")
-        from core.models import DEMO_MODEL
+        from core.model.registry import DEMO_MODEL
 
         self.window = MainWindow(model=str(DEMO_MODEL))
         self.window.resize(1280, 800)

@@ -19,37 +19,40 @@ _EXPORTS: dict[str, str] = {
     # opening a library, indexing, searching, status
     "Library": "core.library",
     "open_library": "core.library",
-    "indexed_at": "core.library",
-    "SyncReport": "core.library",
-    "DEFAULT_RATE": "core.library",
-    "IndexJob": "core.indexing",
-    "IndexReport": "core.indexing",
-    "Progress": "core.indexing",
-    "VideoOutcome": "core.indexing",
-    "SearchResult": "core.search",
-    "SegmentRule": "core.segments",
-    "DEFAULT_WINDOW": "core.segments",
-    "relevance_label": "core.relevance",
-    "shown_count": "core.relevance",
+    "indexed_at": "core.location",
+    "SyncReport": "core.ingest.sync",
+    "DEFAULT_RATE": "core.location",
+    "IndexJob": "core.ingest.job",
+    "IndexReport": "core.ingest.job",
+    "Progress": "core.ingest.job",
+    "VideoOutcome": "core.ingest.job",
+    "SearchResult": "core.query.ranking",
+    "LibraryStatus": "core.status",
+    "FolderStatus": "core.status",
+    "FileNote": "core.status",
+    "SegmentRule": "core.ingest.segments",
+    "DEFAULT_WINDOW": "core.ingest.segments",
+    "relevance_label": "core.query.relevance",
+    "shown_count": "core.query.relevance",
     "clock": "core.times",
     # failures, each one line for people
     "LibraryError": "core.errors",
     "LibraryBusy": "core.errors",
     "DiskFull": "core.errors",
-    "QueryError": "core.encoders",
-    "TokenizerError": "core.tokenizer",
-    "BundleError": "core.bundle",
+    "QueryError": "core.model.encoder",
+    "TokenizerError": "core.model.tokenizer",
+    "BundleError": "core.model.bundle",
     # models: finding, checking, installing
-    "Encoder": "core.encoders",
-    "load_bundle": "core.bundle",
-    "resolve_model": "core.models",
-    "DEMO_MODEL": "core.models",
-    "install_model": "core.model_install",
-    "DEFAULT_SOURCE": "core.model_install",
-    "ModelSource": "core.model_install",
-    "InstallProgress": "core.model_install",
-    "InstallError": "core.model_install",
-    "InstallCancelled": "core.model_install",
+    "Encoder": "core.model.encoder",
+    "load_bundle": "core.model.bundle",
+    "resolve_model": "core.model.registry",
+    "DEMO_MODEL": "core.model.registry",
+    "install_model": "core.model.install",
+    "DEFAULT_SOURCE": "core.model.install",
+    "ModelSource": "core.model.install",
+    "InstallProgress": "core.model.install",
+    "InstallError": "core.model.install",
+    "InstallCancelled": "core.model.install",
     # files: names, folders, what looks like a video, saving a clip
     "readable": "core.pathnames",
     "openable": "core.pathnames",
@@ -60,23 +63,23 @@ _EXPORTS: dict[str, str] = {
     "config_dir": "core.paths",
     "data_dir": "core.paths",
     "logs_dir": "core.paths",
-    "read_head": "core.scanning",
-    "is_candidate": "core.scanning",
-    "save_segment": "core.segment_export",
-    "suggest_name": "core.segment_export",
-    "SegmentExportError": "core.segment_export",
-    "SegmentExportCancelled": "core.segment_export",
+    "read_head": "core.ingest.scan",
+    "is_candidate": "core.ingest.scan",
+    "save_segment": "core.clips",
+    "suggest_name": "core.clips",
+    "SegmentExportError": "core.clips",
+    "SegmentExportCancelled": "core.clips",
     # the user's choices core honours
     "preferences": "core.preferences",
     # the demo library and its synthetic footage
-    "demo_root": "core.demo",
-    "demo_captions": "core.demo",
-    "make_demo_videos": "core.demo",
-    "DEMO_SPLIT_SEED": "core.demo",
-    "VideoSpec": "core.synthetic",
-    "plan_videos": "core.synthetic",
-    "render_video": "core.synthetic",
-    "generate_videos": "core.synthetic",
+    "demo_root": "core.demo.library",
+    "demo_captions": "core.demo.library",
+    "make_demo_videos": "core.demo.library",
+    "DEMO_SPLIT_SEED": "core.demo.library",
+    "VideoSpec": "core.demo.synthetic",
+    "plan_videos": "core.demo.synthetic",
+    "render_video": "core.demo.synthetic",
+    "generate_videos": "core.demo.synthetic",
 }
 #: Exported under another name than the module's own (clearer out of context).
 _RENAMED = {
@@ -97,6 +100,8 @@ __all__ = [
     "BundleError",
     "DiskFull",
     "Encoder",
+    "FileNote",
+    "FolderStatus",
     "IndexJob",
     "IndexReport",
     "InstallCancelled",
@@ -105,6 +110,7 @@ __all__ = [
     "Library",
     "LibraryBusy",
     "LibraryError",
+    "LibraryStatus",
     "ModelSource",
     "Progress",
     "QueryError",
@@ -163,13 +169,27 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what the names are, for mypy and editors
     from core import preferences
-    from core.bundle import BundleError, load_bundle
-    from core.demo import DEMO_SPLIT_SEED, demo_captions, demo_root, make_demo_videos
-    from core.encoders import Encoder, QueryError
+    from core.clips import (
+        SegmentExportCancelled,
+        SegmentExportError,
+        save_segment,
+        suggest_name,
+    )
+    from core.demo.library import DEMO_SPLIT_SEED, demo_captions, demo_root, make_demo_videos
+    from core.demo.synthetic import VideoSpec
+    from core.demo.synthetic import generate as generate_videos
+    from core.demo.synthetic import plan as plan_videos
+    from core.demo.synthetic import render as render_video
     from core.errors import DiskFull, LibraryBusy, LibraryError
-    from core.indexing import IndexJob, IndexReport, Progress, VideoOutcome
-    from core.library import DEFAULT_RATE, Library, SyncReport, indexed_at, open_library
-    from core.model_install import (
+    from core.ingest.job import IndexJob, IndexReport, Progress, VideoOutcome
+    from core.ingest.scan import is_candidate, read_head
+    from core.ingest.segments import DEFAULT_WINDOW, SegmentRule
+    from core.ingest.sync import SyncReport
+    from core.library import Library, open_library
+    from core.location import DEFAULT_RATE, indexed_at
+    from core.model.bundle import BundleError, load_bundle
+    from core.model.encoder import Encoder, QueryError
+    from core.model.install import (
         DEFAULT_SOURCE,
         InstallCancelled,
         InstallError,
@@ -177,23 +197,12 @@ if TYPE_CHECKING:  # what the names are, for mypy and editors
         ModelSource,
         install_model,
     )
-    from core.models import DEMO_MODEL, resolve_model
+    from core.model.registry import DEMO_MODEL, resolve_model
+    from core.model.tokenizer import TokenizerError
     from core.pathnames import from_db, openable, readable, recover, to_db
     from core.paths import cache_dir, config_dir, data_dir, logs_dir
-    from core.relevance import label as relevance_label
-    from core.relevance import shown_count
-    from core.scanning import is_candidate, read_head
-    from core.search import SearchResult
-    from core.segment_export import (
-        SegmentExportCancelled,
-        SegmentExportError,
-        save_segment,
-        suggest_name,
-    )
-    from core.segments import DEFAULT_WINDOW, SegmentRule
-    from core.synthetic import VideoSpec
-    from core.synthetic import generate as generate_videos
-    from core.synthetic import plan as plan_videos
-    from core.synthetic import render as render_video
+    from core.query.ranking import SearchResult
+    from core.query.relevance import label as relevance_label
+    from core.query.relevance import shown_count
+    from core.status import FileNote, FolderStatus, LibraryStatus
     from core.times import clock
-    from core.tokenizer import TokenizerError

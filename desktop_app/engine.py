@@ -28,7 +28,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -40,6 +39,8 @@ from core import (
     DEMO_MODEL,
     DiskFull,
     Encoder,
+    FileNote,
+    FolderStatus,
     IndexJob,
     IndexReport,
     Library,
@@ -91,10 +92,10 @@ class Snapshot:
     """What the panels show about the open library, read on the library thread."""
 
     root: str
-    folders: list[dict[str, Any]]
-    errors: list[dict[str, str]]
-    warnings: list[dict[str, str]]
-    skipped: list[dict[str, str]]
+    folders: Sequence[FolderStatus]
+    errors: Sequence[FileNote]
+    warnings: Sequence[FileNote]
+    skipped: Sequence[FileNote]
     videos: int
     indexed: int
     segments: int
@@ -584,22 +585,22 @@ class Engine(QObject):
         lib = self._require()
         st = lib.status()
         return Snapshot(
-            root=st["library"],
-            folders=st["folders"],
-            errors=st["errors"],
-            warnings=st["warnings"],
-            skipped=st["skipped"],
-            videos=int(st.get("videos", 0)),
-            indexed=int(st.get("indexed", 0)),
-            segments=int(st["index"]["segments"]),
-            sample_rate=lib.settings.sample_rate,
-            segment_seconds=lib.settings.segment.window,
+            root=st.library,
+            folders=st.folders,
+            errors=st.errors,
+            warnings=st.warnings,
+            skipped=st.skipped,
+            videos=st.videos,
+            indexed=st.indexed,
+            segments=st.index_segments,
+            sample_rate=st.sampling.frames_per_second,
+            segment_seconds=st.sampling.segment_seconds,
             demo=self.config.demo,
-            failed=int(st.get("failed", 0)),
-            pending=int(st.get("pending", 0)),
-            indexed_seconds=float(st.get("indexed_seconds", 0.0)),
-            frames_per_second=float(st["indexing"]["frames_per_second"]),
-            speed_measured=bool(st["indexing"]["measured"]),
+            failed=st.failed,
+            pending=st.pending,
+            indexed_seconds=st.indexed_seconds,
+            frames_per_second=st.indexing_frames_per_second,
+            speed_measured=st.speed_measured,
         )
 
     def _emit_snapshot(self, force: bool = False) -> None:
@@ -616,7 +617,7 @@ class Engine(QObject):
         lib = self._library
         if lib is None:
             return
-        folders = [p for _, p in lib.catalog.folder_paths() if os.path.isdir(p)]
+        folders = [p for p in lib.watched_folders() if os.path.isdir(p)]
         self.watchDirs.emit(watch_list(folders))
 
     # ------------------------------------------------------------------ search thread

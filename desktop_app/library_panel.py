@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QPoint, QSize, Qt, Signal
 from PySide6.QtWidgets import (
@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import from_db, readable, to_db
+from core import FolderStatus, from_db, readable, to_db
 from desktop_app.formatting import plural
 
 PathRole = 0x0100 + 10
@@ -29,15 +29,15 @@ def _path_of(item: QListWidgetItem) -> str | None:
     return None if stored is None else from_db(stored)
 
 
-def folder_summary(f: dict[str, Any]) -> str:
-    parts = [plural(int(f["videos"]), "video")]
-    if f["indexed"] != f["videos"]:
-        parts.append(f"{f['indexed']} indexed")
-    if f["pending"]:
-        parts.append(f"{f['pending']} waiting")
-    if f["failed"]:
-        parts.append(f"{f['failed']} failed")
-    if not f["online"]:
+def folder_summary(f: FolderStatus) -> str:
+    parts = [plural(f.videos, "video")]
+    if f.indexed != f.videos:
+        parts.append(f"{f.indexed} indexed")
+    if f.pending:
+        parts.append(f"{f.pending} waiting")
+    if f.failed:
+        parts.append(f"{f.failed} failed")
+    if not f.online:
         parts.append("offline")
     return " · ".join(parts)
 
@@ -87,17 +87,19 @@ class LibraryPanel(QWidget):
         layout.addWidget(self.totals)
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
-        self._folders: list[dict[str, Any]] = []
+        self._folders: list[FolderStatus] = []
 
     @property
     def folder_paths(self) -> list[str]:
-        return [f["path"] for f in self._folders]
+        return [f.path for f in self._folders]
 
     def selected_folder(self) -> str | None:
         item = self.list.currentItem()
         return None if item is None else _path_of(item)
 
-    def set_folders(self, folders: list[dict[str, Any]], videos: int, indexed: int, segments: int):
+    def set_folders(
+        self, folders: Sequence[FolderStatus], videos: int, indexed: int, segments: int
+    ) -> None:
         current = self.selected_folder()
         self._folders = list(folders)
         self.list.blockSignals(True)
@@ -113,19 +115,19 @@ class LibraryPanel(QWidget):
         for f in folders:
             icon = (
                 QStyle.StandardPixmap.SP_DirIcon
-                if f["online"]
+                if f.online
                 else QStyle.StandardPixmap.SP_DriveNetIcon
             )
             item = QListWidgetItem(
                 style.standardIcon(icon),
-                f"{readable(Path(f['path']).name or f['path'])}\n{folder_summary(f)}",
+                f"{readable(Path(f.path).name or f.path)}\n{folder_summary(f)}",
             )
-            item.setToolTip(readable(f["path"]))
-            item.setData(PathRole, to_db(f["path"]))  # Qt keeps valid text only
-            if not f["online"]:
+            item.setToolTip(readable(f.path))
+            item.setData(PathRole, to_db(f.path))  # Qt keeps valid text only
+            if not f.online:
                 item.setForeground(self.palette().placeholderText())
             self.list.addItem(item)
-            if f["path"] == current:
+            if f.path == current:
                 select = item
         self.list.setCurrentItem(select)
         self.list.blockSignals(False)

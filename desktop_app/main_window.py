@@ -101,7 +101,7 @@ def library_name(snap: Snapshot) -> str:
     "Videos, Phone and 2 more"), not by the model's folder name."""
     if snap.demo:
         return "Demo library"
-    paths = [Path(f["path"]) for f in snap.folders]
+    paths = [Path(f.path) for f in snap.folders]
     names = [p.name or str(p) for p in paths]
     if len(set(names)) < len(names):  # two "videos" folders: say whose
         names = [
@@ -990,7 +990,7 @@ class MainWindow(QMainWindow):
             if (rate_changed or model_changed) and snap is not None and snap.folders:
                 # another model or rate has a library of its own: watch the same folders there
                 # (folders it already watches stay as they are)
-                self.engine.add_paths([f["path"] for f in snap.folders if not snap.demo])
+                self.engine.add_paths([f.path for f in snap.folders if not snap.demo])
         elif snap is not None and abs(new.segment_seconds - snap.segment_seconds) > 1e-9:
             self.engine.rebuild_segments(new.segment_seconds)
 

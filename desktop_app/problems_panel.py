@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import (
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import from_db, readable, to_db
+from core import FileNote, from_db, readable, to_db
 
 PathRole = Qt.ItemDataRole.UserRole + 1
 
@@ -52,9 +52,9 @@ class ProblemsPanel(QWidget):
         layout.addWidget(self.table)
         self.count = 0
 
-    def set_problems(self, errors: list[dict[str, Any]], warnings: list[dict[str, Any]]) -> None:
-        rows = [(e["path"], e["error"], True) for e in errors]
-        rows += [(w["path"], w["warning"], False) for w in warnings]
+    def set_problems(self, errors: Sequence[FileNote], warnings: Sequence[FileNote]) -> None:
+        rows = [(e.path, e.text, True) for e in errors]
+        rows += [(w.path, w.text, False) for w in warnings]
         self.table.setRowCount(len(rows))
         error_icon = self.style().standardIcon(self.style().StandardPixmap.SP_MessageBoxCritical)
         warn_icon = self.style().standardIcon(self.style().StandardPixmap.SP_MessageBoxWarning)

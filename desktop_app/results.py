@@ -1,6 +1,6 @@
 """The results grid: the moments worth seeing first, a few per video, and more on request.
 
-What a search shows is decided with the library's own scores (:mod:`core.relevance`): the
+What a search shows is decided with the library's own scores (:mod:`core.query.relevance`): the
 moments that stand out come first, the rest wait behind a *Show more* row. No video fills the
 grid: after :data:`PER_VIDEO` moments of one video a *N more in this video* tile stands in for
 the rest, and choosing it lays them all out. Bars show relevance on the same 0–1 scale for every

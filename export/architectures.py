@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 # OpenAI CLIP's normalisation constants live with the preprocessing that uses them.
-from core.preprocess import OPENAI_MEAN, OPENAI_STD  # noqa: F401 - re-exported
+from core.model.preprocess import OPENAI_MEAN, OPENAI_STD  # noqa: F401 - re-exported
 from export.errors import ExportError
 
 CONTEXT_LENGTH = 77

@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from core.bundle import BundleError
+from core.model.bundle import BundleError
 from export.architectures import ARCH_NAMES
 from export.errors import ExportError
 from export.heads import INDEXABLE_HEADS
@@ -114,7 +114,7 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_synth(args: argparse.Namespace) -> int:
-    from core.synthetic import generate
+    from core.demo.synthetic import generate
 
     try:
         target = generate(

@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.bundle import (
+from core.model.bundle import (
     HEAD_FILE,
     IMAGE_FILE,
     MANIFEST_NAME,
@@ -25,7 +25,7 @@ from core.bundle import (
     describe_files,
     write_manifest,
 )
-from core.tokenizer import default_vocab_path
+from core.model.tokenizer import default_vocab_path
 from export.architectures import OPENAI_MEAN, OPENAI_STD, VOCAB_SIZE
 from export.errors import ExportError
 from export.model import DEFAULT_MAX_FRAMES, CLIP4Clip

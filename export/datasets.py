@@ -8,9 +8,10 @@ Three layouts:
 * a plain CSV for users' own footage: ``video path, caption[, start, end]`` (a header row is
   allowed); every tenth video (by a hash of its path, so stable) is held out as ``val``.
 
-Frames go through exactly the code the indexer uses — :func:`core.sampling.sample_frames` and
-:func:`core.preprocess.preprocess_batch` — and are thinned to ``max_frames`` the way
-:meth:`core.encoders.Encoder.pool_frames` thins, so a model is trained on what it will be shown.
+Frames go through exactly the code the indexer uses — :func:`core.ingest.sample.sample_frames` and
+:func:`core.model.preprocess.preprocess_batch` — and are thinned to ``max_frames`` the way
+:meth:`core.model.encoder.Encoder.pool_frames` thins, so a model is trained on what it will be
+shown.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.encoders import uniform_frame_indices
-from core.preprocess import preprocess_batch
-from core.sampling import SamplingError, sample_frames
+from core.ingest.sample import SamplingError, sample_frames
+from core.model.encoder import uniform_frame_indices
+from core.model.preprocess import preprocess_batch
 from export.errors import ExportError
 
 SPLIT_NAMES = {"train": "train", "val": "val", "validate": "val", "test": "test"}

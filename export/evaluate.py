@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from core.encoders import Encoder
 from core.library import Library
+from core.model.encoder import Encoder
 from export.datasets import Clip, load_dataset, split
 from export.errors import ExportError
 from export.metrics import retrieval_metrics
@@ -85,7 +85,7 @@ def rerank(sim: np.ndarray, clips: list[Clip], checkpoint: str | Path, top_k: in
     """Re-score each caption's top-k videos with a tightTransf checkpoint (others keep order)."""
     import torch
 
-    from core.tokenizer import ClipTokenizer
+    from core.model.tokenizer import ClipTokenizer
     from export.checkpoints import load_clip4clip
     from export.train import FrameStore, TrainConfig, token_ids, video_frames
 

@@ -1,6 +1,6 @@
 """Parity checks: does the bundle compute what the PyTorch model computes?
 
-Run after every conversion, through the runtime's own :class:`core.encoders.Encoder` (the same
+Run after every conversion, through the runtime's own :class:`core.model.encoder.Encoder` (the same
 preprocessing, tokenizer and sessions users get), on images, sentences and frame sequences that
 exercise batching, short and long texts and partially masked segments. A bundle whose vectors
 drift from PyTorch's would silently corrupt every index built with it, so a failure here is fatal.
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.encoders import Encoder
+from core.model.encoder import Encoder
 from export.errors import ExportError
 from export.model import CLIP4Clip
 

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +27,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.tokenizer import ClipTokenizer
+from core.cli.progress import ProgressLine
+from core.model.tokenizer import ClipTokenizer
 from export.architectures import OPENAI_MEAN, OPENAI_STD, load_openai_clip
 from export.checkpoints import load_clip4clip, read_checkpoint, save_checkpoint
 from export.datasets import Clip, clip_frames, load_dataset, split
@@ -220,21 +220,6 @@ def _device(name: str) -> torch.device:
     return torch.device(name)
 
 
-class _Progress:
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
-
-    def step(self, epoch: int, step: int, steps: int, loss: float) -> None:
-        if self.tty:
-            self.stream.write(f"\repoch {epoch} [{step}/{steps}] loss {loss:.4f}   ")
-            self.stream.flush()
-
-    def line(self, text: str) -> None:
-        self.stream.write(("\r" if self.tty else "") + text + "\n")
-        self.stream.flush()
-
-
 def train(
     config: TrainConfig, *, restart: bool = False, stop_after: int | None = None
 ) -> dict[str, Any]:
@@ -246,7 +231,7 @@ def train(
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     device = _device(config.device)
-    progress = _Progress()
+    progress = ProgressLine()
     clips = load_dataset(config.data)
     train_clips = split(clips, "train")
     val_clips = [c for c in clips if c.split == "val"]
@@ -316,7 +301,9 @@ def train(
             with torch.no_grad():
                 model.clip.logit_scale.clamp_(0.0, LOGIT_SCALE_MAX)
             losses.append(float(loss.detach()))
-            progress.step(epoch + 1, step + 1, steps_per_epoch, losses[-1])
+            progress.status(
+                f"epoch {epoch + 1} [{step + 1}/{steps_per_epoch}] loss {losses[-1]:.4f}"
+            )
         record: dict[str, Any] = {
             "epoch": epoch + 1,
             "loss": float(np.mean(losses)),

@@ -15,8 +15,8 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from core.demo import DEMO_SPLIT_SEED
-from core.synthetic import Scene, VideoSpec, generate, plan, render
+from core.demo.library import DEMO_SPLIT_SEED
+from core.demo.synthetic import Scene, VideoSpec, generate, plan, render
 
 SEED = 4242
 
@@ -114,7 +114,7 @@ def drop_and_index(qtbot, window, folders: list[Path], timeout: int = 120_000) -
 
     def done() -> bool:
         snap = window.snapshot
-        watched = {f["path"] for f in snap.folders}
+        watched = {f.path for f in snap.folders}
         return wanted <= watched and window.engine.idle and snap.pending == 0
 
     qtbot.waitUntil(done, timeout=timeout)

@@ -56,7 +56,7 @@ def footage(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
 @pytest.fixture
 def window(qtbot, monkeypatch):
     """The real main window on the demo model, shown, its library open (and empty)."""
-    from core.models import DEMO_MODEL
+    from core.model.registry import DEMO_MODEL
     from desktop_app.main_window import MainWindow
 
     monkeypatch.setenv("CLIPSEEK_FORCE_CPU", "1")

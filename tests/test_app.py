@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from core.models import DEMO_MODEL
+from core.model.registry import DEMO_MODEL
 from desktop_app.main_window import MainWindow
 from desktop_app.results import HeaderRole
 from tests.app_support import LoopLatency, drop, drop_and_pause, search
@@ -244,10 +244,10 @@ def test_ui_stays_responsive_while_indexing_real_sized_video(
     import cv2
     import numpy as np
 
-    import core.indexing
+    import core.ingest.job
 
     if decoders is not None:
-        monkeypatch.setattr(core.indexing, "auto_decode_workers", lambda *a, **k: decoders)
+        monkeypatch.setattr(core.ingest.job, "auto_decode_workers", lambda *a, **k: decoders)
 
     folder = tmp_path / "camera"
     folder.mkdir()
@@ -326,7 +326,7 @@ def test_save_clip_from_a_result(qtbot, indexed, footage, tmp_path, monkeypatch)
 
 
 def test_clipseek_demo_opens_the_app_on_the_demo_library(qtbot, monkeypatch) -> None:
-    from core import cli
+    from core.cli import main as cli
 
     launched = []
     monkeypatch.setattr("subprocess.call", lambda command: launched.append(command) or 0)

@@ -88,7 +88,7 @@ def test_a_name_qt_mangled_is_found_again(tmp_path) -> None:
 
 
 def test_a_full_disk_stops_indexing_with_resume(qtbot, window, tmp_path, monkeypatch) -> None:
-    from core import indexing
+    from core.ingest import job as indexing
 
     for i in range(2):
         write_video(tmp_path / "v" / f"v{i}.mp4", seed=90 + i, seconds=6)

@@ -19,8 +19,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMenu
 
-from core.cli import main as cli
-from core.models import DEMO_MODEL
+from core.cli.main import main as cli
+from core.model.registry import DEMO_MODEL
 from desktop_app.results import PER_VIDEO, HeaderRole, More, MoreRole, ResultRole, match_text
 from tests.app_support import drop, drop_and_index, search, visible_texts
 from tests.videos import frame_at, still
@@ -484,12 +484,13 @@ def test_the_help_menu(qtbot, window, monkeypatch) -> None:
 
 
 def test_a_library_is_named_by_its_folders() -> None:
+    from core import FolderStatus
     from desktop_app.engine import Snapshot
     from desktop_app.main_window import library_name
 
     def named(paths: list[str], rate: float = 1.0, demo: bool = False) -> str:
-        snap = Snapshot("/data/libraries/x-dd9ea845", [{"path": p} for p in paths], [], [], [],
-                        0, 0, 0, rate, 8.0, demo)  # fmt: skip
+        folders = [FolderStatus(p, True, 0, 0, 0, 0, 0) for p in paths]
+        snap = Snapshot("/data/libraries/x-dd9ea845", folders, [], [], [], 0, 0, 0, rate, 8.0, demo)
         return library_name(snap)
 
     assert named(["/home/me/Videos"]) == "Videos"

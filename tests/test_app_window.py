@@ -21,7 +21,7 @@ def test_window_shows_model_and_provider(qtbot, tiny_seqtransf, monkeypatch) -> 
 
 
 def test_window_explains_missing_model(qtbot, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr("core.models.DEMO_MODEL", tmp_path / "no-demo-model")
+    monkeypatch.setattr("core.model.registry.DEMO_MODEL", tmp_path / "no-demo-model")
     window = MainWindow()
     qtbot.addWidget(window)
     qtbot.waitUntil(lambda: window.status is not None, timeout=30_000)

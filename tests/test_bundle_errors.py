@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from core.bundle import BundleError, load_bundle
+from core.model.bundle import BundleError, load_bundle
 
 
 def _damage(root, how: str) -> str:

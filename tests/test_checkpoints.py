@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.encoders import Encoder
+from core.model.encoder import Encoder
 from export.checkpoints import load_clip4clip, save_checkpoint
 from export.cli import main as export_main
 from export.errors import ExportError

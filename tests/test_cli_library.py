@@ -14,8 +14,8 @@ from pathlib import Path
 import cv2
 import pytest
 
-from core.encoders import Encoder
 from core.library import Library
+from core.model.encoder import Encoder
 from tests.test_library import consistent, make_folder
 from tests.videos import frame_at, write_video
 
@@ -221,7 +221,7 @@ def test_a_new_rate_is_one_choice_for_every_command_and_keeps_the_folders(
 ) -> None:
     """``index --rate`` chooses the rate for every later command (and the app): one rule in
     core picks the library, and the new rate's library watches the same folders."""
-    from core.cli import main
+    from core.cli.main import main
 
     def run(*args: str | Path) -> tuple[int, str, str]:
         code = main([*map(str, args), "--model", str(bundle), "--cpu"])  # the default library

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.bundle import load_bundle
-from core.demo import DEMO_SPLIT_SEED
-from core.encoders import Encoder, l2_normalise
-from core.models import DEMO_MODEL, resolve_model
-from core.sampling import sample_frames
-from core.synthetic import generate, plan, render
+from core.demo.library import DEMO_SPLIT_SEED
+from core.demo.synthetic import generate, plan, render
+from core.ingest.sample import sample_frames
+from core.model.bundle import load_bundle
+from core.model.encoder import Encoder, l2_normalise
+from core.model.registry import DEMO_MODEL, resolve_model
 from export.evaluate import evaluate
 
 pytestmark = pytest.mark.slow  # makes and indexes demo libraries
@@ -42,9 +42,9 @@ def test_demo_model_is_the_default_and_small() -> None:
 
 
 def test_no_model_at_all_is_explained(tmp_path, monkeypatch) -> None:
-    from core.bundle import BundleError
+    from core.model.bundle import BundleError
 
-    monkeypatch.setattr("core.models.DEMO_MODEL", tmp_path / "gone")
+    monkeypatch.setattr("core.model.registry.DEMO_MODEL", tmp_path / "gone")
     with pytest.raises(BundleError, match="no model installed"):
         resolve_model()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.encoders import Encoder, QueryError
-from core.sessions import CPU, choose_providers, create_session
+from core.model.encoder import Encoder, QueryError
+from core.model.sessions import CPU, choose_providers, create_session
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_fallback_is_detected_when_cuda_is_requested_but_inactive(
     tiny_seqtransf, monkeypatch, caplog
 ) -> None:
     """Simulate a machine whose CUDA provider fails to start: the fallback must be reported."""
-    import core.sessions as s
+    import core.model.sessions as s
 
     monkeypatch.setattr(
         s,

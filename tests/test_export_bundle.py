@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.bundle import load_bundle
-from core.encoders import Encoder
+from core.model.bundle import load_bundle
+from core.model.encoder import Encoder
 from export.errors import ExportError
 
 pytestmark = pytest.mark.slow  # exports ONNX models through torch

@@ -15,18 +15,11 @@ import core
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _imports(path: Path, *, runtime_only: bool = False) -> Iterator[tuple[int, str, list[str]]]:
-    """(line, module, names) of every import in a file; ``runtime_only`` skips the ones under
-    ``if TYPE_CHECKING:`` (they never run, so they cannot make a cycle)."""
+def _imports(path: Path) -> Iterator[tuple[int, str, list[str]]]:
+    """(line, module, names) of every absolute import in a file, ``if TYPE_CHECKING:`` ones
+    too: a cycle that only the type checker sees is still two modules that need each other."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    skipped: set[int] = set()
-    if runtime_only:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-                skipped |= {id(n) for child in node.body for n in ast.walk(child)}
     for node in ast.walk(tree):
-        if id(node) in skipped:
-            continue
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             yield node.lineno, node.module, [a.name for a in node.names]
         elif isinstance(node, ast.Import):
@@ -34,9 +27,33 @@ def _imports(path: Path, *, runtime_only: bool = False) -> Iterator[tuple[int, s
                 yield node.lineno, alias.name, []
 
 
+def _sources(*tops: str) -> list[Path]:
+    return [p for top in tops for p in sorted((ROOT / top).rglob("*.py"))]
+
+
+def _module_of(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
+def _graph(*tops: str) -> dict[str, set[str]]:
+    """module → the project modules it imports (``from core.ingest import scan`` is an edge to
+    ``core.ingest.scan``)."""
+    modules = {_module_of(p): p for p in _sources(*tops)}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        edges = set()
+        for _, module, names in _imports(path):
+            submodules = {f"{module}.{n}" for n in names if f"{module}.{n}" in modules}
+            edges |= submodules
+            if module in modules and (not names or len(submodules) < len(names)):
+                edges.add(module)
+        graph[name] = edges - {name}
+    return graph
+
+
 def test_the_window_uses_core_only_through_its_facade() -> None:
     offences = []
-    for path in sorted((ROOT / "desktop_app").glob("*.py")):
+    for path in _sources("desktop_app"):
         for line, module, names in _imports(path):
             where = f"{path.relative_to(ROOT)}:{line}"
             if module.startswith("core."):
@@ -51,18 +68,8 @@ def test_every_facade_name_resolves() -> None:
         assert getattr(core, name) is not None, name
 
 
-def _module_of(path: Path) -> str:
-    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
-
-
 def test_core_and_export_have_no_import_cycles() -> None:
-    modules = {
-        _module_of(p): p for top in ("core", "export") for p in sorted((ROOT / top).glob("*.py"))
-    }
-    graph = {
-        name: {m for _, m, _ in _imports(path, runtime_only=True) if m in modules and m != name}
-        for name, path in modules.items()
-    }
+    graph = _graph("core", "export")
     graph["core"] = set()  # the facade imports lazily (PEP 562): no edges at import time
     state: dict[str, int] = {}  # 1: on the current path, 2: done
     cycles: list[list[str]] = []
@@ -85,8 +92,7 @@ def test_core_and_export_have_no_import_cycles() -> None:
 def test_core_and_export_never_import_qt() -> None:
     offences = [
         f"{p.relative_to(ROOT)}:{line} imports {m}"
-        for top in ("core", "export")
-        for p in sorted((ROOT / top).glob("*.py"))
+        for p in _sources("core", "export")
         for line, m, _ in _imports(p)
         if m.split(".")[0] in {"PySide6", "PyQt5", "PyQt6", "shiboken6"}
     ]
@@ -97,3 +103,50 @@ def test_the_facade_lists_what_it_loads() -> None:
     assert sorted(core.__all__) == sorted(core._EXPORTS) and len(set(core.__all__)) == len(
         core.__all__
     )
+
+
+#: Which parts of core each part may import, following the data flow (README, "Layout").
+#: The model knows nothing of libraries; storage knows no model; ingest and query meet only in
+#: the library. ``core.ingest.segments`` is plain data and rules (SegmentSpan, SegmentRule) that
+#: storage records, so storage may read it.
+_MAY_IMPORT = {
+    "core.model": {"core.errors", "core.paths", "core.pathnames"},
+    "core.store": {"core.errors", "core.pathnames", "core.ingest.segments"},
+    "core.ingest": {"core.errors", "core.pathnames", "core.paths", "core.model", "core.store"},
+    "core.query": {
+        "core.errors",
+        "core.pathnames",
+        "core.model",
+        "core.store",
+        "core.ingest.thumbnails",
+    },
+}
+_SHARED = {"core.errors", "core.paths", "core.pathnames", "core.preferences", "core.times"}
+
+
+def _part(module: str, parts: set[str]) -> str | None:
+    return max(
+        (p for p in parts if module == p or module.startswith(p + ".")), key=len, default=None
+    )
+
+
+def test_each_part_of_core_imports_only_what_comes_before_it() -> None:
+    offences = []
+    for module, edges in sorted(_graph("core").items()):
+        part = _part(module, set(_MAY_IMPORT))
+        if part is None:
+            continue
+        for target in sorted(edges):
+            if _part(target, {part}):
+                continue  # within its own part
+            if not _part(target, _MAY_IMPORT[part]):
+                offences.append(f"{module} imports {target}")
+    assert not offences, "\n".join(offences)
+
+
+def test_shared_modules_depend_on_no_part() -> None:
+    graph = _graph("core")
+    offences = [
+        f"{m} imports {t}" for m in sorted(_SHARED) for t in sorted(graph[m]) if t not in _SHARED
+    ]
+    assert not offences, "\n".join(offences)

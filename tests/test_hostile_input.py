@@ -21,11 +21,12 @@ import cv2
 import numpy as np
 import pytest
 
-from core.encoders import Encoder
 from core.errors import DiskFull, ReadOnlyLibrary
-from core.library import DB_NAME, FOLDERS_NAME, Library
+from core.ingest.segments import SegmentRule
+from core.library import Library
+from core.model.encoder import Encoder
 from core.pathnames import from_db, openable, readable, to_db
-from core.segments import SegmentRule
+from core.store.layout import DB_NAME, FOLDERS_NAME
 from tests.test_cli_library import clipseek
 from tests.test_library import consistent, index_all, make_folder
 from tests.videos import frame_at, write_video
@@ -102,7 +103,7 @@ def test_a_folder_with_names_not_in_utf8_indexes_every_file(tmp_path, encoder) -
         assert [os.fsencode(Path(r.path).name) for r in only] == [b"clip\xe9.mp4"]
         assert lib.sync().unchanged == 3  # the stored names match the disk's again
     with Library(encoder, tmp_path / "lib") as again:  # and after reopening
-        assert again.status()["indexed"] == 3
+        assert again.status().indexed == 3
 
 
 def test_cli_indexes_prints_and_reports_odd_names(tmp_path, bundle) -> None:
@@ -149,11 +150,11 @@ def test_a_full_disk_stops_indexing_cleanly_and_resumes(tmp_path, encoder) -> No
     assert not list((tmp_path / "lib").glob("*.tmp"))
     st = lib.status()
     # what was committed stays (free pages let a video or two in), the rest waits
-    assert st["indexed"] >= 1 and st["pending"] >= 1 and st["indexed"] + st["pending"] == 5
+    assert st.indexed >= 1 and st.pending >= 1 and st.indexed + st.pending == 5
     assert consistent(lib)
     lib.catalog.conn.execute("PRAGMA max_page_count = 1073741823")  # space is back
     report = lib.index_job().run()
-    assert len(report.encoded) == st["pending"] and lib.status()["indexed"] == 5
+    assert len(report.encoded) == st.pending and lib.status().indexed == 5
     lib.close()
 
 
@@ -163,7 +164,7 @@ def test_a_full_disk_does_not_abort_the_process(tmp_path, bundle) -> None:
     videos = make_folder(tmp_path / "videos", {f"v{i}.mp4": 40 for i in range(3)})
     script = f"""
 import sys
-from core.encoders import Encoder
+from core.model.encoder import Encoder
 from core.library import Library
 lib = Library(Encoder({str(bundle)!r}, force_cpu=True), {str(tmp_path / "lib")!r})
 lib.add_folder({str(videos)!r}); lib.sync()
@@ -191,11 +192,11 @@ def test_a_completely_full_disk_is_not_called_a_broken_library(tmp_path, encoder
     def full_disk(*args, **kwargs):  # what SQLite says when it cannot grow its -shm/-wal
         raise sqlite3.OperationalError("disk I/O error")
 
-    import core.catalog
     import core.errors
+    import core.store.catalog
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(core.catalog.sqlite3, "connect", full_disk)
+        mp.setattr(core.store.catalog.sqlite3, "connect", full_disk)
         mp.setattr(core.errors, "free_bytes", lambda where: 0)
         with pytest.raises(DiskFull, match=r"full \(0 MB free\)"):
             Library(encoder, tmp_path / "lib")
@@ -270,15 +271,17 @@ def test_an_interrupted_recut_changes_nothing(tmp_path, encoder, monkeypatch) ->
     index_all(lib, videos)
     spans = lib.catalog.conn.execute("SELECT t1 - t0 FROM segments").fetchall()
     assert max(s[0] for s in spans) == pytest.approx(8.0)
-    real, calls = lib.pool_segments, [0]
+    import core.library
 
-    def dies_half_way(frames, spans):
+    real, calls = core.library.pool_segments, [0]
+
+    def dies_half_way(encoder, frames, spans):
         calls[0] += 1
         if calls[0] == 3:
             raise KeyboardInterrupt  # as a kill half way through would
-        return real(frames, spans)
+        return real(encoder, frames, spans)
 
-    monkeypatch.setattr(lib, "pool_segments", dies_half_way)
+    monkeypatch.setattr(core.library, "pool_segments", dies_half_way)
     with pytest.raises(KeyboardInterrupt):
         lib.rebuild(SegmentRule(6.0, 3.0))
     lib.close()
@@ -287,7 +290,7 @@ def test_an_interrupted_recut_changes_nothing(tmp_path, encoder, monkeypatch) ->
             round(r[0], 3) for r in again.catalog.conn.execute("SELECT t1 - t0 FROM segments")
         }
         assert max(lengths) == pytest.approx(8.0) and again.settings.segment.window == 8.0
-        assert again.status()["sampling"]["segment_seconds"] == 8.0
+        assert again.status().sampling.segment_seconds == 8.0
         again.rebuild(SegmentRule(6.0, 3.0))
     with Library(encoder, tmp_path / "lib") as done:
         lengths = [r[0] for r in done.catalog.conn.execute("SELECT t1 - t0 FROM segments")]
@@ -357,7 +360,7 @@ def test_one_kind_of_failure_one_exit_code(tmp_path, bundle, args, code) -> None
 # ---------------------------------------------------------------------- 5. model identity
 def _unchecksummed_copy(bundle: Path, dest: Path, **changes) -> Path:
     """A copy of the bundle whose manifest has no checksum (as older exports), edited."""
-    from core.bundle import CHECKSUM_FIELD
+    from core.model.bundle import CHECKSUM_FIELD
 
     shutil.copytree(bundle, dest)
     manifest = json.loads((dest / "manifest.json").read_text())
@@ -377,8 +380,8 @@ def test_edited_preprocessing_cannot_mix_into_a_library(tmp_path, bundle) -> Non
 
 
 def test_a_library_named_by_the_old_identity_is_found_and_upgraded(tmp_path, bundle) -> None:
-    from core.bundle import legacy_identity
-    from core.library import library_root, model_id
+    from core.location import library_root, model_id
+    from core.model.bundle import legacy_identity
 
     encoder = Encoder(bundle, force_cpu=True)
     videos = make_folder(tmp_path / "videos", {"a.mp4": 5})
@@ -391,7 +394,7 @@ def test_a_library_named_by_the_old_identity_is_found_and_upgraded(tmp_path, bun
         lib.catalog.set_meta({"model_id": legacy_identity(encoder.manifest)})
     assert library_root(encoder, 1.0) == old_root
     with Library(encoder, library_root(encoder, 1.0)) as lib:
-        assert lib.status()["indexed"] == 1
+        assert lib.status().indexed == 1
         assert lib.catalog.get_meta("model_id") == model_id(encoder)
 
 
@@ -419,7 +422,7 @@ def test_picture_queries_odd_huge_or_cut_short_are_one_line_each(tmp_path, bundl
 
 def test_a_short_index_write_is_never_published_nor_left_behind(tmp_path) -> None:
     """hnswlib reports no failed write: on a full disk it leaves a short file and returns."""
-    from core.vector_index import VectorIndex
+    from core.store.vector_index import VectorIndex
 
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(300, 16)).astype(np.float32)
@@ -454,8 +457,9 @@ def test_a_short_index_write_is_never_published_nor_left_behind(tmp_path) -> Non
 
 # ------------------------------------------------------------- 7. rebuild never loads the file
 def test_rebuild_never_reads_the_index_it_replaces(tmp_path, bundle, monkeypatch) -> None:
-    from core.library import INDEX_NAME, open_library
-    from core.vector_index import VectorIndex
+    from core.library import open_library
+    from core.store.layout import INDEX_NAME
+    from core.store.vector_index import VectorIndex
 
     videos = make_folder(tmp_path / "videos", {"a.mp4": 9, "b.mp4": 9})
     common = ["--model", bundle, "--library", tmp_path / "lib", "--cpu"]

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.vector_index import M, VectorIndex
+from core.store.vector_index import M, VectorIndex
 
 ROOT = Path(__file__).resolve().parents[1]
 DIM = 32
@@ -207,7 +207,7 @@ DAMAGE = [
 OPEN_SCRIPT = """
 import json, logging, sys
 import numpy as np
-from core.vector_index import VectorIndex
+from core.store.vector_index import VectorIndex
 
 logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 path, dim = sys.argv[1], int(sys.argv[2])

@@ -12,9 +12,10 @@ import cv2
 import numpy as np
 import pytest
 
-from core.encoders import Encoder, QueryError
-from core.library import Library, LibraryBusy, LibraryError
-from core.segments import SegmentRule
+from core.errors import LibraryBusy, LibraryError
+from core.ingest.segments import SegmentRule
+from core.library import Library
+from core.model.encoder import Encoder, QueryError
 from tests.videos import frame_at, pattern, write_video
 
 
@@ -160,14 +161,12 @@ def test_bad_files_are_listed_and_the_rest_indexes(tmp_path, encoder) -> None:
         _, report = index_all(lib, videos)
         assert sorted(Path(o.path).name for o in report.encoded) == ["good1.mp4", "good2.mp4"]
         status = lib.status()
-    errors = {Path(e["path"]).name: e["error"] for e in status["errors"]}
+    errors = {Path(e.path).name: e.text for e in status.errors}
     assert set(errors) == {"truncated.mp4", "empty.mp4", "random.mp4"}
     assert errors["empty.mp4"] == "empty file"
     assert "decode" in errors["random.mp4"] and "decode" in errors["truncated.mp4"]
-    assert [(Path(s["path"]).name, s["reason"]) for s in status["skipped"]] == [
-        ("readme.txt", "text file")
-    ]
-    assert status["indexed"] == 2 and status["failed"] == 3
+    assert [(Path(s.path).name, s.text) for s in status.skipped] == [("readme.txt", "text file")]
+    assert status.indexed == 2 and status.failed == 3
 
 
 def test_searching_from_another_thread_while_indexing(tmp_path, encoder) -> None:
@@ -259,7 +258,7 @@ def test_offline_folder_keeps_its_videos(tmp_path, encoder) -> None:
         drive.rename(tmp_path / "unplugged")
         sync = lib.sync()
         assert sync.offline == [str(drive.resolve())] and not sync.deleted
-        assert lib.status()["indexed"] == 1 and lib.search("x", k=5)
+        assert lib.status().indexed == 1 and lib.search("x", k=5)
 
 
 def test_vector_index_recovers_from_loss_and_corruption(tmp_path, encoder) -> None:
@@ -384,16 +383,16 @@ def test_a_job_whose_decoders_ran_out_still_takes_new_videos(tmp_path, encoder) 
     ],
 )
 def test_decode_workers_follow_the_provider_and_cores(provider, cpus, workers) -> None:
-    from core.indexing import auto_decode_workers
+    from core.ingest.job import auto_decode_workers
 
     assert auto_decode_workers(provider, cpus) == workers
 
 
 def test_a_job_picks_its_decode_workers_unless_told(tmp_path, encoder, monkeypatch) -> None:
-    import core.indexing
+    import core.ingest.job
 
     folder = make_folder(tmp_path / "v", {f"{i}.mp4": 2 for i in range(3)})
-    monkeypatch.setattr(core.indexing.os, "cpu_count", lambda: 16)
+    monkeypatch.setattr(core.ingest.job.os, "cpu_count", lambda: 16)
     with Library(encoder, tmp_path / "lib") as lib:
         lib.add_folder(folder)
         lib.sync()
@@ -403,6 +402,6 @@ def test_a_job_picks_its_decode_workers_unless_told(tmp_path, encoder, monkeypat
         report = job.run()
         assert len(report.encoded) == 3 and not report.failed
         assert consistent(lib)
-        monkeypatch.setattr(core.indexing.os, "cpu_count", lambda: 8)
+        monkeypatch.setattr(core.ingest.job.os, "cpu_count", lambda: 8)
         monkeypatch.setattr(Encoder, "provider", property(lambda self: "CUDAExecutionProvider"))
         assert lib.index_job().workers == 4  # 8 cores feeding a GPU

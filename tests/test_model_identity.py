@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.bundle import (
+from core.model.bundle import (
     CHECKSUM_FIELD,
     BundleError,
     legacy_identity,
@@ -27,8 +27,8 @@ from core.bundle import (
     vector_identity,
     write_manifest,
 )
-from core.encoders import Encoder
-from core.models import DEMO_MODEL
+from core.model.encoder import Encoder
+from core.model.registry import DEMO_MODEL
 
 #: The demo bundle's library key before vector_identity: existing users' libraries are filed
 #: under it (folder name and stored model_id), so it must never drift.
@@ -109,7 +109,7 @@ def test_forged_checksum_field_is_refused(tmp_path) -> None:
 def test_manifest_without_checksum_is_accepted(tmp_path, caplog) -> None:
     root = _copy_demo(tmp_path)
     _strip_checksum(root)
-    with caplog.at_level(logging.INFO, logger="core.bundle"):
+    with caplog.at_level(logging.INFO, logger="core.model.bundle"):
         bundle = load_bundle(root)
     assert bundle.manifest == load_bundle(DEMO_MODEL).manifest
     assert any(CHECKSUM_FIELD in r.getMessage() for r in caplog.records)

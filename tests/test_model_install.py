@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.encoders import Encoder
-from core.model_install import (
+from core.model.encoder import Encoder
+from core.model.install import (
     InstallCancelled,
     InstallError,
     ModelSource,
@@ -201,7 +201,7 @@ def test_unknown_repo_is_named(hub, tmp_path) -> None:
 
 
 def test_an_interrupted_download_resumes_with_a_range_request(hub, tmp_path) -> None:
-    from core.model_install import download, remote_file
+    from core.model.install import download, remote_file
 
     size, sha = remote_file(SOURCE, hub.url)
     target = tmp_path / "weights.safetensors"
@@ -229,7 +229,7 @@ def test_cancel_keeps_the_partial_download(hub, tmp_path) -> None:
 
 
 def test_a_server_that_ignores_range_makes_the_download_start_over(hub, tmp_path) -> None:
-    from core.model_install import download, remote_file
+    from core.model.install import download, remote_file
 
     hub.honour_range = False
     size, sha = remote_file(SOURCE, hub.url)
@@ -262,7 +262,7 @@ def test_a_file_other_than_the_pinned_one_is_refused(hub, tmp_path) -> None:
 
 
 def test_the_default_source_is_open_clips_copy_of_openai_vit_b32() -> None:
-    from core.model_install import DEFAULT_SOURCE
+    from core.model.install import DEFAULT_SOURCE
 
     assert DEFAULT_SOURCE.repo == "timm/vit_base_patch32_clip_224.openai"
     assert DEFAULT_SOURCE.filename == "open_clip_model.safetensors"
@@ -273,7 +273,7 @@ def test_the_default_source_is_open_clips_copy_of_openai_vit_b32() -> None:
 def test_a_full_disk_is_said_before_downloading(hub, tmp_path, monkeypatch) -> None:
     import shutil
 
-    from core import model_install
+    from core.model import install as model_install
 
     usage = shutil.disk_usage(tmp_path)
     monkeypatch.setattr(model_install.shutil, "disk_usage", lambda p: usage._replace(free=1000))
@@ -404,7 +404,8 @@ def test_the_install_dialog_offline_offers_retry(qtbot, tmp_path) -> None:
 
 
 def test_clipseek_install_model_command(hub, installed, tmp_path, monkeypatch, capsys) -> None:
-    from core import cli, model_install
+    from core.cli import main as cli
+    from core.model import install as model_install
 
     monkeypatch.setattr(model_install, "DEFAULT_SOURCE", SOURCE)
     monkeypatch.setattr(model_install, "convert", _fake_converter(installed[0]))
@@ -415,7 +416,7 @@ def test_clipseek_install_model_command(hub, installed, tmp_path, monkeypatch, c
     stages = [line.split()[0] for line in out.err.splitlines()]  # not a TTY: a line per stage
     assert stages == ["connecting", "downloading", "verifying", "converting", "done"]
     # ...and the app now finds it without being told
-    from core.models import resolve_model
+    from core.model.registry import resolve_model
 
     assert resolve_model() == Path(tmp_path / "models" / "tiny")
     assert cli.main(["install-model", "--hub", hub.url, "--json"]) == 0
@@ -431,7 +432,8 @@ def test_clipseek_install_model_command(hub, installed, tmp_path, monkeypatch, c
 
 
 def test_clipseek_install_model_offline(tmp_path, monkeypatch, capsys) -> None:
-    from core import cli, model_install
+    from core.cli import main as cli
+    from core.model import install as model_install
 
     monkeypatch.setattr(model_install, "DEFAULT_SOURCE", SOURCE)
     with socket.socket() as s:

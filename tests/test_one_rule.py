@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 def test_the_cli_and_the_window_print_the_same_second() -> None:
-    from core import library_cli, times
+    from core import times
+    from core.cli import library as library_cli
     from desktop_app import formatting
 
     assert library_cli.clock is times.clock is formatting.clock
@@ -13,8 +14,8 @@ def test_the_cli_and_the_window_print_the_same_second() -> None:
 
 
 def test_segment_hop_and_openai_constants_have_one_home() -> None:
-    from core.preprocess import OPENAI_MEAN, OPENAI_STD
-    from core.segments import DEFAULT_HOP, DEFAULT_WINDOW, SegmentRule
+    from core.ingest.segments import DEFAULT_HOP, DEFAULT_WINDOW, SegmentRule
+    from core.model.preprocess import OPENAI_MEAN, OPENAI_STD
     from export import architectures
 
     assert SegmentRule.of_length(6.0) == SegmentRule(6.0, 3.0)

@@ -1,4 +1,4 @@
-"""Tests for ``core.preprocess``: bit-exact parity with open_clip's eval image transform.
+"""Tests for ``core.model.preprocess``: bit-exact parity with open_clip's eval image transform.
 
 The reference is the real thing: ``open_clip.image_transform(S, is_train=False)`` applied to
 ``PIL.Image.fromarray(rgb)`` (torchvision Resize/CenterCrop on a PIL image, i.e. Pillow's C
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from core.preprocess import (
+from core.model.preprocess import (
     OPENAI_MEAN,
     OPENAI_STD,
     PreprocessError,
@@ -297,7 +297,7 @@ def test_wrong_pass_order_is_detected(monkeypatch: pytest.MonkeyPatch):
     """The order is observable: forcing horizontal-first on a tall frame breaks parity."""
     if _pillow_major() < 13:
         pytest.skip("Pillow < 13 resizes horizontal-first")
-    import core.preprocess as pp
+    import core.model.preprocess as pp
 
     rgb = make_image("noise", 1080, 2400, seed=1)
     ref = reference_resize(rgb, 224)

@@ -1,4 +1,4 @@
-"""Reading a picture given as a query (core.images): the cases where cv2.imread failed us.
+"""Reading a picture given as a query (core.query.images): the cases where cv2.imread failed us.
 
 Each regression here was seen with the old ``cv2.imread(str(path))``: a non-UTF-8 name killed the
 process (SIGSEGV), a 1.2 MB PNG claiming 20000×20000 pixels took gigabytes and seconds, cut-short
@@ -21,8 +21,8 @@ import cv2
 import numpy as np
 import pytest
 
-from core.encoders import QueryError
-from core.images import MAX_QUERY_PIXELS, image_size, read_query_image
+from core.model.encoder import QueryError
+from core.query.images import MAX_QUERY_PIXELS, image_size, read_query_image
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -194,8 +194,8 @@ def test_huge_png_is_refused_from_its_header_quickly_and_cheaply(tmp_path: Path)
     probe = run_python(
         """
         import sys
-        from core.images import read_query_image
-        from core.encoders import QueryError
+        from core.query.images import read_query_image
+        from core.model.encoder import QueryError
         def peak():
             for line in open("/proc/self/status"):
                 if line.startswith("VmHWM:"):
@@ -226,8 +226,8 @@ _MARK = "--- imports done ---"
 _TRUNCATE_ALL = f"""
     import os, sys
     from pathlib import Path
-    from core.images import read_query_image
-    from core.encoders import QueryError
+    from core.query.images import read_query_image
+    from core.model.encoder import QueryError
     os.write(2, b"{_MARK}\\n")  # what importing onnxruntime may say is not ours to judge
     for path in sorted(Path(sys.argv[1]).iterdir()):
         try:

@@ -1,6 +1,6 @@
 """From hits to moments a person trusts: merged without overlaps, inside the video, copies
-folded, and rated on a scale that means the same in every library (core.search,
-core.relevance, through the library and the CLI)."""
+folded, and rated on a scale that means the same in every library (core.query.ranking,
+core.query.relevance, through the library and the CLI)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ import cv2
 import numpy as np
 import pytest
 
-from core import relevance
-from core.cli import main as cli
-from core.encoders import Encoder
+from core.cli.main import main as cli
 from core.library import Library
-from core.relevance import Background, label, shown_count
-from core.search import SearchResult, fold_copies, merge_adjacent
+from core.model.encoder import Encoder
+from core.query import relevance
+from core.query.ranking import SearchResult, fold_copies, merge_adjacent
+from core.query.relevance import Background, label, shown_count
 from tests.videos import pattern, write_video
 
 
@@ -204,8 +204,8 @@ def test_the_same_file_in_two_folders_is_one_moment(tmp_path, encoder, tiny_seqt
 def test_the_demo_model_shows_the_right_video_and_cuts_the_rest() -> None:
     """On fresh demo videos: the video a caption describes is among the moments shown before
     "show more" for nearly every caption, and those are a small part of the library."""
-    from core.demo import build_demo
-    from core.models import DEMO_MODEL
+    from core.demo.library import build_demo
+    from core.model.registry import DEMO_MODEL
 
     encoder = Encoder(DEMO_MODEL, force_cpu=True)
     lib, pairs = build_demo(encoder, videos=60, seed=9)

@@ -1,6 +1,6 @@
 """The results grid's model: what is laid out first, a few per video, more on request.
 
-Driven with hand-made results (relevance as core.relevance gives it) through the model's
+Driven with hand-made results (relevance as core.query.relevance gives it) through the model's
 public API, the way the window uses it.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from core.search import SearchResult
+from core.query.ranking import SearchResult
 from desktop_app.results import (
     PAGE,
     PER_VIDEO,

@@ -13,8 +13,8 @@ import sys
 sys.modules['torch'] = None  # any 'import torch' now raises ImportError
 sys.modules['open_clip'] = None
 import numpy as np
-from core.encoders import Encoder
-import core.cli, desktop_app.main_window
+from core.model.encoder import Encoder
+import core.cli.main, desktop_app.main_window
 enc = Encoder({str(bundle)!r}, force_cpu=True)
 v = enc.encode_texts(['a dog'])
 img = enc.encode_images([np.zeros((40, 60, 3), np.uint8)])

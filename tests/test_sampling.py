@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from core.sampling import SamplingError, probe, sample_frames
+from core.ingest.sample import SamplingError, probe, sample_frames
 
 
 def _write_video(path: Path, seconds: float, fps: float, size=(96, 64)) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from core.scanning import describe_content, fingerprint, scan, sniff
+from core.ingest.scan import describe_content, fingerprint, scan, sniff
 from tests.videos import write_video
 
 

@@ -12,7 +12,7 @@ import pytest
 
 av = pytest.importorskip("av")
 
-from core.segment_export import (  # noqa: E402
+from core.clips import (  # noqa: E402
     SegmentExportCancelled,
     SegmentExportError,
     save_segment,

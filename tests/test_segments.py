@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.segments import SegmentRule, plan_segments
-from core.thumbnails import ThumbnailWriter, thumb_path
+from core.ingest.segments import SegmentRule, plan_segments
+from core.ingest.thumbnails import ThumbnailWriter, thumb_path
 
 DEFAULT = SegmentRule()
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.sampling import sample_frames
-from core.synthetic import COLOURS, held_out_pairs, plan
+from core.demo.synthetic import COLOURS, held_out_pairs, plan
+from core.ingest.sample import sample_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 

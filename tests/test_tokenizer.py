@@ -1,4 +1,4 @@
-"""Tests for ``core.tokenizer``: exact id parity with open_clip's ``SimpleTokenizer``.
+"""Tests for ``core.model.tokenizer``: exact id parity with open_clip's ``SimpleTokenizer``.
 
 The reference is open_clip itself (installed with the ``export`` extra), imported only inside the
 tests that need it, so the runtime module under test stays torch-free. A few golden id lists are
@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 
-from core.tokenizer import (
+from core.model.tokenizer import (
     DEFAULT_CONTEXT_LENGTH,
     ClipTokenizer,
     TokenizerError,
@@ -611,7 +611,7 @@ def test_bundled_vocab_matches_open_clip(ref) -> None:
 
 def test_module_does_not_import_torch_or_open_clip() -> None:
     code = (
-        "import sys, core.tokenizer as t; t.ClipTokenizer().tokenize('a cat'); "
+        "import sys, core.model.tokenizer as t; t.ClipTokenizer().tokenize('a cat'); "
         "bad = sorted(m for m in ('torch', 'open_clip') if m in sys.modules); "
         "print(bad); sys.exit(1 if bad else 0)"
     )

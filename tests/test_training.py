@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.synthetic import generate
+from core.demo.synthetic import generate
 from export.checkpoints import load_clip4clip, read_checkpoint
 from export.datasets import load_dataset
 from export.metrics import ranks, retrieval_metrics
@@ -93,7 +93,7 @@ def test_csv_dataset(tmp_path, tiny_data) -> None:
 
 def test_bundle_eval_through_the_indexer_agrees_with_pytorch(tiny_data, tmp_path) -> None:
     """The same checkpoint ranks the test split identically in PyTorch and as an ONNX bundle."""
-    from core.tokenizer import ClipTokenizer
+    from core.model.tokenizer import ClipTokenizer
     from export.convert import convert
     from export.datasets import split
     from export.evaluate import bundle_similarity, evaluate

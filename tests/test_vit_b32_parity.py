@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.bundle import load_bundle
+from core.model.bundle import load_bundle
 from export.convert import convert
 from export.model import build_model
 

@@ -1,6 +1,6 @@
 """The library commands of ``clipseek``: index, search, status, folders, rebuild.
 
-Kept apart from :mod:`core.cli` (model diagnostics) so each file stays about one thing. Output
+Kept apart from :mod:`core.cli.main` (model diagnostics) so each file stays about one thing. Output
 for people goes to the terminal (a progress bar on a TTY, one line per video otherwise); with
 ``--json`` a single JSON document goes to stdout and progress still goes to stderr.
 """
@@ -18,22 +18,27 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from core import preferences, relevance
-from core.encoders import Encoder
+from core import preferences
+from core.cli.progress import ProgressLine
 from core.errors import EXIT_FAILURE, DiskFull, UsageError
-from core.indexing import IndexReport, Progress, VideoOutcome
-from core.library import DB_NAME, Library, SyncReport, folders_at, open_library
-from core.models import resolve_model
+from core.ingest.job import IndexReport, Progress, VideoOutcome
+from core.ingest.segments import SegmentRule
+from core.ingest.sync import SyncReport
+from core.library import Library, open_library
+from core.location import folders_at
+from core.model.encoder import Encoder
+from core.model.registry import resolve_model
 from core.pathnames import readable
-from core.search import SearchResult
-from core.segments import SegmentRule
+from core.query import relevance
+from core.query.ranking import SearchResult
+from core.store.layout import DB_NAME
 from core.times import clock
 
 LIBRARY_ENV = "CLIPSEEK_LIBRARY"
 
 
 def _open(args: argparse.Namespace, **options: Any) -> Library:
-    """The library every command and the app agree on (core.library.library_root), unless
+    """The library every command and the app agree on (core.location.library_root), unless
     ``--library`` / ``$CLIPSEEK_LIBRARY`` name another."""
     encoder = Encoder(resolve_model(args.model), force_cpu=args.cpu)
     root = args.library or os.environ.get(LIBRARY_ENV) or None
@@ -47,24 +52,17 @@ class ProgressPrinter:
     """A one-line bar on a terminal; one line per finished video when piped (logs, tests)."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = sys.stderr if stream is None else stream  # now, not at import
-        self.tty = self.stream.isatty()
-        self._width = 0
+        self._out = ProgressLine(stream)
 
     def progress(self, p: Progress) -> None:
-        if not self.tty:
-            return
         frac = p.files_done / p.files_total if p.files_total else 1.0
         bar = "#" * int(24 * frac)
         eta = "" if p.eta_seconds is None else f" ETA {clock(p.eta_seconds)}"
         state = "" if p.state == "indexing" else f" [{p.state}]"
-        line = (
-            f"\r[{bar:<24}] {p.files_done}/{p.files_total} files, {p.frames} frames,"
+        self._out.status(
+            f"[{bar:<24}] {p.files_done}/{p.files_total} files, {p.frames} frames,"
             f" {p.frames_per_second:.1f} frames/s{eta}{state}"
         )
-        self._width = max(self._width, len(line))
-        self.stream.write(line.ljust(self._width))
-        self.stream.flush()
 
     def video(self, done: int, total: int, outcome: VideoOutcome) -> None:
         name = readable(outcome.path)
@@ -74,13 +72,13 @@ class ProgressPrinter:
                 text += f" (warning: {outcome.error})"
         else:
             text = f"failed  {name}: {outcome.error}"
-        prefix = "\r" + " " * self._width + "\r" if self.tty else ""
-        self.stream.write(f"{prefix}[{done}/{total}] {text}\n")
-        self.stream.flush()
+        self._out.line(f"[{done}/{total}] {text}")
 
     def line(self, text: str) -> None:
-        self.stream.write(text + "\n")
-        self.stream.flush()
+        self._out.line(text)
+
+    def end(self) -> None:
+        self._out.end()
 
 
 def _sync_summary(report: SyncReport) -> str:
@@ -312,42 +310,39 @@ def _cmd_status(args: argparse.Namespace) -> int:
         problems = lib.catalog.integrity_problems()
     finally:
         lib.close()
-    st["integrity"] = problems or "ok"
     code = EXIT_FAILURE if problems else 0
     if problems:
         print(_damaged(problems), file=sys.stderr)
     if args.json:
-        print(json.dumps(st, indent=2))
+        print(json.dumps({**st.to_json(), "integrity": problems or "ok"}, indent=2))
         return code
-    footage = st["indexed_seconds"]
+    footage = st.indexed_seconds
     length = f"{footage / 3600:.1f} h" if footage >= 3600 else f"{footage / 60:.0f} min"
-    print(f"library   {st['library']}")
-    if st["read_only"]:
-        print(f"access    read-only ({st['read_only']}): search and status only")
+    print(f"library   {st.library}")
+    if st.read_only:
+        print(f"access    read-only ({st.read_only}): search and status only")
         if lib.catalog.full is not None:
             print(f"clipseek: warning: {lib.catalog.full}", file=sys.stderr)
-    print(f"model     {st['model']['name']} (head {st['model']['head']})")
-    print(f"provider  {st['model']['provider_detail']}")
+    print(f"model     {st.model.name} (head {st.model.head})")
+    print(f"provider  {st.model.provider_detail}")
     print(
-        f"videos    {st['videos']} ({st['indexed']} indexed, {st['failed']} failed,"
-        f" {st['pending']} pending), {length} of footage"
+        f"videos    {st.videos} ({st.indexed} indexed, {st.failed} failed,"
+        f" {st.pending} pending), {length} of footage"
     )
-    print(f"segments  {st['segments']} ({st['frames']} frames)")
-    for f in st["folders"]:
-        state = "" if f["online"] else "  [offline]"
+    print(f"segments  {st.segments} ({st.frames} frames)")
+    for f in st.folders:
+        state = "" if f.online else "  [offline]"
         print(
-            f"folder    {f['path']}: {f['videos']} videos, {f['indexed']} indexed,"
-            f" {f['failed']} failed{state}"
+            f"folder    {f.path}: {f.videos} videos, {f.indexed} indexed, {f.failed} failed{state}"
         )
-    for e in st["errors"]:
-        print(f"error     {e['path']}: {e['error']}")
-    for w in st["warnings"]:
-        print(f"warning   {w['path']}: {w['warning']}")
-    skipped = st["skipped"]
-    for s in skipped[:20]:
-        print(f"skipped   {s['path']}: {s['reason']}")
-    if len(skipped) > 20:
-        print(f"skipped   … and {len(skipped) - 20} more (--json lists them all)")
+    for e in st.errors:
+        print(f"error     {e.path}: {e.text}")
+    for w in st.warnings:
+        print(f"warning   {w.path}: {w.text}")
+    for s in st.skipped[:20]:
+        print(f"skipped   {s.path}: {s.text}")
+    if len(st.skipped) > 20:
+        print(f"skipped   … and {len(st.skipped) - 20} more (--json lists them all)")
     return code
 
 
@@ -402,7 +397,7 @@ def _cmd_rebuild(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     import subprocess
 
-    from core.demo import build_demo, examples
+    from core.demo.library import build_demo, examples
 
     encoder = Encoder(resolve_model(args.model), force_cpu=args.cpu)
     out = ProgressPrinter()

@@ -5,8 +5,8 @@ cleared cache is refilled on demand by seeking the video (:func:`ensure`).
 
 While a video is decoded, :class:`ThumbnailWriter` keeps only the last window's worth of small
 frames and writes, for each segment window, the frame nearest its middle — the same frame
-:func:`core.segments.plan_segments` names as ``thumb_t`` — so memory stays constant however long
-the video is.
+:func:`core.ingest.segments.plan_segments` names as ``thumb_t`` — so
+memory stays constant however long the video is.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.ingest.segments import SegmentRule, nearest
 from core.pathnames import openable
-from core.segments import SegmentRule, nearest
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core.bundle import MANIFEST_NAME, Bundle, BundleError, load_bundle
-from core.preprocess import preprocess_batch
-from core.sessions import Session, create_session
-from core.tokenizer import ClipTokenizer
+from core.model.bundle import MANIFEST_NAME, Bundle, BundleError, load_bundle
+from core.model.preprocess import preprocess_batch
+from core.model.sessions import Session, create_session
+from core.model.tokenizer import ClipTokenizer
 
 log = logging.getLogger(__name__)
 

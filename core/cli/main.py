@@ -17,15 +17,16 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 
-from core.bundle import BundleError
-from core.catalog import CatalogError
-from core.encoders import Encoder, QueryError
+from core.cli.library import add_library_commands
+from core.cli.progress import ProgressLine
 from core.errors import EXIT_FAILURE, EXIT_USAGE, LibraryError, UsageError
-from core.library_cli import add_library_commands
-from core.model_install import InstallError
-from core.models import resolve_model
+from core.model.bundle import BundleError
+from core.model.encoder import Encoder, QueryError
+from core.model.install import InstallError
+from core.model.registry import resolve_model
+from core.model.tokenizer import TokenizerError
 from core.pathnames import readable
-from core.tokenizer import TokenizerError
+from core.store.catalog import CatalogError
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -70,10 +71,10 @@ def _cmd_embed_text(args: argparse.Namespace) -> int:
 
 
 def _cmd_install_model(args: argparse.Namespace) -> int:
-    from core import model_install
+    from core.model import install as model_install
 
     source = model_install.DEFAULT_SOURCE
-    tty = sys.stderr.isatty()
+    out = ProgressLine()
     last_stage = ""
 
     def progress(p: model_install.InstallProgress) -> None:
@@ -87,11 +88,12 @@ def _cmd_install_model(args: argparse.Namespace) -> int:
             )
         else:
             text = f"{p.stage} {p.message}".rstrip()
-        if tty:  # one line, rewritten in place; a new line once done
-            end = "\n" if p.stage == "done" else ""
-            print(f"\r{text}\x1b[K", end=end, file=sys.stderr, flush=True)
+        if out.tty:  # one line, rewritten in place; a new line once done
+            out.status(text)
+            if p.stage == "done":
+                out.end()
         elif p.stage != last_stage:  # logs and pipes: one line per stage
-            print(text, file=sys.stderr, flush=True)
+            out.line(text)
         last_stage = p.stage
 
     try:
@@ -100,8 +102,7 @@ def _cmd_install_model(args: argparse.Namespace) -> int:
         print("clipseek: install interrupted; run it again to resume", file=sys.stderr)
         return 130
     finally:
-        if tty and last_stage not in ("", "done"):
-            print(file=sys.stderr)  # leave the progress line before an error line
+        out.end()  # leave the progress line before an error line
     if args.json:
         print(json.dumps({"model": source.name, "path": str(path)}))
     else:

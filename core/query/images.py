@@ -62,7 +62,7 @@ from typing import TypeAlias
 import cv2
 import numpy as np
 
-from core.encoders import QueryError
+from core.model.encoder import QueryError
 from core.pathnames import readable
 
 __all__ = [
@@ -597,7 +597,7 @@ def read_query_image(
     """The picture at ``path`` as RGB uint8 [H, W, 3], reduced to a short side no smaller than
     ``min_short_side`` (smaller pictures come back at their own size).
 
-    Raises :class:`~core.encoders.QueryError` with one line naming the file for anything it
+    Raises :class:`~core.model.encoder.QueryError` with one line naming the file for anything it
     cannot or will not read: missing, a folder, empty, not a picture, too large, damaged or cut
     short. Nothing is printed on stderr for the damage it checks (see the module notes)."""
     if min_short_side < 1:

@@ -8,15 +8,18 @@ understands coloured shapes, not your footage, but it lets the app work out of t
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 from pathlib import Path
 
-from core.bundle import MANIFEST_NAME, BundleError
+from core.model.bundle import MANIFEST_NAME, BundleError
 from core.paths import data_dir
 
 MODEL_ENV = "CLIPSEEK_MODEL"
 #: The bundled demo model; a module attribute so that tests can pretend it is absent.
-DEMO_MODEL = Path(__file__).resolve().parents[1] / "resources" / "models" / "demo"
+#: Found through ``importlib.resources``, as the tokenizer's vocabulary is: no path arithmetic
+#: that breaks when a module moves or the app is installed as a wheel.
+DEMO_MODEL = Path(str(importlib.resources.files("resources").joinpath("models", "demo")))
 
 
 def models_dir() -> Path:

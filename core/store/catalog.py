@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import DiskFull, ReadOnlyLibrary, disk_full
+from core.ingest.segments import SegmentSpan
 from core.pathnames import from_db, readable, to_db
 
 SCHEMA_VERSION = 1
@@ -119,17 +120,6 @@ class FolderRow:
     failed: int
     pending: int
     segments: int
-
-
-@dataclass(frozen=True)
-class SegmentSpan:
-    """A time range of a video and the frames it pools (indices into the video's frames)."""
-
-    t0: float
-    t1: float
-    first_frame: int
-    last_frame: int
-    thumb_t: float
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Turning nearest-neighbour hits into what a person wants to see: moments, merged and ranked.
 
-Segments overlap (see :mod:`core.segments`), so one moment usually matches two neighbouring
+Segments overlap (see :mod:`core.ingest.segments`), so one moment usually matches two neighbouring
 windows; merging overlapping hits of one video gives one result spanning both, with the better
 score, instead of near-duplicates filling the first page. Two results of one video never
 overlap, and none runs past its video's end.
@@ -26,7 +26,7 @@ class SearchResult:
     #: The segments this moment spans, the best-scoring one first.
     segment_ids: tuple[int, ...]
     #: 0–1: how strongly the moment stands out from the library for this query
-    #: (:mod:`core.relevance`); None in a library too small to tell.
+    #: (:mod:`core.query.relevance`); None in a library too small to tell.
     relevance: float | None = None
     #: Other places the same file (same content fingerprint) lives in the library.
     copies: tuple[str, ...] = ()

@@ -25,18 +25,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
-from core.catalog import VideoMedia, VideoRow
-from core.sampling import SamplingError, probe, sample_frames
-from core.segments import plan_segments
-from core.sessions import CUDA
-from core.thumbnails import ThumbnailWriter
-
-if TYPE_CHECKING:
-    from core.library import Library
+from core.ingest.sample import SamplingError, probe, sample_frames
+from core.ingest.segments import LibrarySettings, SegmentSpan, plan_segments
+from core.ingest.thumbnails import ThumbnailWriter
+from core.model.encoder import Encoder
+from core.model.sessions import CUDA
+from core.store.catalog import VideoMedia, VideoRow
 
 log = logging.getLogger(__name__)
 
@@ -126,12 +124,47 @@ class _Pending:
     end: _End | None = None
 
 
+class IndexSink(Protocol):
+    """Where finished videos go (the library): the job decodes and encodes, the sink stores.
+
+    The job needs these five and nothing else of a library, so it can be driven (and tested)
+    without one, and the library can change how it stores without touching the pipeline.
+    """
+
+    def store_video(
+        self,
+        video_id: int,
+        media: VideoMedia,
+        times: Sequence[float],
+        frames: np.ndarray,
+        spans: Sequence[SegmentSpan],
+        note: str | None = None,
+    ) -> int:
+        """Commit one encoded video whole (frames, pooled segments); returns segments stored."""
+        ...
+
+    def record_failure(self, video_id: int, error: str) -> None: ...
+
+    def record_throughput(self, frames: int, seconds: float) -> None: ...
+
+    def checkpoint(self, force: bool = False) -> None:
+        """Save what is cached (the vector index) when due, or now with ``force``."""
+        ...
+
+    def explain(self, exc: BaseException) -> BaseException:
+        """The error to show for a failure while storing (a full disk in words)."""
+        ...
+
+
 class IndexJob:
-    """Encode a list of pending videos into a library. ``run()`` blocks; control from elsewhere."""
+    """Encode a list of pending videos into a sink. ``run()`` blocks; control from elsewhere."""
 
     def __init__(
         self,
-        library: Library,
+        sink: IndexSink,
+        encoder: Encoder,
+        settings: LibrarySettings,
+        thumbs_dir: Path,
         videos: Sequence[VideoRow],
         *,
         on_progress: Callable[[Progress], None] | None = None,
@@ -141,12 +174,15 @@ class IndexJob:
         progress_interval: float = 0.25,
     ) -> None:
         """``workers``: videos decoded at once; None picks :func:`auto_decode_workers`."""
-        self.library = library
+        self.sink = sink
+        self.encoder = encoder
+        self.settings = settings
+        self.thumbs_dir = thumbs_dir
         self.videos = list(videos)
         self.on_progress = on_progress
         self.on_video = on_video
         if workers is None:
-            workers = auto_decode_workers(library.encoder.provider)
+            workers = auto_decode_workers(encoder.provider)
         self.workers = max(1, workers)
         self.batch_size = max(1, batch_size)
         self.progress_interval = progress_interval
@@ -273,27 +309,27 @@ class IndexJob:
         return False
 
     def _decode_one(self, video: VideoRow) -> None:
-        lib = self.library
+        settings = self.settings
         path = Path(video.path)
         count = 0
         try:
             info = probe(path)
             thumbs = ThumbnailWriter(
-                lib.thumbs_dir, video.fingerprint, lib.settings.segment, lib.settings.step
+                self.thumbs_dir, video.fingerprint, settings.segment, settings.step
             )
             last_t = 0.0
-            for frame in sample_frames(path, lib.settings.sample_rate):
+            for frame in sample_frames(path, settings.sample_rate):
                 self._go.wait()
                 if self._cancel.is_set():
                     return
-                pixels = lib.encoder.preprocess([frame.rgb])[0]
+                pixels = self.encoder.preprocess([frame.rgb])[0]
                 thumbs.add(frame.t, frame.rgb)
                 if not self._put(_Frame(video.id, frame.t, pixels)):
                     return
                 count += 1
                 last_t = frame.t
             thumbs.finish(last_t)
-            duration = info.duration or last_t + lib.settings.step
+            duration = info.duration or last_t + settings.step
             media = VideoMedia(
                 duration=max(duration, last_t),
                 fps=info.fps,
@@ -302,9 +338,9 @@ class IndexJob:
                 rotation=info.rotation,
             )
             note = None
-            if info.duration and last_t + lib.settings.step < info.duration - TRUNCATION_SLACK:
+            if info.duration and last_t + settings.step < info.duration - TRUNCATION_SLACK:
                 note = (
-                    f"truncated or damaged: only the first {last_t + lib.settings.step:.0f} s"
+                    f"truncated or damaged: only the first {last_t + settings.step:.0f} s"
                     f" of {info.duration:.0f} s could be decoded"
                 )
             self._put(_End(video.id, count, media, note))
@@ -336,7 +372,7 @@ class IndexJob:
 
     # -- encoding and committing (the job's own thread) -----
     def run(self) -> IndexReport:
-        lib = self.library
+        sink = self.sink
         by_id = self._by_id
         pending: dict[int, _Pending] = {}
         batch: list[_Frame] = []
@@ -353,7 +389,7 @@ class IndexJob:
             if not batch:
                 return
             pixels = np.stack([f.pixels for f in batch])
-            vectors = lib.encoder.encode_pixels(pixels, normalize=False, batch_size=len(batch))
+            vectors = self.encoder.encode_pixels(pixels, normalize=False, batch_size=len(batch))
             for f, vec in zip(batch, vectors, strict=True):
                 p = pending.setdefault(f.video_id, _Pending(by_id[f.video_id]))
                 p.times.append(f.t)
@@ -422,30 +458,30 @@ class IndexJob:
         if failure is not None:
             self._report.cancelled = True
             with contextlib.suppress(Exception):  # a second ENOSPC must not hide the first
-                lib.checkpoint(force=True)
+                sink.checkpoint(force=True)
             self._emit(force=True, state="cancelled")
-            explained = lib.explain(failure)
+            explained = sink.explain(failure)
             if explained is failure:
                 raise failure
             raise explained from failure
-        lib.record_throughput(self._report.frames, self._active_time)
-        lib.checkpoint(force=True)
+        sink.record_throughput(self._report.frames, self._active_time)
+        sink.checkpoint(force=True)
         self._emit(force=True, state="cancelled" if self._report.cancelled else "done")
         return self._report
 
     def _finish_video(self, p: _Pending) -> None:
         assert p.end is not None
-        lib, row, end = self.library, p.row, p.end
+        sink, row, end = self.sink, p.row, p.end
         self._bytes_done += row.size
         if end.media is None or not p.times:
             error = end.error or "no frame could be decoded"
-            lib.record_failure(row.id, error)
+            sink.record_failure(row.id, error)
             outcome = VideoOutcome(row.path, row.id, False, 0, 0, error)
             self._report.failed.append(outcome)
         else:
             vectors = np.stack(p.vectors)
-            spans = plan_segments(p.times, lib.settings.step, lib.settings.segment)
-            count = lib.store_video(row.id, end.media, p.times, vectors, spans, note=end.error)
+            spans = plan_segments(p.times, self.settings.step, self.settings.segment)
+            count = sink.store_video(row.id, end.media, p.times, vectors, spans, note=end.error)
             outcome = VideoOutcome(row.path, row.id, True, len(p.times), count, end.error)
             self._report.encoded.append(outcome)
         if self.on_video is not None:

@@ -17,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.encoders import Encoder
-from core.indexing import Progress
+from core.demo.synthetic import generate
+from core.ingest.job import Progress
 from core.library import Library
+from core.model.encoder import Encoder
 from core.paths import data_dir
-from core.search import SearchResult
-from core.synthetic import generate
+from core.query.ranking import SearchResult
 
 #: The split seed the demo model was trained with (``clipseek-export synth --seed 1``).
 DEMO_SPLIT_SEED = 1

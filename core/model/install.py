@@ -42,8 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.bundle import BundleError, load_bundle, write_manifest
-from core.models import models_dir as default_models_dir
+from core.model.bundle import BundleError, load_bundle, write_manifest
+from core.model.registry import models_dir as default_models_dir
 
 HUB_ENV = "CLIPSEEK_HUB_URL"
 DEFAULT_HUB = "https://huggingface.co"
@@ -272,7 +272,7 @@ def download(
 
 def _subprocess_env() -> dict[str, str]:
     """The environment for the converter: our package importable wherever it is installed."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]  # the folder holding the core package
     path = os.environ.get("PYTHONPATH", "")
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(root), path) if p)}
 

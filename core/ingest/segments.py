@@ -23,7 +23,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.catalog import SegmentSpan
+
+@dataclass(frozen=True)
+class SegmentSpan:
+    """A time range of a video and the frames it pools (indices into the video's frames)."""
+
+    t0: float
+    t1: float
+    first_frame: int
+    last_frame: int
+    thumb_t: float
+
 
 DEFAULT_WINDOW = 8.0
 DEFAULT_HOP = 4.0
@@ -46,6 +56,20 @@ class SegmentRule:
             raise ValueError("the hop between segments cannot exceed their length")
 
 
+@dataclass(frozen=True)
+class LibrarySettings:
+    """How a library samples and cuts: frames per second and the segment rule. Recorded when
+    the library is made; a different rate is a different library."""
+
+    sample_rate: float
+    segment: SegmentRule
+
+    @property
+    def step(self) -> float:
+        """Seconds between sampled frames."""
+        return 1.0 / self.sample_rate
+
+
 def nearest(times: Sequence[float], middle: float) -> float:
     """The time closest to ``middle`` (the earlier one on a tie): a segment's thumbnail frame."""
     return min(times, key=lambda t: abs(t - middle))
@@ -55,7 +79,7 @@ def plan_segments(times: Sequence[float], step: float, rule: SegmentRule) -> lis
     """Segments over sampled frame ``times`` (sorted seconds), ``step`` = 1 / sampling rate.
 
     ``thumb_t`` is the frame time nearest the window's middle, a time that a thumbnail exists for
-    (see :func:`core.thumbnails.pick`).
+    (see :func:`core.ingest.thumbnails.pick`).
     """
     if not times:
         return []

@@ -1,0 +1,193 @@
+"""Answering a query: a sentence or a picture → the moments that match it best.
+
+::
+
+    sentence ─ text tower ─┐                        ┌─ each inside its video
+                           ├─ vector index (k·4) ──┤  copies folded, overlaps merged (ranking)
+    picture ─ image tower ─┘   (+ best stored frame) └─ thumbnail, other places, relevance
+
+Candidates come from the segment index, limited to the asked folders inside the index query.
+A picture is then scored by each candidate's best-matching stored frame too, so a frame taken
+from a video finds the very segment it came from.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from core.ingest import thumbnails
+from core.model.encoder import Encoder, QueryError, l2_normalise
+from core.query import relevance
+from core.query.images import MIN_SHORT_SIDE, read_query_image
+from core.query.ranking import SearchResult, fold_copies, inside, merge_adjacent
+from core.query.relevance import Background
+from core.store.catalog import Catalog, SegmentRow
+from core.store.folders import canonical, owner
+from core.store.vector_index import VectorIndex
+
+#: Candidates a picture query takes from the index before rescoring by frame.
+IMAGE_CANDIDATES = 64
+#: Moments sampled to rate a picture query (each costs a frame lookup, so fewer than text).
+IMAGE_BACKGROUND_SAMPLE = 256
+
+
+class Searcher:
+    """Queries over one library's catalog and vector index, with the model that made them."""
+
+    def __init__(
+        self, catalog: Catalog, index: VectorIndex, encoder: Encoder, thumbs_dir: Path
+    ) -> None:
+        self.catalog = catalog
+        self.index = index
+        self.encoder = encoder
+        self.thumbs_dir = thumbs_dir
+
+    def text(
+        self,
+        text: str,
+        k: int = 20,
+        *,
+        folders: Sequence[str | os.PathLike[str]] | None = None,
+        merge: bool = True,
+    ) -> list[SearchResult]:
+        """The ``k`` moments that best match a sentence. Raises QueryError for a bad query."""
+        vector = self.encoder.encode_text(text)
+        allowed = self.allowed(folders)
+        hits = self.index.query(vector, k * 4 if merge else k, allowed)
+        return self._results(hits, k, merge, background=self._background(vector))
+
+    def image(
+        self,
+        image: str | os.PathLike[str] | np.ndarray,
+        k: int = 20,
+        *,
+        folders: Sequence[str | os.PathLike[str]] | None = None,
+        merge: bool = True,
+    ) -> list[SearchResult]:
+        """Moments that look like a picture (a photo, or a frame of a video)."""
+        rgb = self._read_image(image)
+        query = l2_normalise(self.encoder.encode_images([rgb]))[0]
+        allowed = self.allowed(folders)
+        hits = self.index.query(query, max(4 * k, IMAGE_CANDIDATES), allowed)
+        rows = self.catalog.segments([h[0] for h in hits])
+        rescored = [
+            (seg_id, self._frame_score(rows[seg_id], score, query))
+            for seg_id, score in hits
+            if seg_id in rows
+        ]
+        rescored.sort(key=lambda h: -h[1])
+        return self._results(rescored, k, merge, rows, self._background(query, by_frame=True))
+
+    def allowed(self, folders: Sequence[str | os.PathLike[str]] | None) -> set[int] | None:
+        """Segment ids under the given folders (watched folders or folders inside them)."""
+        if not folders:
+            return None
+        roots = self.catalog.folder_paths()
+        allowed: set[int] = set()
+        for folder in folders:
+            path = canonical(folder)
+            if owner(path, roots) is None:
+                raise QueryError(f"not inside a watched folder: {folder}")
+            allowed |= self.catalog.segment_ids_under(path, os.sep)
+        return allowed
+
+    def _frame_score(self, row: SegmentRow, score: float, query: np.ndarray) -> float:
+        """A segment's score for a picture: its own, or its best-matching frame's if higher."""
+        dim = self.encoder.embed_dim
+        frames = self.catalog.frame_range(row.video_id, row.first_frame, row.last_frame, dim)
+        if len(frames):
+            return max(score, float(np.max(l2_normalise(frames) @ query)))
+        return score
+
+    def _background(self, query: np.ndarray, *, by_frame: bool = False) -> Background | None:
+        """The query's scores over a sample of the library's moments (see core.query.relevance),
+        scored as results are: by segment vector, or for a picture by best frame too."""
+        ids, vectors = self.index.sample(
+            relevance.SAMPLE if not by_frame else IMAGE_BACKGROUND_SAMPLE
+        )
+        if not ids:
+            return None
+        scores = vectors @ query
+        if by_frame:
+            rows = self.catalog.segments(ids)
+            scores = np.array(
+                [
+                    self._frame_score(rows[i], float(s), query) if i in rows else float(s)
+                    for i, s in zip(ids, scores, strict=True)
+                ]
+            )
+        return Background.of(scores)
+
+    def _read_image(self, image: str | os.PathLike[str] | np.ndarray) -> np.ndarray:
+        """A query picture as RGB: an array as given, a file through core.query.images (checked
+        header first, decoded reduced, never handed to OpenCV by name)."""
+        if isinstance(image, np.ndarray):
+            if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+                raise QueryError("a query image must be an RGB uint8 array [H, W, 3]")
+            return image
+        short = max(MIN_SHORT_SIDE, 2 * self.encoder.manifest.image_size)
+        return read_query_image(image, min_short_side=short)
+
+    def _results(
+        self,
+        hits: Sequence[tuple[int, float]],
+        k: int,
+        merge: bool,
+        rows: dict[int, SegmentRow] | None = None,
+        background: Background | None = None,
+    ) -> list[SearchResult]:
+        """Hits → moments: each inside its video, copies folded, overlaps merged, rated."""
+        rows = rows if rows is not None else self.catalog.segments([h[0] for h in hits])
+        reachable: dict[str, bool] = {}
+        results = []
+        for seg_id, score in hits:
+            row = rows.get(seg_id)
+            if row is None:  # deleted between the ANN query and now
+                continue
+            if row.path not in reachable:
+                reachable[row.path] = os.path.exists(row.path)
+            t0, t1 = inside(row.t0, row.t1, row.duration)
+            results.append(
+                SearchResult(
+                    row.path,
+                    t0,
+                    t1,
+                    score,
+                    None,
+                    row.video_id,
+                    (seg_id,),
+                    online=reachable[row.path],
+                    duration=row.duration,
+                )
+            )
+        results = fold_copies(results, lambda r: rows[r.segment_ids[0]].fingerprint)
+        results = merge_adjacent(results, k) if merge else results[:k]
+        fingerprints = [rows[r.segment_ids[0]].fingerprint for r in results]
+        places = self.catalog.paths_by_fingerprint(fingerprints)
+        return [self._finish(r, rows, background, places) for r in results]
+
+    def _finish(
+        self,
+        r: SearchResult,
+        rows: dict[int, SegmentRow],
+        background: Background | None,
+        places: dict[str, list[str]],
+    ) -> SearchResult:
+        """The moment's thumbnail, every other place its file lives, and its relevance."""
+        row = rows[r.segment_ids[0]]  # the best-scoring segment of the moment
+        thumb = thumbnails.cached(self.thumbs_dir, row.fingerprint, row.thumb_t)
+        if thumb is None:  # the cache lost it: made again from the video (if reachable)
+            made = thumbnails.ensure(self.thumbs_dir, row.fingerprint, Path(row.path), row.thumb_t)
+            thumb = None if made is None else str(made)
+        copies = r.copies
+        if row.fingerprint in places:
+            copies = tuple(p for p in places[row.fingerprint] if p != r.path)
+        return SearchResult(
+            r.path, r.t0, r.t1, r.score, thumb, r.video_id, r.segment_ids,
+            None if background is None else background.relevance(r.score),
+            copies, r.online, r.duration,
+        )  # fmt: skip

@@ -37,11 +37,11 @@ run: system-deps $(STAMP)
 test: system-deps $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 	$(BIN)/ruff check .
-	$(BIN)/mypy core desktop_app
+	$(BIN)/mypy core desktop_app export
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy core desktop_app
+	$(BIN)/mypy core desktop_app export
 
 # Figures quoted in README; ~10 min on a 2-core machine (the 1e6-segment ANN build is most of it).
 bench: $(STAMP)

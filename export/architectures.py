@@ -11,13 +11,33 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-# OpenAI CLIP's normalisation constants live with the preprocessing that uses them.
-from core.model.preprocess import OPENAI_MEAN, OPENAI_STD  # noqa: F401 - re-exported
+# OpenAI CLIP's normalisation constants live with the preprocessing that uses them (re-exported).
+from core.model.preprocess import OPENAI_MEAN as OPENAI_MEAN
+from core.model.preprocess import OPENAI_STD as OPENAI_STD
 from export.errors import ExportError
+
+if TYPE_CHECKING:
+    from open_clip.transformer import Transformer
+
+    class ClipTowers(torch.nn.Module):
+        """open_clip's ``CLIP`` as this package uses it, for the type checker only (open_clip
+        ships no type information; at run time this name is plain ``nn.Module``)."""
+
+        visual: torch.nn.Module
+        transformer: Transformer
+        token_embedding: torch.nn.Embedding
+        positional_embedding: torch.nn.Parameter
+        attn_mask: torch.Tensor
+        ln_final: torch.nn.Module
+        text_projection: torch.nn.Parameter
+        logit_scale: torch.nn.Parameter
+
+else:
+    ClipTowers = torch.nn.Module
 
 CONTEXT_LENGTH = 77
 VOCAB_SIZE = 49408
@@ -96,7 +116,7 @@ def arch_config(name: str) -> dict[str, Any]:
         ) from None
 
 
-def build_clip(config: Mapping[str, Any]) -> torch.nn.Module:
+def build_clip(config: Mapping[str, Any]) -> ClipTowers:
     """Build an open_clip ``CLIP`` with OpenAI's QuickGELU, randomly initialised.
 
     QuickGELU is forced because every CLIP4Clip checkpoint and OpenAI's weights were trained with
@@ -104,7 +124,7 @@ def build_clip(config: Mapping[str, Any]) -> torch.nn.Module:
     """
     import open_clip
 
-    model = open_clip.CLIP(
+    model: ClipTowers = open_clip.CLIP(
         embed_dim=int(config["embed_dim"]),
         vision_cfg=dict(config["vision_cfg"]),
         text_cfg=dict(config["text_cfg"]),
@@ -114,14 +134,14 @@ def build_clip(config: Mapping[str, Any]) -> torch.nn.Module:
     return model
 
 
-def load_openai_clip(arch: str) -> torch.nn.Module:
+def load_openai_clip(arch: str) -> ClipTowers:
     """OpenAI's CLIP weights through open_clip's pretrained registry (downloads: needs internet)."""
     import open_clip
 
     if arch not in ("ViT-B-32", "ViT-B-16"):
         raise ExportError(f"OpenAI weights exist for ViT-B-32 and ViT-B-16, not {arch!r}")
     try:
-        model = open_clip.create_model(arch, pretrained="openai", force_quick_gelu=True)
+        model: ClipTowers = open_clip.create_model(arch, pretrained="openai", force_quick_gelu=True)
     except Exception as exc:  # network, hub or cache errors: say what failed, in one line
         raise ExportError(f"could not load OpenAI {arch} weights through open_clip: {exc}") from exc
     model.eval()

@@ -10,16 +10,20 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from core.model.bundle import BundleError
 from export.architectures import ARCH_NAMES
 from export.errors import ExportError
 from export.heads import INDEXABLE_HEADS
 
+if TYPE_CHECKING:
+    from export.model import CLIP4Clip
+
 log = logging.getLogger("clipseek.export")
 
 
-def _add_convert(sub: argparse._SubParsersAction) -> None:
+def _add_convert(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "convert",
         help="convert a CLIP4Clip model to an ONNX model bundle and verify it",
@@ -48,7 +52,7 @@ def _add_convert(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the manifest as JSON")
 
 
-def _build_model(args: argparse.Namespace):  # -> CLIP4Clip
+def _build_model(args: argparse.Namespace) -> tuple[CLIP4Clip, str]:
     import torch
 
     from export.architectures import load_openai_clip
@@ -93,7 +97,7 @@ def _run_convert(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_synth(sub: argparse._SubParsersAction) -> None:
+def _add_synth(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "synth",
         help="generate the synthetic video-caption benchmark",
@@ -132,7 +136,7 @@ def _run_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_train(sub: argparse._SubParsersAction) -> None:
+def _add_train(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from export.heads import ALL_HEADS
 
     p = sub.add_parser(
@@ -186,7 +190,7 @@ def _run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_eval(sub: argparse._SubParsersAction) -> None:
+def _add_eval(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "eval",
         help="retrieval metrics of a bundle, measured through the app's indexing pipeline",

@@ -22,6 +22,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,9 +50,10 @@ class Clip:
     group: str | None = None
 
 
-def _video_file(root: Path, entry: dict) -> Path:
+def _video_file(root: Path, entry: dict[str, Any]) -> Path:
     if "file" in entry:
-        return root / entry["file"]
+        named: Path = root / entry["file"]
+        return named
     vid = str(entry["video_id"])
     for candidate in (root / "videos" / f"{vid}.mp4", root / f"{vid}.mp4"):
         if candidate.exists():

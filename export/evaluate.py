@@ -87,10 +87,11 @@ def rerank(sim: np.ndarray, clips: list[Clip], checkpoint: str | Path, top_k: in
 
     from core.model.tokenizer import ClipTokenizer
     from export.checkpoints import load_clip4clip
+    from export.heads import TightTransfHead
     from export.train import FrameStore, TrainConfig, token_ids, video_frames
 
     model = load_clip4clip(checkpoint)
-    if model.head_name != "tightTransf":
+    if not isinstance(model.head, TightTransfHead):  # head_name != "tightTransf"
         raise ExportError(f"{Path(checkpoint).name} is a {model.head_name} model, not tightTransf")
     store = FrameStore(clips, model, TrainConfig(data="", out=""))
     tokenizer = ClipTokenizer(context_length=model.context_length)

@@ -15,11 +15,14 @@ we use it to re-rank, never to index.
 from __future__ import annotations
 
 from functools import partial
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import torch
 from open_clip.transformer import LayerNorm, QuickGELU, Transformer
 from torch import nn
+
+if TYPE_CHECKING:
+    from export.architectures import ClipTowers
 
 HeadName = Literal["meanP", "seqLSTM", "seqTransf", "tightTransf"]
 INDEXABLE_HEADS: tuple[str, ...] = ("meanP", "seqLSTM", "seqTransf")
@@ -55,7 +58,8 @@ def _temporal_transformer(width: int, layers: int, heads: int) -> Transformer:
 def l2_normalise(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     """Like F.normalize, but by broadcasting: F.normalize's expand_as traces the LSTM's output
     length as a constant under torch.export, which breaks the exported head for other lengths."""
-    return x / x.norm(dim=-1, keepdim=True).clamp_min(eps)
+    norm: torch.Tensor = x.norm(dim=-1, keepdim=True)
+    return x / norm.clamp_min(eps)
 
 
 def masked_mean_normalised(frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -94,6 +98,7 @@ class SeqLSTMHead(nn.Module):
         )
 
     def forward(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor
         out, _ = self.lstm_visual(frames)
         return masked_mean_normalised(out + frames, mask)
 
@@ -122,7 +127,7 @@ class SeqTransfHead(nn.Module):
         self.transformerClip = _temporal_transformer(width, layers, heads)
 
     @torch.no_grad()
-    def init_from_clip(self, clip: nn.Module) -> None:
+    def init_from_clip(self, clip: ClipTowers) -> None:
         """Copy CLIP's text positions and first text blocks in, as CLIP4Clip does at start.
 
         A head deeper than the text tower keeps its extra blocks as initialised, as the
@@ -136,7 +141,7 @@ class SeqTransfHead(nn.Module):
         length = frames.shape[1]
         positions = self.frame_position_embeddings.weight[:length].unsqueeze(0)
         attn_mask = _additive_square_mask(mask, self.heads).to(frames.dtype)
-        hidden = self.transformerClip(frames + positions, attn_mask=attn_mask)
+        hidden: torch.Tensor = self.transformerClip(frames + positions, attn_mask=attn_mask)
         return masked_mean_normalised(hidden + frames, mask)
 
 
@@ -157,7 +162,8 @@ class CrossPooler(nn.Module):
         self.activation = QuickGELU()
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        return self.activation(self.dense(self.ln_pool(hidden)[:, 0]))
+        pooled: torch.Tensor = self.activation(self.dense(self.ln_pool(hidden)[:, 0]))
+        return pooled
 
 
 class CrossModel(nn.Module):
@@ -169,9 +175,10 @@ class CrossModel(nn.Module):
         self.pooler = CrossPooler(width)
 
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.embeddings(tokens)
+        hidden: torch.Tensor = self.embeddings(tokens)
         hidden = self.transformer(hidden, attn_mask=_additive_square_mask(mask, self.heads))
-        return self.pooler(hidden)
+        pooled: torch.Tensor = self.pooler(hidden)
+        return pooled
 
 
 class TightTransfHead(nn.Module):
@@ -194,7 +201,8 @@ class TightTransfHead(nn.Module):
         """Score aligned pairs: text [N, D], frames [N, T, D], mask [N, T] -> logits [N]."""
         tokens = torch.cat([text.unsqueeze(1), frames], dim=1)
         full_mask = torch.cat([torch.ones_like(mask[:, :1]), mask], dim=1)
-        return self.similarity_dense(self.cross(tokens, full_mask)).squeeze(-1)
+        logits: torch.Tensor = self.similarity_dense(self.cross(tokens, full_mask))
+        return logits.squeeze(-1)
 
     def score_matrix(
         self, text: torch.Tensor, frames: torch.Tensor, mask: torch.Tensor
@@ -211,9 +219,11 @@ class TightTransfHead(nn.Module):
         return self.score_pairs(text_rep, frames_rep, mask_rep).view(n_text, n_video)
 
 
-def build_head(
-    name: str, width: int, heads: int, layers: int = 4, max_positions: int = 77
-) -> nn.Module:
+#: Any of the four heads (what :func:`build_head` returns).
+Head: TypeAlias = MeanPHead | SeqLSTMHead | SeqTransfHead | TightTransfHead
+
+
+def build_head(name: str, width: int, heads: int, layers: int = 4, max_positions: int = 77) -> Head:
     """Construct a head by its CLIP4Clip name."""
     if name == "meanP":
         return MeanPHead()

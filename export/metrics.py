@@ -12,15 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 TIE = 1e-5
 
 
-def ranks(sim: np.ndarray) -> np.ndarray:
+def ranks(sim: npt.ArrayLike) -> npt.NDArray[np.int_]:
     """Rank of the right column for each row of a square similarity matrix."""
     sim = np.asarray(sim, dtype=np.float64)
     correct = sim[np.arange(sim.shape[0]), np.arange(sim.shape[0])][:, None]
-    return (sim >= correct - TIE).sum(axis=1)
+    rank: npt.NDArray[np.int_] = (sim >= correct - TIE).sum(axis=1)
+    return rank
 
 
 def summarise(r: np.ndarray) -> dict[str, float]:

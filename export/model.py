@@ -14,9 +14,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from export.architectures import arch_config, build_clip, text_heads, text_width
+from export.architectures import ClipTowers, arch_config, build_clip, text_heads, text_width
 from export.errors import ExportError
-from export.heads import CROSS_HEADS, INDEXABLE_HEADS, build_head
+from export.heads import (
+    CROSS_HEADS,
+    INDEXABLE_HEADS,
+    Head,
+    SeqTransfHead,
+    TightTransfHead,
+    build_head,
+)
 
 DEFAULT_MAX_FRAMES = 12
 DEFAULT_HEAD_LAYERS = 4
@@ -31,7 +38,7 @@ class CLIP4Clip(nn.Module):
         head: str = "meanP",
         arch: str = "custom",
         head_layers: int = DEFAULT_HEAD_LAYERS,
-        clip: nn.Module | None = None,
+        clip: ClipTowers | None = None,
         head_heads: int | None = None,
     ) -> None:
         """``head_heads``: attention heads of a seqTransf or tightTransf head. By default a
@@ -42,7 +49,7 @@ class CLIP4Clip(nn.Module):
         self.arch = arch
         self.head_name = head
         self.head_layers = head_layers
-        self.clip = clip if clip is not None else build_clip(config)
+        self.clip: ClipTowers = clip if clip is not None else build_clip(config)
         width = text_width(config)
         if head_heads is None:
             head_heads = CROSS_HEADS if head == "tightTransf" else text_heads(config)
@@ -54,17 +61,20 @@ class CLIP4Clip(nn.Module):
                 f"head {head} needs embed_dim == text width (got {config['embed_dim']} and {width})"
             )
         max_positions = int(config["text_cfg"]["context_length"])
-        self.head = build_head(head, width, heads, head_layers, max_positions)
-        if head == "seqTransf":
+        self.head: Head = build_head(head, width, heads, head_layers, max_positions)
+        if isinstance(self.head, SeqTransfHead):  # head == "seqTransf"
             self.head.init_from_clip(self.clip)
         self.eval()
 
     # -- naming: the head's parameters live at top level, as in CLIP4Clip ----------------------
-    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:  # type: ignore[override]
+    # nn.Module.state_dict is overloaded on ``destination``; this one always returns a new dict.
+    def state_dict(  # type: ignore[override]
+        self, *args: Any, **kwargs: Any
+    ) -> dict[str, torch.Tensor]:
         flat = super().state_dict(*args, **kwargs)
         return {k.removeprefix("head."): v for k, v in flat.items()}
 
-    def load_state_dict(  # type: ignore[override]
+    def load_state_dict(
         self, state_dict: Mapping[str, torch.Tensor], strict: bool = True, assign: bool = False
     ) -> Any:
         nested = {(k if k.startswith("clip.") else f"head.{k}"): v for k, v in state_dict.items()}
@@ -85,7 +95,8 @@ class CLIP4Clip(nn.Module):
 
     def encode_frames(self, pixels: torch.Tensor) -> torch.Tensor:
         """Raw (un-normalised) CLIP image vectors: what the heads consume."""
-        return self.clip.visual(pixels)
+        vectors: torch.Tensor = self.clip.visual(pixels)
+        return vectors
 
     def encode_text(self, input_ids: torch.Tensor) -> torch.Tensor:
         """Raw CLIP text vectors read at the EOT token, at whatever length the ids have.
@@ -97,7 +108,7 @@ class CLIP4Clip(nn.Module):
         """
         clip = self.clip
         length = input_ids.shape[1]
-        x = clip.token_embedding(input_ids)
+        x: torch.Tensor = clip.token_embedding(input_ids)
         x = x + clip.positional_embedding[:length].to(x.dtype)
         causal = clip.attn_mask[:length, :length].to(x.dtype)
         x = clip.transformer(x, attn_mask=causal)
@@ -110,7 +121,8 @@ class CLIP4Clip(nn.Module):
         """Video vectors from raw frame vectors (indexable heads only), L2-normalised."""
         if self.head_name not in INDEXABLE_HEADS:
             raise ExportError(f"{self.head_name} scores pairs; it has no video vector")
-        return self.head(frames, mask)
+        video: torch.Tensor = self.head(frames, mask)
+        return video
 
     @property
     def logit_scale(self) -> torch.Tensor:
@@ -121,9 +133,9 @@ class CLIP4Clip(nn.Module):
     ) -> torch.Tensor:
         """Text x video logits [Nt, Nv] from raw text vectors and raw frame vectors."""
         scale = self.clip.logit_scale.exp()
-        if self.head_name == "tightTransf":
+        if isinstance(self.head, TightTransfHead):  # head_name == "tightTransf"
             return self.head.score_matrix(text, frames, mask)
-        video = self.head(frames, mask)
+        video: torch.Tensor = self.head(frames, mask)
         return scale * F.normalize(text, dim=-1) @ video.t()
 
 
@@ -134,7 +146,7 @@ def symmetric_cross_entropy(logits: torch.Tensor) -> torch.Tensor:
 
 
 def build_model(
-    arch: str, head: str, *, clip: nn.Module | None = None, head_layers: int = DEFAULT_HEAD_LAYERS
+    arch: str, head: str, *, clip: ClipTowers | None = None, head_layers: int = DEFAULT_HEAD_LAYERS
 ) -> CLIP4Clip:
     """A CLIP4Clip of a registered architecture (random init unless ``clip`` is given)."""
     return CLIP4Clip(arch_config(arch), head=head, arch=arch, head_layers=head_layers, clip=clip)

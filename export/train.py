@@ -32,6 +32,7 @@ from core.model.tokenizer import ClipTokenizer
 from export.architectures import OPENAI_MEAN, OPENAI_STD, load_openai_clip
 from export.checkpoints import load_clip4clip, read_checkpoint, save_checkpoint
 from export.datasets import Clip, clip_frames, load_dataset, split
+from export.heads import SeqTransfHead, TightTransfHead
 from export.metrics import retrieval_metrics
 from export.model import CLIP4Clip, build_model, symmetric_cross_entropy
 
@@ -74,7 +75,7 @@ def build(config: TrainConfig) -> CLIP4Clip:
     torch.manual_seed(config.seed)
     if config.init == "random":
         model = build_model(config.arch, config.head)
-        if config.head == "seqTransf":
+        if isinstance(model.head, SeqTransfHead):  # config.head == "seqTransf"
             # CLIP4Clip copies the frame positions from CLIP's text positions; from scratch those
             # are noise of std 0.01, some 40x smaller than the frame vectors they are added to
             # (measured: norms 0.15 vs 6.5 after training), so the head could barely see order.
@@ -165,7 +166,7 @@ def similarity_matrix(
     frames = [torch.nn.functional.pad(f, (0, 0, 0, longest - f.shape[1])) for f in frames]
     masks = [torch.nn.functional.pad(m, (0, longest - m.shape[1])) for m in masks]
     text, video, mask = torch.cat(texts), torch.cat(frames), torch.cat(masks)
-    if model.head_name == "tightTransf":
+    if isinstance(model.head, TightTransfHead):  # head_name == "tightTransf"
         rows = [
             model.head.score_matrix(text[i : i + 16], video, mask) for i in range(0, len(text), 16)
         ]
@@ -177,7 +178,9 @@ def similarity_matrix(
 # --------------------------------------------------------------------------- training
 
 
-def _param_groups(model: CLIP4Clip, lr_clip: float, lr_new: float, decay: float) -> list[dict]:
+def _param_groups(
+    model: CLIP4Clip, lr_clip: float, lr_new: float, decay: float
+) -> list[dict[str, Any]]:
     groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
     for name, p in model.named_parameters():
         if not p.requires_grad:
@@ -292,7 +295,8 @@ def train(
                 logits = model.similarity(model.encode_text(ids), video_frames(model, pixels), mask)
                 loss = symmetric_cross_entropy(logits.float())
             optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
+            # torch leaves Tensor.backward unannotated (torch.autograd.backward is typed).
+            scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             scaler.step(optimizer)

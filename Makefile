@@ -46,6 +46,7 @@ lint: $(STAMP)
 # Figures quoted in README; ~10 min on a 2-core machine (the 1e6-segment ANN build is most of it).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/indexing.py --arch ViT-B-32 --json bench-out/indexing.json
+	$(BIN)/python benchmarks/vector_index.py --json bench-out/vector_index.json
 	$(BIN)/python benchmarks/encoders.py --bundle bench-out/bundles/ViT-B-32-meanP-random --cpu
 
 clean:

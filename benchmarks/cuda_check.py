@@ -26,24 +26,19 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnxruntime as ort
+from fixtures import bundle_fields, index_folder, machine
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-
-import onnxruntime as ort  # noqa: E402
-
-from benchmarks.encoders import machine  # noqa: E402
-from core.demo.library import examples, make_demo_videos  # noqa: E402
-from core.library import Library  # noqa: E402
-from core.model.encoder import Encoder  # noqa: E402
-from core.model.registry import DEMO_MODEL  # noqa: E402
-from core.model.sessions import CUDA, choose_providers  # noqa: E402
-from export.metrics import summarise  # noqa: E402  (numpy only: no torch)
+from core.demo.library import examples, make_demo_videos
+from core.library import Library
+from core.model.encoder import Encoder
+from core.model.registry import DEMO_MODEL
+from core.model.sessions import CUDA, choose_providers
+from export.metrics import summarise  # numpy only: no torch
 
 #: Agreement below these fails the check. fp32 on CUDA differs from the CPU by rounding only;
 #: fp16 bundles compute in half precision on the GPU, hence room for ~1e-3.
@@ -57,13 +52,7 @@ def index_library(
     encoder: Encoder, folder: Path, root: Path, workers: int
 ) -> tuple[Library, float, int]:
     """A fresh library of ``folder`` at ``root``: (library, indexing seconds, frames encoded)."""
-    library = Library(encoder, root)
-    library.add_folder(folder)
-    library.sync()
-    job = library.index_job(workers=workers)
-    started = time.perf_counter()
-    report = job.run()
-    seconds = time.perf_counter() - started
+    library, report, seconds = index_folder(encoder, folder, root, workers)
     if report.failed:
         failed = report.failed
         raise SystemExit(f"cuda_check.py: {len(failed)} videos failed to index: {failed[0].path} …")
@@ -136,7 +125,7 @@ def main() -> int:
     report: dict[str, Any] = {
         "machine": machine(),
         "onnxruntime": ort.__version__,
-        "bundle": {"name": m.name, "arch": m.arch, "head": m.head, "precision": m.precision},
+        "bundle": bundle_fields(m),
         "active_providers": gpu.active_providers,
         "status_bar": gpu.describe_provider(),
     }

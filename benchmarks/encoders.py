@@ -10,15 +10,10 @@ text tower is exported with a dynamic sequence length.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from fixtures import encoder_header, run_times
 
 from core.model.bundle import BundleError
 from core.model.encoder import Encoder
@@ -32,28 +27,8 @@ QUERIES = [
     "a red car driving through snow",
 ]
 
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} logical CPUs"
-
-
-def timed(fn, seconds: float, min_runs: int = 3) -> list[float]:
-    fn()  # warm-up (allocations, CUDA kernels)
-    times: list[float] = []
-    start = time.perf_counter()
-    while len(times) < min_runs or time.perf_counter() - start < seconds:
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return times
+#: Timed runs per measurement at least, however short ``--seconds`` is (after one warm-up run).
+MIN_RUNS = 3
 
 
 def main() -> int:
@@ -68,16 +43,18 @@ def main() -> int:
         print(f"encoders.py: error: {exc}", file=sys.stderr)
         return 2
     m = enc.manifest
-    print(f"machine   {machine()}")
-    print(f"bundle    {m.name} ({m.arch}, {m.head}, {m.precision}) at {enc.root}")
-    print(f"provider  {enc.describe_provider()}  active={enc.active_providers['image']}")
+    print("\n".join(encoder_header(enc)))
     on_gpu = enc.provider == "CUDAExecutionProvider"
     size = m.image_size
     rng = np.random.default_rng(0)
     print("\nimage tower (preprocessed input)")
     for batch in (1, 8, 32, 256) if on_gpu else (1, 8, 32):
         pixels = rng.normal(size=(batch, 3, size, size)).astype(np.float32)
-        times = timed(lambda p=pixels, b=batch: enc.encode_pixels(p, batch_size=b), args.seconds)
+        times = run_times(
+            lambda p=pixels, b=batch: enc.encode_pixels(p, batch_size=b),
+            MIN_RUNS,
+            seconds=args.seconds,
+        )
         print(
             f"  batch {batch:>3}: {batch / np.median(times):8.1f} img/s"
             f"  ({np.median(times) * 1000:.1f} ms per batch, {len(times)} runs)"
@@ -94,11 +71,15 @@ def main() -> int:
     for label, feeds in (("true length", ids_true), ("padded to 77", ids_pad)):
         lat: list[float] = []
         for ids in feeds:
-            lat += timed(lambda i=ids: session.run(None, {"input_ids": i}), args.seconds / 6)
+            lat += run_times(
+                lambda i=ids: session.run(None, {"input_ids": i}),
+                MIN_RUNS,
+                seconds=args.seconds / 6,
+            )
         ms = np.array(lat) * 1000
         p50, p99 = np.percentile(ms, 50), np.percentile(ms, 99)
         print(f"  {label:>12}: p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  ({len(ms)} runs)")
-    full = timed(lambda: enc.encode_text(QUERIES[0]), args.seconds / 2)
+    full = run_times(lambda: enc.encode_text(QUERIES[0]), MIN_RUNS, seconds=args.seconds / 2)
     print(f"  end to end (tokenize + encode + normalise): p50 {np.median(full) * 1000:.2f} ms")
     return 0
 

@@ -22,21 +22,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import pathlib
 import platform
 import statistics
-import sys
-import time
 from collections.abc import Callable
 
 import cv2
 import numpy as np
+from fixtures import run_times
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from core.model.preprocess import (  # noqa: E402  (after the sys.path fix-up above)
+from core.model.preprocess import (
     OPENAI_MEAN,
     OPENAI_STD,
     center_crop,
@@ -49,12 +43,7 @@ FRAME_SIZES: list[tuple[int, int]] = [(1920, 1080), (1280, 720), (1080, 2400)]
 
 def time_ms(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
     """(median, best) wall time of ``fn`` in milliseconds, after one warm-up call."""
-    fn()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1e3)
+    samples = [t * 1e3 for t in run_times(fn, repeat)]
     return statistics.median(samples), min(samples)
 
 

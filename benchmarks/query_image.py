@@ -30,21 +30,18 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from fixtures import machine
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-
-from benchmarks.encoders import machine  # noqa: E402
-from core.query.images import MAX_QUERY_PIXELS  # noqa: E402
+from core.query.images import MAX_QUERY_PIXELS
 
 OLD_PATH_BUDGET = 5 * 10**9  # bytes: above this estimate the old path is not run
 OLD_BYTES_PER_PIXEL = 9
 
-# Run in the child: the read alone is timed. Peak memory is VmHWM where there is /proc:
-# ru_maxrss survives exec on Linux, so a child would report its parent's peak.
+# Run in the child (the same Python, so it finds the installed ``core`` as the parent does):
+# the read alone is timed. Peak memory is VmHWM where there is /proc: ru_maxrss survives exec
+# on Linux, so a child would report its parent's peak.
 _CHILD = r"""
 import json, resource, sys, time
-sys.path.insert(0, sys.argv[3])
 import cv2, numpy as np
 from core.query.images import read_query_image
 from core.model.encoder import QueryError
@@ -139,7 +136,7 @@ def make_cases(folder: Path) -> list[tuple[str, Path, int, int]]:
 
 def measure(mode: str, path: Path) -> dict:
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, mode, str(path), str(REPO_ROOT)],
+        [sys.executable, "-c", _CHILD, mode, str(path)],
         capture_output=True,
         text=True,
         check=True,

@@ -9,6 +9,10 @@
 checkpoint on the same videos is printed next to it (they must agree within 1 point). The
 tightTransf checkpoint re-ranks the seqTransf bundle's top 10. "untrained" is a random-init
 seqTransf of the same architecture.
+
+Prints that table in Markdown (text→video R@1/R@5/R@10/MdR, the same on the temporal "X, then Y"
+captions, and the PyTorch R@1); ``--json FILE`` also writes every metric. Needs the ``export``
+extra (PyTorch).
 """
 
 from __future__ import annotations
@@ -21,8 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.model.tokenizer import ClipTokenizer
 from export.checkpoints import load_clip4clip

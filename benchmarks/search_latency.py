@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from fixtures import scene_videos
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -47,8 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from PySide6.QtGui import QGuiApplication
 
-        from core.demo.library import DEMO_SPLIT_SEED, build_demo
-        from core.demo.synthetic import VideoSpec, plan, render
+        from core.demo.library import build_demo
         from core.model.encoder import Encoder
         from core.model.registry import DEMO_MODEL
         from desktop_app.engine import SHOWN_THUMBNAILS, _decode_thumbnails
@@ -56,15 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         app = QGuiApplication(sys.argv[:1])  # QImage's JPEG reader wants an application
         encoder = Encoder(DEMO_MODEL, force_cpu=True)
         lib, pairs = build_demo(encoder, videos=args.videos, seed=11)
-        scenes = [
-            s.scenes[0]
-            for s in plan(24, 3, split_seed=DEMO_SPLIT_SEED, test_only=True, temporal_fraction=0)
-        ]
         extra = scratch / "long"
-        extra.mkdir()
-        for k in range(6):
-            spec = VideoSpec(f"outing_{k}", "test", tuple(scenes[4 * k : 4 * k + 4]))
-            render(spec, extra / f"outing_{k}.mp4", size=128, fps=8, seconds=48, seed=k)
+        scene_videos(extra, 6, 3, size=128, fps=8, seconds=48)  # six of 4 scenes each
         lib.add_folder(extra)
         lib.sync()
         lib.index_job().run()

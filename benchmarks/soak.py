@@ -43,8 +43,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from fixtures import scene_videos
 
 #: What the driver waits for between two gestures, at most (then it moves on and counts it).
 STEP_TIMEOUT = 30.0
@@ -129,38 +128,22 @@ class Soak:
     # -- footage -----
     def make_footage(self) -> tuple[Path, list[str]]:
         from core.demo.library import DEMO_SPLIT_SEED
-        from core.demo.synthetic import VideoSpec, generate, plan, render
+        from core.demo.synthetic import generate
 
         folder = self.scratch / "Footage"
         generate(folder, 24, 20261201, split_seed=DEMO_SPLIT_SEED, test_only=True)
         data = json.loads((folder / "data.json").read_text())
         captions = [s["caption"] for s in data["sentences"]]
-        scenes = [
-            s.scenes[0]
-            for s in plan(16, 5, split_seed=DEMO_SPLIT_SEED, test_only=True, temporal_fraction=0)
-        ]
-        for k in range(4):  # longer videos: several moments each, for tiles and the timeline
-            spec = VideoSpec(f"outing_{k}", "test", tuple(scenes[4 * k : 4 * k + 4]))
-            render(spec, folder / "videos" / f"outing_{k}.mp4", size=128, fps=8, seconds=40, seed=k)
+        # longer videos: several moments each, for tiles and the timeline
+        for spec in scene_videos(folder / "videos", 4, 5, size=128, fps=8, seconds=40):
             captions += [s.caption() for s in spec.scenes]
         return folder / "videos", captions
 
     def new_folder(self, n: int) -> Path:
         """Six minute-long videos of several scenes: seconds of indexing to pause and resume."""
-        from core.demo.library import DEMO_SPLIT_SEED
-        from core.demo.synthetic import VideoSpec, plan, render
-
         folder = self.scratch / f"Incoming-{n}" / "videos"
-        folder.mkdir(parents=True, exist_ok=True)
-        scenes = [
-            s.scenes[0]
-            for s in plan(
-                24, 100 + n, split_seed=DEMO_SPLIT_SEED, test_only=True, temporal_fraction=0
-            )
-        ]
-        for k in range(6):
-            spec = VideoSpec(f"clip_{n}_{k}", "test", tuple(scenes[4 * k : 4 * k + 4]))
-            render(spec, folder / f"clip_{n}_{k}.mp4", size=160, fps=8, seconds=60, seed=n)
+        name = f"clip_{n}_{{k}}"
+        scene_videos(folder, 6, 100 + n, name=name, size=160, fps=8, seconds=60, seed=n)
         return folder
 
     # -- gestures (each a scenario) -----

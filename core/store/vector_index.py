@@ -44,7 +44,8 @@ SPACE = "ip"  # vectors are L2-normalised: inner product = cosine
 M = 16
 EF_CONSTRUCTION = 200
 # Search breadth. 64 gave recall@10 of 0.94-0.98 at 1e6 clustered 512-d vectors, 128 gave 1.000
-# for +0.1 ms a query (benchmarks/indexing.py); ef is not saved with the file, so it is set on load.
+# for +0.1 ms a query (benchmarks/vector_index.py); ef is not saved with the file, so it is set
+# on load.
 MIN_EF = 128
 
 

@@ -19,8 +19,8 @@ records the process's resident memory and ``sys.getrefcount(None)``. It prints o
 minute and a JSON summary: alive, actions done, worst event-loop gap (and during which gesture),
 RSS at the start, after 40 % of the run (warm: caches filled) and at the end, and the None
 reference drift. It runs under Qt's offscreen platform unless ``DISPLAY`` is set
-(``Xvfb :99 & DISPLAY=:99 python …`` runs it on a real X server). ``tests/test_soak.py`` runs
-a 2-minute version in CI.
+(``Xvfb :99 & DISPLAY=:99 python …`` runs it on a real X server).
+``tests/desktop_app/test_soak.py`` runs a 2-minute version in CI.
 """
 
 from __future__ import annotations

@@ -101,15 +101,19 @@ class BackgroundTask(Generic[T]):
         self._relay.done.connect(self._receiver.done)
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
+        self._running = False
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """From ``start()`` until the outcome is delivered (not until the thread has ended: a
+        Retry pressed as the failure shows must start a new run, not find the old one)."""
+        return self._running
 
     def start(self) -> None:
         """Start (again, after a failure: a new run with a fresh cancel flag)."""
-        if self.running:
+        if self._running:
             return
+        self._running = True
         self._cancel = threading.Event()
         control = TaskControl(self._relay, self._cancel)
         # The thread gets the work, the relay and the flags: never this task, which holds the
@@ -139,6 +143,7 @@ class BackgroundTask(Generic[T]):
             self._on_progress(value)
 
     def _done(self, value: Any, error: BaseException | None) -> None:
+        self._running = False
         if not self._alive():
             return
         if error is None:

@@ -17,7 +17,6 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl
 from PySide6.QtGui import (
-    QAction,
     QCloseEvent,
     QDesktopServices,
     QDragEnterEvent,
@@ -29,18 +28,12 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QFileDialog,
-    QFrame,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
-    QProgressDialog,
-    QPushButton,
     QSplitter,
     QStackedWidget,
-    QStyle,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -50,81 +43,41 @@ from core import (
     Progress,
     SearchResult,
     VideoOutcome,
-    demo_captions,
-    is_candidate,
     logs_dir,
-    read_head,
     readable,
     recover,
 )
 from core import relevance_label as label
 from desktop_app.app_settings import AppSettings, Preferences
-from desktop_app.background import BackgroundTask, TaskControl
-from desktop_app.drops import dropped_paths
+from desktop_app.banners import DemoBanner, ModelBanner
+from desktop_app.clip_saving import save_moment
+from desktop_app.drops import dropped_paths, plan_drop
 from desktop_app.engine import Engine, EngineConfig, JobSummary, SearchResponse, Snapshot
 from desktop_app.folder_watcher import FolderWatcher
 from desktop_app.formatting import (
-    duration,
-    duration_of,
     media_fragment,
     plural,
     rate_text,
     time_range,
 )
-from desktop_app.indexing_bar import IndexingBar
 from desktop_app.library_panel import LibraryPanel
+from desktop_app.menus import Commands, Menus
 from desktop_app.model_status import ModelStatus
+from desktop_app.preference_change import plan_change, reindex_question
 from desktop_app.preview_pane import PreviewPane
 from desktop_app.problems_panel import ProblemsPanel
 from desktop_app.results import ResultsModel, ResultsView
-from desktop_app.search_box import SearchBox
+from desktop_app.search_row import SearchRow
 from desktop_app.settings_dialog import SettingsDialog
+from desktop_app.status_line import StatusLine
 from desktop_app.system_actions import open_in_system_player, reveal_in_file_manager
+from desktop_app.titles import window_title
 from desktop_app.welcome import WelcomeView
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 #: After a video lands, wait this long before refreshing the current search (more may land).
 REFRESH_MS = 1200
-
-
-def _head(path: Path) -> bytes:
-    try:
-        return read_head(path)
-    except OSError:
-        return b""
-
-
-def library_name(snap: Snapshot) -> str:
-    """A library as a person knows it: by its folders ("Videos", "Videos and Phone",
-    "Videos, Phone and 2 more"), not by the model's folder name."""
-    if snap.demo:
-        return "Demo library"
-    paths = [Path(f.path) for f in snap.folders]
-    names = [p.name or str(p) for p in paths]
-    if len(set(names)) < len(names):  # two "videos" folders: say whose
-        names = [
-            f"{p.parent.name}/{p.name}" if names.count(n) > 1 else n
-            for p, n in zip(paths, names, strict=True)
-        ]
-    if not names:
-        return ""
-    if len(names) == 1:
-        text = names[0]
-    elif len(names) == 2:
-        text = f"{names[0]} and {names[1]}"
-    else:
-        text = f"{names[0]}, {names[1]} and {len(names) - 2} more"
-    if abs(snap.sample_rate - 1.0) > 1e-9:
-        text += f" ({rate_text(snap.sample_rate)})"
-    return text
-
-
-def window_title(snap: Snapshot) -> str:
-    """The library's name; the desktop adds the app's ("Videos — ClipSeek") from
-    ``QGuiApplication.applicationDisplayName``."""
-    return library_name(snap)
 
 
 class MainWindow(QMainWindow):
@@ -170,75 +123,17 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
-        style = self.style()
-        # search row
-        self.search_box = SearchBox(self)
-        self.image_button = QToolButton(self)
-        self.image_button.setObjectName("imageSearch")
-        self.image_button.setText("Search by picture…")
-        self.image_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.image_button.setIcon(
-            style.standardIcon(QStyle.StandardPixmap.SP_FileDialogContentsView)
-        )
-        self.image_button.setToolTip("Find moments that look like a picture (or drop one here)")
-        self.group_button = QToolButton(self)
-        self.group_button.setObjectName("groupByVideo")
-        self.group_button.setText("Group by video")
-        self.group_button.setCheckable(True)
-        self.settings_button = QToolButton(self)
-        self.settings_button.setObjectName("settingsButton")
-        self.settings_button.setText("Settings")
-        self.settings_button.setIcon(
-            style.standardIcon(QStyle.StandardPixmap.SP_FileDialogDetailedView)
-        )
-        self.settings_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        top = QHBoxLayout()
-        top.setContentsMargins(10, 8, 10, 4)
-        top.addWidget(self.search_box, 1)
-        top.addWidget(self.image_button)
-        top.addWidget(self.group_button)
-        top.addWidget(self.settings_button)
+        self.search_row = SearchRow(self)
+        self.search_box = self.search_row.search_box
+        self.group_button = self.search_row.group_button
         self.summary = QLabel("", self)
         self.summary.setObjectName("searchSummary")
         self.summary.setContentsMargins(12, 0, 12, 4)
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
 
-        # demo banner
-        self.demo_banner = QFrame(self)
-        self.demo_banner.setObjectName("demoBanner")
-        self.demo_banner.setStyleSheet(
-            "#demoBanner { background: palette(alternate-base);"
-            " border-bottom: 1px solid palette(mid); }"
-        )
-        self.demo_label = QLabel("", self.demo_banner)
-        self.demo_label.setWordWrap(True)
-        self.demo_leave = QPushButton("Back to my library", self.demo_banner)
-        banner = QHBoxLayout(self.demo_banner)
-        banner.setContentsMargins(12, 6, 12, 6)
-        banner.addWidget(self.demo_label, 1)
-        banner.addWidget(self.demo_leave)
-        self.demo_banner.hide()
-        # the demo model with the user's own footage: say it cannot work, offer the real one
-        self.model_banner = QFrame(self)
-        self.model_banner.setObjectName("modelBanner")
-        self.model_banner.setStyleSheet(
-            "#modelBanner { background: #fdf2e9; border-bottom: 1px solid #e59866; }"
-            " #modelBanner QLabel { color: #1c1c1c; }"
-        )
-        self.model_banner_label = QLabel(
-            "<b>The built-in demo model only knows the coloured shapes of the demo videos.</b>"
-            " It cannot find moments in your own footage. Install OpenAI CLIP ViT-B/32 (a 600 MB"
-            " download, once; everything then runs on this computer) to search your videos.",
-            self.model_banner,
-        )
-        self.model_banner_label.setWordWrap(True)
-        self.model_install = QPushButton("Install the real model…", self.model_banner)
-        self.model_install.setObjectName("installRealModel")
-        mb = QHBoxLayout(self.model_banner)
-        mb.setContentsMargins(12, 6, 12, 6)
-        mb.addWidget(self.model_banner_label, 1)
-        mb.addWidget(self.model_install)
-        self.model_banner.hide()
+        self.demo_banner = DemoBanner(self)
+        self.model_banner = ModelBanner(self)
+        self.model_install = self.model_banner.button
 
         # left: library
         self.library_panel = LibraryPanel(self)
@@ -288,55 +183,30 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         layout.addWidget(self.demo_banner)
         layout.addWidget(self.model_banner)
-        layout.addLayout(top)
+        layout.addWidget(self.search_row)
         layout.addWidget(self.summary)
         layout.addWidget(self.vsplitter, 1)
         self.setCentralWidget(central)
 
-        # status bar
-        self.indexing_bar = IndexingBar(self)
-        self.problems_button = QToolButton(self)
-        self.problems_button.setObjectName("problemsButton")
-        self.problems_button.setAutoRaise(True)
-        self.problems_button.setCheckable(True)
-        self.problems_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
-        self.problems_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.problems_button.hide()
-        self.model_label = QLabel("Model: loading…", self)
-        self.model_label.setObjectName("modelLabel")
-        self.provider_label = QLabel("", self)  # where the model runs, in words
-        self.provider_label.setObjectName("providerLabel")
-        sb = self.statusBar()
-        sb.addPermanentWidget(self.indexing_bar)
-        sb.addPermanentWidget(self.problems_button)
-        sb.addPermanentWidget(self.model_label)
-        sb.addPermanentWidget(self.provider_label)
-        sb.showMessage("Starting…")
-
-        # menus
-        file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction("Add folder…", QKeySequence("Ctrl+O"), self.choose_folder)
-        self.remove_action = file_menu.addAction(
-            "Stop watching the selected folder", self._remove_selected
+        self.status_line = StatusLine(self.statusBar(), self)
+        self.indexing_bar = self.status_line.indexing_bar
+        self.statusBar().showMessage("Starting…")
+        self.menus = Menus(
+            self.menuBar(),
+            self,
+            Commands(
+                add_folder=self.choose_folder,
+                remove_folder=self._remove_selected,
+                rescan=lambda: self.engine.rescan(),
+                search_by_picture=self.choose_image,
+                open_demo=self.open_demo,
+                settings=self.open_settings,
+                quit=self.close,
+                shortcuts=self.show_shortcuts,
+                log_folder=self.open_log_folder,
+                about=self.show_about,
+            ),
         )
-        file_menu.addAction("Rescan all folders", QKeySequence("F5"), lambda: self.engine.rescan())
-        file_menu.addAction("Search by picture…", QKeySequence("Ctrl+I"), self.choose_image)
-        file_menu.addSeparator()
-        file_menu.addAction("Open the demo library", self.open_demo)
-        file_menu.addAction("Settings…", QKeySequence("Ctrl+,"), self.open_settings)
-        file_menu.addSeparator()
-        file_menu.addAction("Quit", QKeySequence("Ctrl+Q"), self.close)
-        view_menu = self.menuBar().addMenu("&View")
-        self.group_action = QAction("Group results by video", self, checkable=True)
-        self.group_action.setShortcut(QKeySequence("Ctrl+G"))
-        view_menu.addAction(self.group_action)
-        self.problems_action = QAction("Problems panel", self, checkable=True)
-        view_menu.addAction(self.problems_action)
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction("Keyboard shortcuts", QKeySequence("F1"), self.show_shortcuts)
-        help_menu.addAction("Open the log folder", self.open_log_folder)
-        help_menu.addSeparator()
-        help_menu.addAction("About ClipSeek", self.show_about)
 
     def _connect(self) -> None:
         e = self.engine
@@ -357,16 +227,18 @@ class MainWindow(QMainWindow):
 
         self.search_box.querySubmitted.connect(self.search)
         self.search_box.moveIntoResults.connect(self._focus_results)
-        self.image_button.clicked.connect(self.choose_image)
+        self.search_row.image_button.clicked.connect(self.choose_image)
         self.group_button.toggled.connect(self._set_grouped)
-        self.group_action.toggled.connect(self.group_button.setChecked)
-        self.group_button.toggled.connect(self.group_action.setChecked)
-        self.settings_button.clicked.connect(self.open_settings)
-        self.demo_leave.clicked.connect(self.leave_demo)
+        group_action, problems_action = self.menus.group_action, self.menus.problems_action
+        group_action.toggled.connect(self.group_button.setChecked)
+        self.group_button.toggled.connect(group_action.setChecked)
+        self.search_row.settings_button.clicked.connect(self.open_settings)
+        self.demo_banner.button.clicked.connect(self.leave_demo)
         self.model_install.clicked.connect(self.install_real_model)
-        self.problems_button.toggled.connect(self.problems.setVisible)
-        self.problems_action.toggled.connect(self.problems_button.setChecked)
-        self.problems_button.toggled.connect(self.problems_action.setChecked)
+        problems_button = self.status_line.problems_button
+        problems_button.toggled.connect(self.problems.setVisible)
+        problems_action.toggled.connect(problems_button.setChecked)
+        problems_button.toggled.connect(problems_action.setChecked)
 
         lp = self.library_panel
         lp.addRequested.connect(self.choose_folder)
@@ -440,11 +312,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ engine events
     def _on_model(self, status: ModelStatus) -> None:
         self.status = status
+        self.status_line.show_model(status)
         if status.ok:
-            self.model_label.setText(f"Model: {status.title}")
-            self.model_label.setToolTip(status.detail)
-            self.provider_label.setText(status.device)
-            self.provider_label.setToolTip(status.device_detail)
             where = status.device.replace("Running on", "running on").split(":")[0]
             note = f"Model: <b>{status.title}</b>, {where}." + (
                 " The built-in demo model understands coloured shapes, not real footage:"
@@ -454,8 +323,6 @@ class MainWindow(QMainWindow):
             )
             self.welcome.set_model_note(note)
         else:
-            self.model_label.setText("Model: none")
-            self.provider_label.setText("")
             self.welcome.set_model_note(
                 f"<b>{status.title}</b>: {status.detail}<br>Choose or install one in Settings."
             )
@@ -474,9 +341,7 @@ class MainWindow(QMainWindow):
         self.library_panel.set_folders(snap.folders, snap.videos, snap.indexed, snap.segments)
         self.indexing_bar.set_counts(snap.indexed, snap.videos, snap.failed, snap.pending)
         self.problems.set_problems(snap.errors, snap.warnings)
-        count = self.problems.count
-        self.problems_button.setVisible(count > 0)
-        self.problems_button.setText(plural(count, "problem"))
+        self.status_line.show_problems(self.problems.count)
         self.center.setCurrentWidget(self.welcome if snap.empty else self.results_stack)
         self.preview_pane.setVisible(not snap.empty)  # the welcome view has no empty player
         if snap.empty:
@@ -492,15 +357,11 @@ class MainWindow(QMainWindow):
         snap = self.snapshot
         if snap is None:
             return
-        self.demo_banner.setVisible(snap.demo)
-        self.model_banner.setVisible(self.uses_demo_model and not snap.demo and bool(snap.folders))
         if snap.demo:
-            captions = demo_captions()
-            example = f" Try “{captions[0]}”." if captions else ""
-            self.demo_label.setText(
-                "Demo library: synthetic videos of coloured shapes, indexed with the built-in"
-                f" demo model.{example}"
-            )
+            self.demo_banner.show_demo()
+        else:
+            self.demo_banner.hide()
+        self.model_banner.setVisible(self.uses_demo_model and not snap.demo and bool(snap.folders))
 
     def _on_progress(self, p: Progress) -> None:
         self.indexing_bar.update_progress(p)
@@ -809,47 +670,12 @@ class MainWindow(QMainWindow):
         r = self.current_result()
         if r is None:
             return
-        from core import SegmentExportCancelled, SegmentExportError, save_segment, suggest_name
-
-        default = str(Path.home() / suggest_name(r.path, r.t0, r.t1))
-        dest, _ = QFileDialog.getSaveFileName(
-            self, "Save the moment as a video", default, "Videos (*.mp4 *.mov *.mkv)"
-        )
-        if not dest:
-            return
-        dialog = QProgressDialog(f"Saving {readable(Path(dest).name)}…", "Cancel", 0, 100, self)
-        dialog.setWindowTitle("Save clip")
-        dialog.setMinimumDuration(300)
-        source, t0, t1 = r.path, r.t0, r.t1
-
-        def save(control: TaskControl) -> str:
-            save_segment(
-                source, t0, t1, dest, on_progress=control.progress, cancel=control.cancel_event
-            )
-            return dest
-
-        def saved(path: str) -> None:
-            dialog.reset()
-            self.statusBar().showMessage(f"Saved {readable(path)}", 10000)
-
-        def failed(exc: BaseException) -> None:
-            dialog.reset()
-            self._on_message("error", f"Could not save the clip: {exc}")
-
-        task: BackgroundTask[str] = BackgroundTask(
+        self._save_task = save_moment(
             self,
-            save,
-            on_success=saved,
-            on_failure=failed,
-            on_progress=lambda fraction: dialog.setValue(int(fraction * 100)),
-            on_cancelled=dialog.reset,
-            cancelled_by=(SegmentExportCancelled,),
-            expected=(SegmentExportError, OSError),
-            name="clipseek-save-clip",
+            r,
+            on_saved=lambda path: self.statusBar().showMessage(f"Saved {readable(path)}", 10000),
+            on_error=lambda text: self._on_message("error", text),
         )
-        dialog.canceled.connect(task.cancel)
-        self._save_dialog, self._save_task = dialog, task
-        task.start()
 
     def _result_menu(self, pos) -> None:
         index = self.results_view.indexAt(pos)
@@ -944,25 +770,9 @@ class MainWindow(QMainWindow):
 
     def confirm_rate_change(self, old: float, new: float) -> bool:
         """Changing the sampling rate indexes everything again: say what it costs, then ask."""
-        snap = self.snapshot
-        if snap is None or not snap.folders or snap.indexed == 0:
-            return True  # nothing indexed yet: nothing is redone
-        if self.engine.videos_indexed_at(new) >= snap.indexed:
-            return True  # that rate's library is already indexed: switching costs nothing
-        frames, seconds = snap.reindex_estimate(new)
-        footage = duration_of(snap.indexed_seconds)
-        how = (
-            "at the speed measured on this computer"
-            if snap.speed_measured
-            else "at a typical speed for this kind of computer"
-        )
-        text = (
-            f"Sampling {rate_text(new)} instead of {rate_text(old)} means indexing your"
-            f" {plural(snap.indexed, 'video')} ({footage} of footage) again:"
-            f" {frames:,} frames, {duration(seconds)} {how}.\n\n"
-            f"The library at {rate_text(old)} is kept; switching back costs nothing."
-            " Searching keeps working meanwhile."
-        )
+        text = reindex_question(self.snapshot, old, new, self.engine.videos_indexed_at(new))
+        if text is None:
+            return True
         return self.ask(
             "Index everything again?", text, f"Index again at {rate_text(new)}", "Keep the rate"
         )
@@ -977,22 +787,21 @@ class MainWindow(QMainWindow):
         self.prefs = new
         self.settings.save_preferences(new)
         self.watcher.set_rescan_minutes(new.rescan_minutes)
-        if new.model != old.model:
+        change = plan_change(old, new, snap)
+        if change.model_changed:
             self._overrides["model"] = None
-        if new.force_cpu != old.force_cpu:
+        if change.force_cpu_changed:
             self._overrides["force_cpu"] = False
-        rate_changed = snap is not None and abs(new.sample_rate - snap.sample_rate) > 1e-9
-        model_changed = new.model != old.model
-        if model_changed or new.force_cpu != old.force_cpu or rate_changed:
-            if rate_changed or model_changed:
+        if change.restart:
+            if change.other_library:
                 self._overrides["library"] = None
             self.engine.start(self._config())
-            if (rate_changed or model_changed) and snap is not None and snap.folders:
+            if change.carry_folders:
                 # another model or rate has a library of its own: watch the same folders there
                 # (folders it already watches stay as they are)
-                self.engine.add_paths([f.path for f in snap.folders if not snap.demo])
-        elif snap is not None and abs(new.segment_seconds - snap.segment_seconds) > 1e-9:
-            self.engine.rebuild_segments(new.segment_seconds)
+                self.engine.add_paths(list(change.carry_folders))
+        elif change.recut_seconds is not None:
+            self.engine.rebuild_segments(change.recut_seconds)
 
     # ------------------------------------------------------------------ help
     def show_shortcuts(self) -> None:
@@ -1032,23 +841,14 @@ class MainWindow(QMainWindow):
 
     def handle_drop(self, paths: list[str]) -> None:
         """Pictures search by image; folders and videos are added to the library."""
-        images = [
-            p for p in paths if Path(p).suffix.lower() in IMAGE_SUFFIXES and Path(p).is_file()
-        ]
-        others = [p for p in paths if p not in images]
-        wanted, refused = [], []
-        for p in others:
-            path = Path(p)
-            if path.is_dir() or (path.is_file() and is_candidate(path, _head(path))):
-                wanted.append(p)
-            else:
-                refused.append(readable(path.name))
-        if refused:
-            self._on_message("warning", f"Not a folder or a video: {', '.join(refused)}")
-        if wanted:
-            self.add_paths(wanted)
-        elif images and not others:
-            self.search_image(images[0])
+        plan = plan_drop(paths)
+        if plan.refused:
+            names = ", ".join(readable(Path(p).name) for p in plan.refused)
+            self._on_message("warning", f"Not a folder or a video: {names}")
+        if plan.add:
+            self.add_paths(plan.add)
+        elif plan.search_image is not None:
+            self.search_image(plan.search_image)
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event: QCloseEvent) -> None:

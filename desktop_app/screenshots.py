@@ -167,11 +167,11 @@ def render(out: Path, videos: int = 60) -> list[Path]:
             ),
         )
         window.select_result(_first_row(window))
-        window.problems_button.setChecked(True)
+        window.status_line.problems_button.setChecked(True)
         _wait(app, lambda window=window: window.player.playing)
         _settle(app, 1.2)
         shoot(window, "problems", w, h)
-        window.problems_button.setChecked(False)
+        window.status_line.problems_button.setChecked(False)
 
         snap, status = window.snapshot, window.status
         assert snap is not None and status is not None  # both arrived before the first search

@@ -5,8 +5,8 @@ ONNX text tower was exported from an open_clip model and only produces the right
 is fed *exactly* the token ids open_clip would have produced. A single differing id (a different
 clean-up step, a different pre-tokenisation split, a different merge order) silently degrades
 search quality rather than failing loudly, so every step below mirrors open_clip's observable
-behaviour -- including its quirks -- and ``tests/test_tokenizer.py`` checks it against open_clip
-on hundreds of strings.
+behaviour -- including its quirks -- and ``tests/core/test_tokenizer.py`` checks it against
+open_clip on hundreds of strings.
 
 Pipeline for one string:
 

@@ -101,3 +101,38 @@ def test_a_closed_owner_hears_nothing_and_nothing_crashes(qtbot) -> None:
     release.set()
     qtbot.wait(300)
     assert "success" not in seen
+
+
+def test_a_failure_can_be_retried_from_its_own_callback(qtbot, monkeypatch) -> None:
+    """Retry right after a failure starts again, even while the failed run's thread is still
+    winding down (the install dialog's Retry once did nothing in that window of time)."""
+    import desktop_app.background as background
+
+    real_run = background._run
+
+    def lingering_run(*args):
+        real_run(*args)
+        time.sleep(0.5)  # the outcome is delivered; the thread has not ended yet
+
+    monkeypatch.setattr(background, "_run", lingering_run)
+    owner = QWidget()
+    qtbot.addWidget(owner)
+    attempts: list[int] = []
+    outcomes: list[str] = []
+
+    def work(control: TaskControl) -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise OSError("offline")
+        return "done"
+
+    def failed(exc: BaseException) -> None:
+        outcomes.append(f"failed: {exc}")
+        task.start()
+
+    task: BackgroundTask[str] = BackgroundTask(
+        owner, work, on_success=outcomes.append, on_failure=failed
+    )
+    task.start()
+    qtbot.waitUntil(lambda: "done" in outcomes, timeout=10_000)
+    assert outcomes == ["failed: offline", "done"] and len(attempts) == 2

@@ -19,7 +19,7 @@ import pytest
 
 pytestmark = pytest.mark.slow  # drives the real window for two minutes
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_two_minutes_of_use(tmp_path) -> None:

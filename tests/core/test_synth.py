@@ -12,7 +12,7 @@ import numpy as np
 from core.demo.synthetic import COLOURS, held_out_pairs, plan
 from core.ingest.sample import sample_frames
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_plan_keeps_held_out_pairs_out_of_training() -> None:

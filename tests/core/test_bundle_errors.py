@@ -98,7 +98,8 @@ def test_missing_folder_and_no_model_installed(tmp_path) -> None:
         timeout=120,
     )
     assert proc.returncode == 1 and "model bundle folder not found" in proc.stderr
-    # with nothing installed the shipped demo model is used (tests/test_demo.py covers none at all)
+    # with nothing installed the shipped demo model is used
+    # (tests/core/test_demo.py covers none at all)
     proc = subprocess.run(
         [sys.executable, "-m", "core.cli", "model"], capture_output=True, text=True, timeout=120
     )

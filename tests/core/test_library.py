@@ -16,6 +16,7 @@ from core.errors import LibraryBusy, LibraryError
 from core.ingest.segments import SegmentRule
 from core.library import Library
 from core.model.encoder import Encoder, QueryError
+from tests.library_support import consistent, index_all, make_folder
 from tests.videos import frame_at, pattern, write_video
 
 
@@ -36,31 +37,6 @@ def counted(encoder, monkeypatch) -> list[int]:
 
     monkeypatch.setattr(Encoder, "encode_pixels", counting)
     return calls
-
-
-def make_folder(root: Path, seconds: dict[str, int]) -> Path:
-    for i, (name, length) in enumerate(sorted(seconds.items())):
-        write_video(root / name, seed=100 + i, seconds=length)
-    return root
-
-
-def index_all(lib: Library, *paths: Path, **options):
-    for p in paths:
-        lib.add_folder(p)
-    sync = lib.sync()
-    report = lib.index_job(**options).run()
-    return sync, report
-
-
-def consistent(lib: Library) -> bool:
-    """Every live ANN label has a segment row and the reverse; the graph returns them all."""
-    ids = lib.catalog.segment_ids()
-    if lib.index.labels() != ids:
-        return False
-    if not ids:
-        return True
-    probe = np.ones(lib.encoder.embed_dim, np.float32) / np.sqrt(lib.encoder.embed_dim)
-    return {h[0] for h in lib.index.query(probe, len(ids))} == ids
 
 
 def test_a_frame_finds_its_own_segment_first(tmp_path, encoder) -> None:

@@ -22,8 +22,8 @@ from tests.app_support import LoopLatency, drop, drop_and_pause, search
 def test_drop_index_search_preview(qtbot, window, footage) -> None:
     folder, captions, long_video, second_scene = footage
     assert window.center.currentWidget() is window.welcome  # first run: "drop a folder here"
-    assert window.provider_label.text() == "Running on the CPU"
-    assert window.model_label.text() == f"Model: {window.status.title}"
+    assert window.status_line.provider_label.text() == "Running on the CPU"
+    assert window.status_line.model_label.text() == f"Model: {window.status.title}"
 
     progress = []
     finished = []
@@ -47,7 +47,10 @@ def test_drop_index_search_preview(qtbot, window, footage) -> None:
     rows = window.problems.rows()
     assert [name for name, _ in rows] == ["broken.mp4"]
     assert "decode" in rows[0][1]
-    assert window.problems_button.isVisible() and window.problems_button.text() == "1 problem"
+    assert (
+        window.status_line.problems_button.isVisible()
+        and window.status_line.problems_button.text() == "1 problem"
+    )
 
     # typing a caption shows its video first
     caption, video = next(iter(captions.items()))
@@ -340,7 +343,7 @@ def test_clipseek_demo_opens_the_app_on_the_demo_library(qtbot, monkeypatch) -> 
     window.show()
     qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     assert window.snapshot.demo and window.snapshot.indexed == 10
-    assert window.demo_banner.isVisible() and "Try “" in window.demo_label.text()
+    assert window.demo_banner.isVisible() and "Try “" in window.demo_banner.label.text()
     assert window.windowTitle() == "Demo library"  # the desktop adds " — ClipSeek"
     window.close()
 
@@ -351,10 +354,10 @@ def test_try_the_demo_library_from_the_welcome_view(qtbot, window) -> None:
     window.welcome.demo_button.click()
     qtbot.waitUntil(lambda: bool(finished), timeout=120_000)
     qtbot.waitUntil(lambda: window.snapshot.demo and window.snapshot.indexed == 40, timeout=30_000)
-    caption = window.demo_label.text().split("“")[1].rstrip("”.")
+    caption = window.demo_banner.label.text().split("“")[1].rstrip("”.")
     response = search(qtbot, window, caption)
     assert response.results and response.error is None
-    window.demo_leave.click()  # back to the user's own (empty) library
+    window.demo_banner.button.click()  # back to the user's own (empty) library
     qtbot.waitUntil(lambda: not window.snapshot.demo, timeout=30_000)
     assert window.center.currentWidget() is window.welcome and not window.demo_banner.isVisible()
 

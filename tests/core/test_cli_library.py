@@ -16,25 +16,12 @@ import pytest
 
 from core.library import Library
 from core.model.encoder import Encoder
-from tests.test_library import consistent, make_folder
+from tests.library_support import clipseek, consistent, make_folder
 from tests.videos import frame_at, write_video
 
 pytestmark = pytest.mark.slow  # runs clipseek in subprocesses, kills some
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def clipseek(*args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "core.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

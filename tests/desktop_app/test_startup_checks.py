@@ -26,7 +26,7 @@ from desktop_app.startup_checks import (
     qt_plugin,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # Thousands of calls of methods that return nothing, through the real binding, in a process of
 # its own: a binding that leaks None's references aborts it or shows a drift.

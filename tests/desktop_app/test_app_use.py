@@ -25,7 +25,7 @@ from desktop_app.results import PER_VIDEO, HeaderRole, More, MoreRole, ResultRol
 from tests.app_support import drop, drop_and_index, search, visible_texts
 from tests.videos import frame_at, still
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _image_answered(window) -> bool:
@@ -317,7 +317,7 @@ def test_the_window_speaks_to_people(qtbot, window, footage, tmp_path) -> None:
     search(qtbot, window, footage[3])
     window.select_result(window.results_model.first_result_row())
     seen["results"] = visible_texts(window)
-    window.problems_button.setChecked(True)
+    window.status_line.problems_button.setChecked(True)
     seen["problems"] = visible_texts(window)
     dialog = SettingsDialog(window.prefs, active_model=window.status.title,
                             active_provider=window.status.device, parent=window)  # fmt: skip
@@ -432,7 +432,7 @@ def test_the_demo_model_on_real_footage_says_so_and_offers_the_real_one(
     write_video(tmp_path / "Phone" / "IMG_0001.mp4", seed=5, seconds=6)
     drop_and_index(qtbot, window, [tmp_path / "Phone"])
     assert window.model_banner.isVisible()
-    text = window.model_banner_label.text()
+    text = window.model_banner.label.text()
     assert "demo model only knows" in text and "cannot find moments in your own footage" in text
     opened = []
 
@@ -486,7 +486,7 @@ def test_the_help_menu(qtbot, window, monkeypatch) -> None:
 def test_a_library_is_named_by_its_folders() -> None:
     from core import FolderStatus
     from desktop_app.engine import Snapshot
-    from desktop_app.main_window import library_name
+    from desktop_app.titles import library_name
 
     def named(paths: list[str], rate: float = 1.0, demo: bool = False) -> str:
         folders = [FolderStatus(p, True, 0, 0, 0, 0, 0) for p in paths]

@@ -23,7 +23,7 @@ from core.model.tokenizer import (
     default_vocab_path,
 )
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 SOT, EOT = 49406, 49407
 
 # --------------------------------------------------------------------------- corpus

@@ -25,7 +25,7 @@ import pytest
 
 from core.store.vector_index import M, VectorIndex
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DIM = 32
 COUNT = 400
 REMOVED = range(1, COUNT + 1, 10)  # 40 segments deleted before the save

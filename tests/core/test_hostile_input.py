@@ -27,8 +27,7 @@ from core.library import Library
 from core.model.encoder import Encoder
 from core.pathnames import from_db, openable, readable, to_db
 from core.store.layout import DB_NAME, FOLDERS_NAME
-from tests.test_cli_library import clipseek
-from tests.test_library import consistent, index_all, make_folder
+from tests.library_support import clipseek, consistent, index_all, make_folder
 from tests.videos import frame_at, write_video
 
 pytestmark = pytest.mark.slow  # runs clipseek in subprocesses against damaged libraries
@@ -118,7 +117,7 @@ def test_cli_indexes_prints_and_reports_odd_names(tmp_path, bundle) -> None:
     assert os.fsencode(videos.resolve()) + b"/" + BAD in paths
     text = subprocess.run(  # printing must not crash: the name's own bytes, as `ls` prints
         [sys.executable, "-m", "core.cli", "search", "a clip", "-k", "5", *map(str, common)],
-        capture_output=True, timeout=300, cwd=Path(__file__).resolve().parents[1],
+        capture_output=True, timeout=300, cwd=Path(__file__).resolve().parents[2],
         env={**os.environ, "PYTHONIOENCODING": "utf-8"},
     )  # fmt: skip
     assert text.returncode == 0, text.stderr
@@ -178,7 +177,7 @@ except Exception as exc:
 """
     proc = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
     )  # fmt: skip
     assert proc.returncode == 3, proc.stderr[-2000:]
     assert proc.stdout.startswith("DiskFull the disk holding the library is full")
@@ -226,7 +225,7 @@ def _read_only_library(tmp_path, bundle) -> tuple[Path, list[str]]:
 def _run(prefix: list[str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*prefix, sys.executable, "-m", "core.cli", *args],
-        capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[1],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[2],
     )  # fmt: skip
 
 
@@ -400,7 +399,7 @@ def test_a_library_named_by_the_old_identity_is_found_and_upgraded(tmp_path, bun
 
 # ------------------------------------------------------------------ 2. pictures as queries
 def test_picture_queries_odd_huge_or_cut_short_are_one_line_each(tmp_path, bundle) -> None:
-    from tests.test_query_images import black_png
+    from tests.core.test_query_images import black_png
 
     videos = make_folder(tmp_path / "videos", {"a.mp4": 6, "b.mp4": 6})
     common = ["--model", bundle, "--library", tmp_path / "lib", "--cpu"]

@@ -19,7 +19,7 @@ from export.evaluate import evaluate
 
 pytestmark = pytest.mark.slow  # makes and indexes demo libraries
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 #: text->video R@1 (%) of the demo model on fresh test videos: the mean of six draws of 120-150
 #: videos (84.7, 75.8, 84.2, 82.5, 86.7, 85.8; README, "Results"). The margin covers the spread

@@ -24,7 +24,7 @@ import pytest
 from core.model.encoder import QueryError
 from core.query.images import MAX_QUERY_PIXELS, image_size, read_query_image
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Three vertical bands, in RGB: red, green, blue (pure, so that even GIF's palette keeps them).
 # Odd sizes catch width/height mix-ups.

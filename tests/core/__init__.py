@@ -1,0 +1,1 @@
+"""Tests of core, one module per part of the engine."""

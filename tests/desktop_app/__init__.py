@@ -1,0 +1,1 @@
+"""Tests of the window, through pytest-qt (offscreen)."""

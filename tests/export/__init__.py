@@ -1,0 +1,1 @@
+"""Tests of export: the PyTorch model, training, ONNX conversion and parity."""

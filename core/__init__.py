@@ -48,11 +48,11 @@ _EXPORTS: dict[str, str] = {
     "resolve_model": "core.model.registry",
     "DEMO_MODEL": "core.model.registry",
     "install_model": "core.model.install",
-    "DEFAULT_SOURCE": "core.model.install",
-    "ModelSource": "core.model.install",
-    "InstallProgress": "core.model.install",
-    "InstallError": "core.model.install",
-    "InstallCancelled": "core.model.install",
+    "DEFAULT_SOURCE": "core.model.sources",
+    "ModelSource": "core.model.sources",
+    "InstallProgress": "core.model.sources",
+    "InstallError": "core.model.sources",
+    "InstallCancelled": "core.model.sources",
     # files: names, folders, what looks like a video, saving a clip
     "readable": "core.pathnames",
     "openable": "core.pathnames",
@@ -189,15 +189,15 @@ if TYPE_CHECKING:  # what the names are, for mypy and editors
     from core.location import DEFAULT_RATE, indexed_at
     from core.model.bundle import BundleError, load_bundle
     from core.model.encoder import Encoder, QueryError
-    from core.model.install import (
+    from core.model.install import install_model
+    from core.model.registry import DEMO_MODEL, resolve_model
+    from core.model.sources import (
         DEFAULT_SOURCE,
         InstallCancelled,
         InstallError,
         InstallProgress,
         ModelSource,
-        install_model,
     )
-    from core.model.registry import DEMO_MODEL, resolve_model
     from core.model.tokenizer import TokenizerError
     from core.pathnames import from_db, openable, readable, recover, to_db
     from core.paths import cache_dir, config_dir, data_dir, logs_dir

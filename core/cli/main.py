@@ -22,8 +22,8 @@ from core.cli.progress import ProgressLine
 from core.errors import EXIT_FAILURE, EXIT_USAGE, LibraryError, UsageError
 from core.model.bundle import BundleError
 from core.model.encoder import Encoder, QueryError
-from core.model.install import InstallError
 from core.model.registry import resolve_model
+from core.model.sources import InstallError
 from core.model.tokenizer import TokenizerError
 from core.pathnames import readable
 from core.store.catalog import CatalogError
@@ -71,13 +71,14 @@ def _cmd_embed_text(args: argparse.Namespace) -> int:
 
 
 def _cmd_install_model(args: argparse.Namespace) -> int:
-    from core.model import install as model_install
+    from core.model.install import install_model
+    from core.model.sources import DEFAULT_SOURCE, InstallCancelled, InstallProgress
 
-    source = model_install.DEFAULT_SOURCE
+    source = DEFAULT_SOURCE
     out = ProgressLine()
     last_stage = ""
 
-    def progress(p: model_install.InstallProgress) -> None:
+    def progress(p: InstallProgress) -> None:
         nonlocal last_stage
         if p.stage == "downloading" and p.bytes_total:
             eta = f", {p.eta_seconds:,.0f} s left" if p.eta_seconds is not None else ""
@@ -97,8 +98,8 @@ def _cmd_install_model(args: argparse.Namespace) -> int:
         last_stage = p.stage
 
     try:
-        path = model_install.install_model(source, hub_url=args.hub, on_progress=progress)
-    except model_install.InstallCancelled:
+        path = install_model(source, hub_url=args.hub, on_progress=progress)
+    except InstallCancelled:
         print("clipseek: install interrupted; run it again to resume", file=sys.stderr)
         return 130
     finally:

@@ -19,12 +19,8 @@ import numpy as np
 import pytest
 
 from core.model.encoder import Encoder
-from core.model.install import (
-    InstallCancelled,
-    InstallError,
-    ModelSource,
-    install_model,
-)
+from core.model.install import install_model
+from core.model.sources import InstallCancelled, InstallError, ModelSource
 
 REPO = "clipseek-tests/tiny-clip"
 SOURCE = ModelSource(
@@ -201,7 +197,7 @@ def test_unknown_repo_is_named(hub, tmp_path) -> None:
 
 
 def test_an_interrupted_download_resumes_with_a_range_request(hub, tmp_path) -> None:
-    from core.model.install import download, remote_file
+    from core.model.hub import download, remote_file
 
     size, sha = remote_file(SOURCE, hub.url)
     target = tmp_path / "weights.safetensors"
@@ -229,7 +225,7 @@ def test_cancel_keeps_the_partial_download(hub, tmp_path) -> None:
 
 
 def test_a_server_that_ignores_range_makes_the_download_start_over(hub, tmp_path) -> None:
-    from core.model.install import download, remote_file
+    from core.model.hub import download, remote_file
 
     hub.honour_range = False
     size, sha = remote_file(SOURCE, hub.url)
@@ -262,7 +258,7 @@ def test_a_file_other_than_the_pinned_one_is_refused(hub, tmp_path) -> None:
 
 
 def test_the_default_source_is_open_clips_copy_of_openai_vit_b32() -> None:
-    from core.model.install import DEFAULT_SOURCE
+    from core.model.sources import DEFAULT_SOURCE
 
     assert DEFAULT_SOURCE.repo == "timm/vit_base_patch32_clip_224.openai"
     assert DEFAULT_SOURCE.filename == "open_clip_model.safetensors"
@@ -406,8 +402,9 @@ def test_the_install_dialog_offline_offers_retry(qtbot, tmp_path) -> None:
 def test_clipseek_install_model_command(hub, installed, tmp_path, monkeypatch, capsys) -> None:
     from core.cli import main as cli
     from core.model import install as model_install
+    from core.model import sources
 
-    monkeypatch.setattr(model_install, "DEFAULT_SOURCE", SOURCE)
+    monkeypatch.setattr(sources, "DEFAULT_SOURCE", SOURCE)
     monkeypatch.setattr(model_install, "convert", _fake_converter(installed[0]))
     monkeypatch.setenv("CLIPSEEK_HOME", str(tmp_path))
     assert cli.main(["install-model", "--hub", hub.url]) == 0
@@ -433,9 +430,9 @@ def test_clipseek_install_model_command(hub, installed, tmp_path, monkeypatch, c
 
 def test_clipseek_install_model_offline(tmp_path, monkeypatch, capsys) -> None:
     from core.cli import main as cli
-    from core.model import install as model_install
+    from core.model import sources
 
-    monkeypatch.setattr(model_install, "DEFAULT_SOURCE", SOURCE)
+    monkeypatch.setattr(sources, "DEFAULT_SOURCE", SOURCE)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

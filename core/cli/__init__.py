@@ -1,2 +1,3 @@
-"""The ``clipseek`` command: ``main`` (parser, model commands, exit codes) and ``library``
-(index, search, status, folders, rebuild, demo)."""
+"""The ``clipseek`` command: ``main`` (entry point, one line per failure, exit codes), ``parser``
+(every command and its arguments), ``model_commands`` and ``library`` (the handlers), and
+``progress`` (the progress line)."""

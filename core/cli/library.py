@@ -15,7 +15,6 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable
 from typing import Any, TextIO
 
 from core import preferences
@@ -99,20 +98,6 @@ def _sync_summary(report: SyncReport) -> str:
     return text
 
 
-def _sync_json(report: SyncReport) -> dict[str, Any]:
-    return {
-        "new": report.new,
-        "modified": report.modified,
-        "moved": [{"from": a, "to": b} for a, b in report.moved],
-        "copied": report.copied,
-        "deleted": report.deleted,
-        "unchanged": report.unchanged,
-        "skipped": report.skipped,
-        "offline": report.offline,
-        "unreadable": [{"path": p, "error": e} for p, e in report.unreadable],
-    }
-
-
 def _run_job(
     lib: Library, args: argparse.Namespace, out: ProgressPrinter
 ) -> tuple[IndexReport, bool]:
@@ -149,21 +134,7 @@ def _run_job(
             signal.signal(signal.SIGINT, previous)
 
 
-def _report_json(sync: SyncReport, report: IndexReport) -> dict[str, Any]:
-    return {
-        "scan": _sync_json(sync),
-        "indexed": [
-            {"path": o.path, "frames": o.frames, "segments": o.segments, "warning": o.error}
-            for o in report.encoded
-        ],
-        "failed": [{"path": o.path, "error": o.error} for o in report.failed],
-        "frames": report.frames,
-        "seconds": round(report.seconds, 3),
-        "cancelled": report.cancelled,
-    }
-
-
-def _cmd_index(args: argparse.Namespace) -> int:
+def cmd_index(args: argparse.Namespace) -> int:
     rule = None
     if args.segment_seconds is not None:
         rule = SegmentRule.of_length(args.segment_seconds)
@@ -218,7 +189,9 @@ def _cmd_index(args: argparse.Namespace) -> int:
                     + (" (cancelled)" if report.cancelled else "")
                 )
             if args.json:
-                print(json.dumps(_report_json(sync, report), indent=2), flush=True)
+                print(
+                    json.dumps({"scan": sync.to_json(), **report.to_json()}, indent=2), flush=True
+                )
             if report.cancelled:
                 code = 130
                 break
@@ -261,7 +234,7 @@ def _result_line(r: SearchResult) -> str:
     return line
 
 
-def _cmd_search(args: argparse.Namespace) -> int:
+def cmd_search(args: argparse.Namespace) -> int:
     if args.k <= 0:
         raise UsageError("-k must be at least 1")
     if (args.text is None) == (args.image is None):
@@ -299,7 +272,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
         lib.close()
 
 
-def _cmd_status(args: argparse.Namespace) -> int:
+def cmd_status(args: argparse.Namespace) -> int:
     lib = _open(args)
     try:
         try:
@@ -354,7 +327,7 @@ def _damaged(problems: list[str]) -> str:
     )
 
 
-def _cmd_folders(args: argparse.Namespace) -> int:
+def cmd_folders(args: argparse.Namespace) -> int:
     if args.action != "list" and not args.paths:
         raise UsageError(f"folders {args.action} needs at least one PATH")
     lib = _open(args)
@@ -372,13 +345,13 @@ def _cmd_folders(args: argparse.Namespace) -> int:
         lib.close()
     if args.action == "list":
         if args.json:
-            print(json.dumps([r.__dict__ for r in rows], indent=2))
+            print(json.dumps([r.to_json() for r in rows], indent=2))
         for r in [] if args.json else rows:
             print(f"{r.path}: {r.videos} videos, {r.indexed} indexed, {r.failed} failed")
     return 0
 
 
-def _cmd_rebuild(args: argparse.Namespace) -> int:
+def cmd_rebuild(args: argparse.Namespace) -> int:
     lib = _open(args, load_index=False)  # never load the file that is to be replaced
     try:
         rule = None
@@ -394,7 +367,7 @@ def _cmd_rebuild(args: argparse.Namespace) -> int:
         lib.close()
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
+def cmd_demo(args: argparse.Namespace) -> int:
     import subprocess
 
     from core.demo.library import build_demo, examples
@@ -419,76 +392,3 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "desktop_app", "--model", str(encoder.root)]
     command += ["--library", str(root)] + (["--cpu"] if args.cpu else [])
     return subprocess.call(command)
-
-
-def add_library_commands(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
-    add_common: Callable[[argparse.ArgumentParser], None],
-) -> None:
-    def common(p: argparse.ArgumentParser) -> None:
-        add_common(p)
-        p.add_argument(
-            "--library", metavar="DIR", help="library folder (default: per model, in user data)"
-        )
-
-    p = sub.add_parser("index", help="add folders and index new or changed videos")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="folders or files to watch and index")
-    p.add_argument("--watch", action="store_true", help="keep watching for changes")
-    p.add_argument("--interval", type=float, default=30.0, help="seconds between --watch scans")
-    p.add_argument(
-        "--rate",
-        type=float,
-        help="frames sampled per second from now on, for this command and the app (default 1;"
-        " each rate has its own library)",
-    )
-    p.add_argument(
-        "--segment-seconds", type=float, help="segment length, new library (default 8; hop = half)"
-    )
-    p.add_argument(
-        "--workers",
-        type=int,
-        help="videos decoded at once (default: by GPU and cores, 1 on a CPU under 8 cores)",
-    )
-    p.add_argument("--batch", type=int, default=16, help="frames per image-encoder batch")
-    p.add_argument(
-        "--checkpoint-seconds",
-        type=float,
-        default=60.0,
-        help="how often the vector index is saved while indexing (default 60)",
-    )
-    common(p)
-    p.set_defaults(func=_cmd_index)
-
-    p = sub.add_parser("search", help="find moments by sentence or by picture")
-    p.add_argument("text", nargs="?", help="what happens in the moment you are looking for")
-    p.add_argument("--image", metavar="FILE", help="find moments that look like this picture")
-    p.add_argument("-k", type=int, default=10, help="how many results (default 10)")
-    p.add_argument("--folder", action="append", metavar="DIR", help="only videos under DIR")
-    p.add_argument("--no-merge", action="store_true", help="list overlapping segments separately")
-    common(p)
-    p.set_defaults(func=_cmd_search)
-
-    p = sub.add_parser("status", help="videos, segments, errors, model and provider")
-    common(p)
-    p.set_defaults(func=_cmd_status)
-
-    p = sub.add_parser("folders", help="watched folders: add, remove, list")
-    p.add_argument("action", choices=["add", "remove", "list"])
-    p.add_argument("paths", nargs="*", metavar="PATH")
-    common(p)
-    p.set_defaults(func=_cmd_folders)
-
-    p = sub.add_parser("demo", help="index fresh synthetic videos with the demo model and try it")
-    p.add_argument("--videos", type=int, default=40, help="how many demo videos (default 40)")
-    p.add_argument("--seed", type=int, help="video seed (default: a fresh one each run)")
-    p.add_argument("--no-gui", action="store_true", help="print example searches instead")
-    p.add_argument("--examples", type=int, default=5, help="how many example searches")
-    add_common(p)
-    p.set_defaults(func=_cmd_demo)
-
-    p = sub.add_parser("rebuild", help="rebuild the vector index from the database")
-    p.add_argument(
-        "--segment-seconds", type=float, help="re-cut segments from stored frame vectors first"
-    )
-    common(p)
-    p.set_defaults(func=_cmd_rebuild)

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -96,6 +96,19 @@ class IndexReport:
     frames: int = 0
     seconds: float = 0.0
     cancelled: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``clipseek index --json`` says of a run, beside its ``scan`` (README)."""
+        return {
+            "indexed": [
+                {"path": o.path, "frames": o.frames, "segments": o.segments, "warning": o.error}
+                for o in self.encoded
+            ],
+            "failed": [{"path": o.path, "error": o.error} for o in self.failed],
+            "frames": self.frames,
+            "seconds": round(self.seconds, 3),
+            "cancelled": self.cancelled,
+        }
 
 
 @dataclass(frozen=True)

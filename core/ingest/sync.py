@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from core.ingest import scan, thumbnails
 from core.store.catalog import Catalog, VideoRow, VideoStatus
@@ -38,6 +39,20 @@ class SyncReport:
     @property
     def changed(self) -> bool:
         return bool(self.new or self.modified or self.moved or self.copied or self.deleted)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``scan`` object of ``clipseek index --json`` (README, "JSON output")."""
+        return {
+            "new": self.new,
+            "modified": self.modified,
+            "moved": [{"from": a, "to": b} for a, b in self.moved],
+            "copied": self.copied,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "offline": self.offline,
+            "unreadable": [{"path": p, "error": e} for p, e in self.unreadable],
+        }
 
 
 class Syncer:

@@ -121,6 +121,10 @@ class FolderRow:
     pending: int
     segments: int
 
+    def to_json(self) -> dict[str, Any]:
+        """One entry of ``clipseek folders list --json``."""
+        return dict(vars(self))
+
 
 @dataclass(frozen=True)
 class SegmentRow:

@@ -1,0 +1,88 @@
+"""The model commands: ``model`` (check a bundle, show the provider really used), ``embed-text``
+(a query's vector, for diagnostics) and ``install-model`` (OpenAI CLIP ViT-B/32, once)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from core.cli.progress import ProgressLine
+from core.model.encoder import Encoder
+from core.model.registry import resolve_model
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    encoder = Encoder(resolve_model(args.model), force_cpu=args.cpu)
+    m = encoder.manifest
+    info = {
+        "name": m.name,
+        "path": str(encoder.root),
+        "arch": m.arch,
+        "head": m.head,
+        "embed_dim": m.embed_dim,
+        "image_size": m.image_size,
+        "max_frames": m.max_frames,
+        "precision": m.precision,
+        "provider": encoder.provider,
+        "provider_detail": encoder.describe_provider(),
+        "active_providers": encoder.active_providers,
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        print(f"model     {m.name} ({m.arch}, head {m.head}, {m.precision}, {m.embed_dim}-d)")
+        print(f"path      {encoder.root}")
+        print(f"provider  {encoder.describe_provider()}")
+    return 0
+
+
+def cmd_embed_text(args: argparse.Namespace) -> int:
+    encoder = Encoder(resolve_model(args.model), force_cpu=args.cpu)
+    vector = encoder.encode_text(args.text)
+    if args.json:
+        print(json.dumps({"text": args.text, "vector": [round(float(v), 6) for v in vector]}))
+    else:
+        print(" ".join(f"{v:.4f}" for v in vector))
+    return 0
+
+
+def cmd_install_model(args: argparse.Namespace) -> int:
+    from core.model.install import install_model
+    from core.model.sources import DEFAULT_SOURCE, InstallCancelled, InstallProgress
+
+    source = DEFAULT_SOURCE
+    out = ProgressLine()
+    last_stage = ""
+
+    def progress(p: InstallProgress) -> None:
+        nonlocal last_stage
+        if p.stage == "downloading" and p.bytes_total:
+            eta = f", {p.eta_seconds:,.0f} s left" if p.eta_seconds is not None else ""
+            text = (
+                f"downloading {p.bytes_done / 1e6:,.0f} of {p.bytes_total / 1e6:,.0f} MB"
+                f" ({100 * p.bytes_done / p.bytes_total:.0f} %,"
+                f" {p.bytes_per_second / 1e6:.1f} MB/s{eta})"
+            )
+        else:
+            text = f"{p.stage} {p.message}".rstrip()
+        if out.tty:  # one line, rewritten in place; a new line once done
+            out.status(text)
+            if p.stage == "done":
+                out.end()
+        elif p.stage != last_stage:  # logs and pipes: one line per stage
+            out.line(text)
+        last_stage = p.stage
+
+    try:
+        path = install_model(source, hub_url=args.hub, on_progress=progress)
+    except InstallCancelled:
+        print("clipseek: install interrupted; run it again to resume", file=sys.stderr)
+        return 130
+    finally:
+        out.end()  # leave the progress line before an error line
+    if args.json:
+        print(json.dumps({"model": source.name, "path": str(path)}))
+    else:
+        print(path)
+    return 0

@@ -43,19 +43,9 @@ CONTEXT_LENGTH = 77
 VOCAB_SIZE = 49408
 
 
-def _vit_b(patch_size: int) -> dict[str, Any]:
-    """OpenAI's ViT-B configs (open_clip's JSON): they differ only in patch size."""
-    return {
-        "embed_dim": 512,
-        "vision_cfg": {"image_size": 224, "layers": 12, "width": 768, "patch_size": patch_size},
-        "text_cfg": {
-            "context_length": CONTEXT_LENGTH,
-            "vocab_size": VOCAB_SIZE,
-            "width": 512,
-            "heads": 8,
-            "layers": 12,
-        },
-    }
+#: OpenAI's CLIP architectures, whose configs are open_clip's own (its JSON, read when asked):
+#: never retyped here, so they cannot drift from the weights open_clip loads.
+OPEN_CLIP_ARCHS = ("ViT-B-32", "ViT-B-16")
 
 
 # The tiny model keeps the real tokenizer (49,408 tokens), so its size is dominated by the token
@@ -99,15 +89,20 @@ _ARCHS: dict[str, dict[str, Any]] = {
             "layers": 4,
         },
     },
-    "ViT-B-32": _vit_b(patch_size=32),
-    "ViT-B-16": _vit_b(patch_size=16),
 }
 
-ARCH_NAMES: tuple[str, ...] = tuple(_ARCHS)
+ARCH_NAMES: tuple[str, ...] = (*_ARCHS, *OPEN_CLIP_ARCHS)
 
 
 def arch_config(name: str) -> dict[str, Any]:
     """A deep copy of the named architecture's open_clip config (callers may edit it)."""
+    if name in OPEN_CLIP_ARCHS:
+        import open_clip
+
+        config: dict[str, Any] | None = open_clip.get_model_config(name)
+        if config is None:  # an open_clip without it: say so rather than build something else
+            raise ExportError(f"this open_clip has no config for {name!r}")
+        return copy.deepcopy(config)
     try:
         return copy.deepcopy(_ARCHS[name])
     except KeyError:

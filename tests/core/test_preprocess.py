@@ -148,6 +148,16 @@ def test_preprocess_matches_open_clip(width: int, height: int, image_size: int, 
     assert max_abs_diff(ours, ref) <= TOLERANCE
 
 
+def _matches_pillow(image_mod, rgb, image_size: int) -> None:
+    """Our resize is Pillow's to the pixel, and the whole preprocessing within TOLERANCE."""
+    assert (
+        max_abs_diff(resize_shorter_bicubic(rgb, image_size), reference_resize(rgb, image_size))
+        == 0
+    )
+    ref = reference_tensor(image_mod.fromarray(rgb), image_size)
+    assert max_abs_diff(preprocess_image(rgb, image_size), ref) <= TOLERANCE
+
+
 @pytest.mark.parametrize(
     ("width", "height", "image_size"),
     [
@@ -168,12 +178,7 @@ def test_extreme_and_odd_shapes(width: int, height: int, image_size: int):
     """Huge upscales, extreme aspect ratios, 4K and crops with odd surplus (half-even offset)."""
     image_mod = pytest.importorskip("PIL.Image")
     rgb = make_image("noise", width, height, seed=3)
-    assert (
-        max_abs_diff(resize_shorter_bicubic(rgb, image_size), reference_resize(rgb, image_size))
-        == 0
-    )
-    ref = reference_tensor(image_mod.fromarray(rgb), image_size)
-    assert max_abs_diff(preprocess_image(rgb, image_size), ref) <= TOLERANCE
+    _matches_pillow(image_mod, rgb, image_size)
 
 
 def test_random_sizes_against_pil():
@@ -285,12 +290,7 @@ def test_tall_portrait_frames(width: int, height: int, image_size: int):
         pytest.skip("Pillow < 13 resizes this horizontal-first")
     image_mod = pytest.importorskip("PIL.Image")
     rgb = make_image("noise", width, height, seed=9)
-    assert (
-        max_abs_diff(resize_shorter_bicubic(rgb, image_size), reference_resize(rgb, image_size))
-        == 0
-    )
-    ref = reference_tensor(image_mod.fromarray(rgb), image_size)
-    assert max_abs_diff(preprocess_image(rgb, image_size), ref) <= TOLERANCE
+    _matches_pillow(image_mod, rgb, image_size)
 
 
 def test_wrong_pass_order_is_detected(monkeypatch: pytest.MonkeyPatch):

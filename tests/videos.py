@@ -7,6 +7,7 @@ exactly, whatever the decoder's timing jitter.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -54,3 +55,76 @@ def still(path: Path, t: float, out: Path) -> Path:
     """The frame at ``t`` written as a picture file (what a user drops on the window)."""
     cv2.imwrite(str(out), cv2.cvtColor(frame_at(path, t), cv2.COLOR_RGB2BGR))
     return out
+
+
+#: Bits of a frame's index drawn as black/white blocks along the top of a coded test video.
+INDEX_BITS = 12
+_BLOCK = 16
+
+
+def write_indexed_video(
+    path: Path,
+    *,
+    codec: str = "libx264",
+    fps: int = 30,
+    seconds: float = 6,
+    gop: int = 30,
+    size: tuple[int, int] = (192, 96),
+    container: str | None = None,
+    times: list[float] | None = None,
+    open_gop: bool = False,
+) -> Path:
+    """A video whose every frame shows its own index (read back by :func:`index_of`), written
+    with PyAV: H.264 with B-frames or HEVC (open GOP on request), a fixed keyframe interval,
+    any container, and optionally irregular frame ``times`` (variable frame rate)."""
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    w, h = size
+    count = len(times) if times is not None else round(fps * seconds)
+    out = av.open(str(path), "w", format=container)
+    stream = out.add_stream(codec, rate=fps)
+    stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+    stream.codec_context.gop_size = gop
+    if codec == "libx264":
+        stream.codec_context.options = {
+            "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=2"
+            + (":open-gop=1" if open_gop else ""),
+            "preset": "veryfast",
+        }
+    elif codec == "libx265":
+        stream.codec_context.options = {
+            "x265-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=3:log-level=none"
+            + (":open-gop=1" if open_gop else ":open-gop=0"),
+            "preset": "ultrafast",
+        }
+    base = 1000
+    if times is not None:
+        stream.codec_context.time_base = Fraction(1, base)
+    rng = np.random.default_rng(7)
+    texture = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    for i in range(count):
+        img = np.roll(texture, 2 * i, axis=1)
+        img[: _BLOCK + 8] = 128
+        for bit in range(INDEX_BITS):
+            on = (i >> bit) & 1
+            img[4 : 4 + _BLOCK, 4 + bit * _BLOCK : 4 + (bit + 1) * _BLOCK - 2] = 255 if on else 0
+        frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+        if times is not None:
+            frame.pts = round(times[i] * base)
+            frame.time_base = Fraction(1, base)
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+    out.close()
+    return path
+
+
+def index_of(rgb: np.ndarray) -> int:
+    """The frame index a :func:`write_indexed_video` frame shows."""
+    value = 0
+    for bit in range(INDEX_BITS):
+        block = rgb[4 : 4 + _BLOCK, 4 + bit * _BLOCK : 4 + (bit + 1) * _BLOCK - 2]
+        value |= int(block.mean() > 128) << bit
+    return value

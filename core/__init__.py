@@ -48,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     "resolve_model": "core.model.registry",
     "DEMO_MODEL": "core.model.registry",
     "install_model": "core.model.install",
+    "precision_for_this_machine": "core.model.sources",
     "DEFAULT_SOURCE": "core.model.sources",
     "ModelSource": "core.model.sources",
     "InstallProgress": "core.model.sources",
@@ -139,6 +140,7 @@ __all__ = [
     "open_library",
     "openable",
     "plan_videos",
+    "precision_for_this_machine",
     "preferences",
     "read_head",
     "readable",
@@ -197,6 +199,7 @@ if TYPE_CHECKING:  # what the names are, for mypy and editors
         InstallError,
         InstallProgress,
         ModelSource,
+        precision_for_this_machine,
     )
     from core.model.tokenizer import TokenizerError
     from core.pathnames import from_db, openable, readable, recover, to_db

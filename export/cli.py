@@ -28,7 +28,8 @@ def _add_convert(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "convert",
         help="convert a CLIP4Clip model to an ONNX model bundle and verify it",
         description="Export image, text and head towers to ONNX, write manifest and tokenizer, "
-        "then check ONNX Runtime against PyTorch (cosine >= 0.9999 fp32, >= 0.999 fp16).",
+        "then check ONNX Runtime against PyTorch (cosine >= 0.9999 fp32, >= 0.999 fp16; "
+        "int8: image >= 0.999, text and head as fp32).",
     )
     p.add_argument("--arch", choices=ARCH_NAMES, help="architecture (inferred for checkpoints)")
     src = p.add_mutually_exclusive_group(required=True)
@@ -45,6 +46,11 @@ def _add_convert(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--head", choices=INDEXABLE_HEADS, help="temporal head (default meanP, or the checkpoint's)"
     )
     p.add_argument("--fp16", action="store_true", help="store weights and compute in float16")
+    p.add_argument(
+        "--int8",
+        action="store_true",
+        help="an int8 image tower for CPUs (dynamic quantization, ~1.7x faster, 4x smaller)",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="bundle folder to write")
     p.add_argument("--name", help="model name shown in the app (default ARCH-HEAD)")
     p.add_argument("--max-frames", type=int, default=12, help="frames per segment the head reads")
@@ -82,6 +88,7 @@ def _run_convert(args: argparse.Namespace) -> int:
         args.out,
         name=args.name,
         fp16=args.fp16,
+        int8=args.int8,
         max_frames=args.max_frames,
         source=source,
     )
@@ -92,7 +99,8 @@ def _run_convert(args: argparse.Namespace) -> int:
         print(f"wrote {result.bundle} ({result.manifest.name}, {result.manifest.precision})")
         print(
             f"parity on {p.provider}: image {p.image:.6f}, text {p.text:.6f}, head {p.head:.6f}"
-            f" (min cosine, need >= {p.threshold})"
+            f" (min cosine, need >= {p.threshold}"
+            + (f", image >= {p.image_threshold})" if p.image_threshold != p.threshold else ")")
         )
     return 0
 

@@ -29,7 +29,7 @@ from core.model.tokenizer import default_vocab_path
 from export.architectures import OPENAI_MEAN, OPENAI_STD, VOCAB_SIZE
 from export.errors import ExportError
 from export.model import DEFAULT_MAX_FRAMES, CLIP4Clip
-from export.onnx_export import convert_to_fp16, export_towers
+from export.onnx_export import convert_to_fp16, export_towers, quantize_int8
 from export.parity import ParityReport, check_parity
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ def convert(
     *,
     name: str | None = None,
     fp16: bool = False,
+    int8: bool = False,
     max_frames: int = DEFAULT_MAX_FRAMES,
     source: str = "",
 ) -> ConversionResult:
@@ -71,7 +72,9 @@ def convert(
     out = Path(out).expanduser().resolve()
     _prepare_destination(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    precision = "fp16" if fp16 else "fp32"
+    if fp16 and int8:
+        raise ExportError("choose --fp16 (GPUs) or --int8 (CPUs), not both")
+    precision = "fp16" if fp16 else "int8" if int8 else "fp32"
     scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         log.info("exporting ONNX towers to %s", scratch)
@@ -79,6 +82,8 @@ def convert(
         if fp16:
             for path in paths.values():
                 convert_to_fp16(path)
+        if int8:  # the image tower only: it does the work of indexing; a query is one sentence
+            quantize_int8(paths["image"])
         vocab_target = scratch / VOCAB_FILE
         vocab_target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(default_vocab_path(), vocab_target)

@@ -19,7 +19,11 @@ from export.errors import ExportError
 from export.model import CLIP4Clip
 
 #: Minimum cosine between ORT and PyTorch vectors, by stored precision.
-THRESHOLDS = {"fp32": 0.9999, "fp16": 0.999}
+THRESHOLDS = {"fp32": 0.9999, "fp16": 0.999, "int8": 0.9999}
+#: An int8 bundle quantizes its image tower only (text tower and head stay float32 and keep
+#: the fp32 threshold). ViT-B/32 measured 0.9997 (README, "Performance"); 0.999 keeps a margin
+#: and still refuses the 0.980 that quantizing without reduce_range gives.
+IMAGE_THRESHOLDS = {"int8": 0.999}
 
 SAMPLE_TEXTS: tuple[str, ...] = (
     "a dog",
@@ -38,6 +42,7 @@ class ParityReport:
     head: float
     provider: str
     threshold: float
+    image_threshold: float
 
     def as_dict(self) -> dict[str, float | str]:
         return {
@@ -45,6 +50,7 @@ class ParityReport:
             "text_min_cosine": round(self.text, 7),
             "head_min_cosine": round(self.head, 7),
             "threshold": self.threshold,
+            "image_threshold": self.image_threshold,
             "provider": self.provider,
         }
 
@@ -79,6 +85,7 @@ def sample_images(count: int, seed: int = 0) -> list[np.ndarray]:
 def check_parity(model: CLIP4Clip, bundle_dir: Path, precision: str) -> ParityReport:
     """Compare the bundle against ``model``; raise :class:`ExportError` below the threshold."""
     threshold = THRESHOLDS[precision]
+    image_threshold = IMAGE_THRESHOLDS.get(precision, threshold)
     encoder = Encoder(bundle_dir)
     model.eval()
     with torch.no_grad():
@@ -112,15 +119,21 @@ def check_parity(model: CLIP4Clip, bundle_dir: Path, precision: str) -> ParityRe
         ref_one = model.pool(torch.from_numpy(frames[3:4, :1]), torch.ones(1, 1)).float().numpy()
         head_cos = min(_min_cosine(ort_video, ref_video), _min_cosine(ort_one, ref_one))
 
-    report = ParityReport(image_cos, text_cos, head_cos, encoder.provider, threshold)
+    report = ParityReport(
+        image_cos, text_cos, head_cos, encoder.provider, threshold, image_threshold
+    )
     failed = [
-        f"{part} {value:.6f}"
-        for part, value in (("image", image_cos), ("text", text_cos), ("head", head_cos))
-        if not value >= threshold  # also catches NaN
+        f"{part} {value:.6f} < {need}"
+        for part, value, need in (
+            ("image", image_cos, image_threshold),
+            ("text", text_cos, threshold),
+            ("head", head_cos, threshold),
+        )
+        if not value >= need  # also catches NaN
     ]
     if failed:
         raise ExportError(
-            f"parity check FAILED ({precision}, need cosine >= {threshold}): "
+            f"parity check FAILED ({precision}, minimum cosine): "
             + ", ".join(failed)
             + f" on {encoder.provider}"
         )

@@ -19,15 +19,23 @@ def _isolated_home(
     monkeypatch.delenv("CLIPSEEK_MODEL", raising=False)
 
 
-def _convert_tiny(out: Path, head: str, *, fp16: bool = False, seed: int = 0):
+def _convert_tiny(
+    out: Path,
+    head: str,
+    *,
+    fp16: bool = False,
+    int8: bool = False,
+    seed: int = 0,
+    arch: str = "tiny",
+):
     import torch
 
     from export.convert import convert
     from export.model import build_model
 
     torch.manual_seed(seed)
-    model = build_model("tiny", head)
-    result = convert(model, out, fp16=fp16, source=f"random-init:seed={seed}")
+    model = build_model(arch, head)
+    result = convert(model, out, fp16=fp16, int8=int8, source=f"random-init:seed={seed}")
     return model, result
 
 

@@ -49,9 +49,15 @@ def cmd_embed_text(args: argparse.Namespace) -> int:
 
 def cmd_install_model(args: argparse.Namespace) -> int:
     from core.model.install import install_model
-    from core.model.sources import DEFAULT_SOURCE, InstallCancelled, InstallProgress
+    from core.model.sources import (
+        DEFAULT_SOURCE,
+        InstallCancelled,
+        InstallProgress,
+        precision_for_this_machine,
+    )
 
-    source = DEFAULT_SOURCE
+    precision = precision_for_this_machine() if args.precision == "auto" else args.precision
+    source = DEFAULT_SOURCE.with_precision(precision)
     out = ProgressLine()
     last_stage = ""
 

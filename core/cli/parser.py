@@ -34,6 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--hub", metavar="URL", help="hub address (default: $CLIPSEEK_HUB_URL or huggingface.co)"
     )
+    p.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "int8"),
+        default="auto",
+        help="int8: an image tower quantized for CPUs (1.7x faster); auto: int8 unless an"
+        " NVIDIA GPU will run it",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=model_commands.cmd_install_model)
     _add_library_commands(sub)

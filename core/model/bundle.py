@@ -34,7 +34,9 @@ HEAD_FILE = "head.onnx"
 VOCAB_FILE = "tokenizer/bpe_simple_vocab_16e6.txt.gz"
 REQUIRED_FILES: tuple[str, ...] = (IMAGE_FILE, TEXT_FILE, HEAD_FILE, VOCAB_FILE)
 HEADS: tuple[str, ...] = ("meanP", "seqLSTM", "seqTransf")
-PRECISIONS: tuple[str, ...] = ("fp32", "fp16")
+#: How the towers compute: float32, float16 (GPUs), or an int8 image tower (CPUs; the text
+#: tower and head stay float32).
+PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
 #: The manifest's own checksum: SHA-256 of :func:`manifest_checksum`'s canonical JSON.
 CHECKSUM_FIELD = "manifest_sha256"
 #: Bumped whenever :func:`vector_identity` hashes a different recipe (every library moves on).

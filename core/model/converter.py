@@ -75,6 +75,8 @@ def convert(
         python, "-m", "export.cli", "convert", "--checkpoint", str(weights),
         "--arch", source.arch, "--head", source.head, "--name", source.name, "--out", str(out),
     ]  # fmt: skip
+    if source.precision == "int8":
+        command.append("--int8")
     log_path = out.with_name(out.name + ".log")  # a file, not a pipe: a pipe can fill and block
     started = time.monotonic()
     with log_path.open("w+b") as log:

@@ -4,10 +4,19 @@ the HTTP client (``hub``), the converter runner (``converter``) and ``install``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
 STAGES = ("connecting", "downloading", "verifying", "converting", "done")
+
+
+def precision_for_this_machine() -> str:
+    """int8 where the image tower will run on the CPU (1.7x faster there, cosine 0.9997 to
+    fp32), fp32 where an NVIDIA GPU can run it."""
+    from core.model.sessions import CUDA, choose_providers
+
+    return "fp32" if CUDA in choose_providers().requested else "int8"
 
 
 class InstallError(RuntimeError):
@@ -32,6 +41,27 @@ class ModelSource:
     #: The file's SHA-256 and size as this ClipSeek version knows them (None: trust the listing).
     sha256: str | None = None
     size: int | None = None
+    #: "fp32", or "int8": the image tower quantized for CPUs (``clipseek-export convert --int8``)
+    precision: str = "fp32"
+
+    def with_precision(self, precision: str) -> ModelSource:
+        """The same weights made into a bundle of another precision, in a folder of its own
+        (the two index into different libraries, so both can stay installed)."""
+        if precision not in ("fp32", "int8"):
+            raise InstallError(f"a model can be installed as fp32 or int8, not {precision!r}")
+        if precision == self.precision:
+            return self
+        base = dataclasses.replace(
+            self,
+            precision="fp32",
+            folder=self.folder.removesuffix("-int8"),
+            name=self.name.removesuffix(" (int8)"),
+        )
+        if precision == "fp32":
+            return base
+        return dataclasses.replace(
+            base, precision="int8", folder=f"{base.folder}-int8", name=f"{base.name} (int8)"
+        )
 
     @property
     def label(self) -> str:

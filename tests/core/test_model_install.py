@@ -325,13 +325,16 @@ def _fake_converter(bundle: Path):
     return convert
 
 
-def test_the_install_dialog(qtbot, hub, tmp_path) -> None:
+def test_the_install_dialog(qtbot, hub, tmp_path, monkeypatch) -> None:
     from desktop_app.model_install_dialog import ModelInstallDialog
 
     (tmp_path / "tiny").mkdir()  # a previous install: replaced only once the new one is complete
     (tmp_path / "tiny" / "old-file").write_text("old")
+    monkeypatch.setenv("CLIPSEEK_FORCE_CPU", "1")
     dialog = ModelInstallDialog(source=SOURCE, models_dir=str(tmp_path), hub_url=hub.url)
     qtbot.addWidget(dialog)
+    assert dialog.int8_box.isChecked()  # no GPU: the faster int8 image tower is offered first
+    dialog.int8_box.setChecked(False)  # the full model, this time
     stages: list[str] = []
     dialog.progressed.connect(lambda p: stages.append(p.stage))
     dialog.show()
@@ -399,28 +402,51 @@ def test_the_install_dialog_offline_offers_retry(qtbot, tmp_path) -> None:
     assert not dialog.isVisible()
 
 
+def test_a_source_in_int8_installs_beside_its_fp32_bundle(monkeypatch) -> None:
+    from core.model.sources import DEFAULT_SOURCE, precision_for_this_machine
+
+    int8 = DEFAULT_SOURCE.with_precision("int8")
+    assert (int8.folder, int8.name, int8.precision) == (
+        "clip-vit-b32-int8", "OpenAI CLIP ViT-B/32 (int8)", "int8"
+    )  # fmt: skip
+    assert int8.with_precision("fp32") == DEFAULT_SOURCE and int8.sha256 == DEFAULT_SOURCE.sha256
+    with pytest.raises(InstallError, match="fp32 or int8"):
+        DEFAULT_SOURCE.with_precision("fp16")
+    monkeypatch.setenv("CLIPSEEK_FORCE_CPU", "1")
+    assert precision_for_this_machine() == "int8"
+
+
 def test_clipseek_install_model_command(hub, installed, tmp_path, monkeypatch, capsys) -> None:
     from core.cli import main as cli
     from core.model import install as model_install
     from core.model import sources
 
     monkeypatch.setattr(sources, "DEFAULT_SOURCE", SOURCE)
-    monkeypatch.setattr(model_install, "convert", _fake_converter(installed[0]))
+    fake = _fake_converter(installed[0])
+    asked: list[str] = []
+
+    def converting(source, *args, **kwargs) -> None:
+        asked.append(source.precision)
+        fake(source, *args, **kwargs)
+
+    monkeypatch.setattr(model_install, "convert", converting)
     monkeypatch.setenv("CLIPSEEK_HOME", str(tmp_path))
+    monkeypatch.setenv("CLIPSEEK_FORCE_CPU", "1")  # no GPU: the int8 image tower by default
     assert cli.main(["install-model", "--hub", hub.url]) == 0
     out = capsys.readouterr()
-    assert out.out.strip() == str(tmp_path / "models" / "tiny")
+    assert out.out.strip() == str(tmp_path / "models" / "tiny-int8") and asked == ["int8"]
     stages = [line.split()[0] for line in out.err.splitlines()]  # not a TTY: a line per stage
     assert stages == ["connecting", "downloading", "verifying", "converting", "done"]
     # ...and the app now finds it without being told
     from core.model.registry import resolve_model
 
-    assert resolve_model() == Path(tmp_path / "models" / "tiny")
-    assert cli.main(["install-model", "--hub", hub.url, "--json"]) == 0
+    assert resolve_model() == Path(tmp_path / "models" / "tiny-int8")
+    assert cli.main(["install-model", "--hub", hub.url, "--precision", "fp32", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {
         "model": "Tiny CLIP",
         "path": str(tmp_path / "models" / "tiny"),
     }
+    assert asked == ["int8", "fp32"]
     hub.corrupt = True
     assert cli.main(["install-model", "--hub", hub.url]) == 1  # the work failed
     err = capsys.readouterr().err.strip().splitlines()

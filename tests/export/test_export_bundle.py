@@ -94,6 +94,31 @@ def test_fp16_bundle_meets_its_threshold(convert_tiny, tmp_path) -> None:
         assert _cos(runtime, reference).min() >= 0.999
 
 
+def test_int8_bundle_quantizes_the_image_tower_and_has_its_own_library(
+    convert_tiny, tmp_path
+) -> None:
+    from core.model.bundle import load_bundle, vector_identity
+
+    _, result = convert_tiny(tmp_path / "int8", "meanP", int8=True, seed=3, arch="small")
+    encoder = Encoder(result.bundle, force_cpu=True)
+    assert encoder.manifest.precision == "int8"
+    import onnx
+
+    image = onnx.load(str(result.bundle / "image.onnx")).graph
+    assert {init.data_type for init in image.initializer} & {onnx.TensorProto.INT8}
+    text = onnx.load(str(result.bundle / "text.onnx")).graph
+    assert onnx.TensorProto.INT8 not in {init.data_type for init in text.initializer}
+    parity = encoder.manifest.parity
+    assert parity["image_min_cosine"] >= parity["image_threshold"] == 0.999
+    assert parity["text_min_cosine"] >= parity["threshold"] == 0.9999
+    _, fp32 = convert_tiny(tmp_path / "fp32", "meanP", seed=3, arch="small")
+    assert (result.bundle / "image.onnx").stat().st_size < 0.5 * (
+        fp32.bundle / "image.onnx"
+    ).stat().st_size
+    ids = {vector_identity(load_bundle(b).manifest) for b in (result.bundle, fp32.bundle)}
+    assert len(ids) == 2  # vectors of the two cannot share a library
+
+
 def test_tightTransf_is_refused_for_bundles(tmp_path) -> None:
     from export.convert import convert
     from export.model import build_model

@@ -103,20 +103,22 @@ def best_time(fn: Callable[[], T], repeat: int) -> tuple[T, float]:
 # --------------------------------------------------------------------------- models
 
 
-def ensure_bundle(arch: str, out: Path) -> Path:
-    """A random-init meanP bundle of ``arch`` under ``out/bundles``, converted once and reused.
+def ensure_bundle(arch: str, out: Path, *, int8: bool = False) -> Path:
+    """A random-init meanP bundle of ``arch`` under ``out/bundles``, converted once and reused
+    (``int8``: with its image tower quantized, as ``clipseek-export convert --int8`` makes it).
 
     Conversion runs in a child process so that PyTorch (and its thread pools) never loads into
     the process being measured.
     """
     from core.model.bundle import MANIFEST_NAME
 
-    bundle = out / "bundles" / f"{arch}-meanP-random"
+    bundle = out / "bundles" / f"{arch}-meanP-random{'-int8' if int8 else ''}"
     if (bundle / MANIFEST_NAME).is_file():
         return bundle
     print(f"converting a random-init {arch} bundle to {bundle} (once) ...", flush=True)
     started = time.perf_counter()
     command = [sys.executable, "-m", "export.cli", "convert", "--random-init", "--arch", arch]
+    command += ["--int8"] if int8 else []
     subprocess.run([*command, "--out", str(bundle)], cwd=REPO_ROOT, check=True)
     print(f"  converted in {time.perf_counter() - started:.0f} s", flush=True)
     return bundle
@@ -151,14 +153,25 @@ class VideoKind:
     width: int
     height: int
     gop: int
+    #: "libx264" or "libx265"; ``bitrate`` in bit/s (None: the encoder's constant quality).
+    codec: str = "libx264"
+    bitrate: int | None = None
 
     @property
     def name(self) -> str:
-        return f"{self.height}p g={self.gop}"
+        codec = "" if self.codec == "libx264" else " hevc"
+        return f"{self.height}p g={self.gop}{codec}"
 
     @property
     def slug(self) -> str:
-        return f"{self.height}p-g{self.gop}"
+        codec = "" if self.codec == "libx264" else "-hevc"
+        rate = "" if self.bitrate is None else f"-{self.bitrate // 100_000}hk"
+        return f"{self.height}p-g{self.gop}{codec}{rate}"
+
+
+def phone_bitrate(width: int, height: int) -> int:
+    """What phones record: about 12 Mbit/s at 1080p30, the same bits per pixel elsewhere."""
+    return round(12e6 * (width * height) / (1920 * 1080))
 
 
 class MovingScene:
@@ -196,16 +209,25 @@ class MovingScene:
 
 
 def write_video(path: Path, kind: VideoKind, seconds: int, seed: int | None = None) -> None:
-    """H.264 (libx264, yuv420p, veryfast) at 30 fps, keyframe every ``kind.gop`` frames."""
+    """H.264 (libx264 veryfast, B-frames) or HEVC (libx265 ultrafast) at 30 fps, yuv420p, a
+    keyframe every ``kind.gop`` frames, at ``kind.bitrate`` when one is set."""
     import av  # only needed to generate videos; `pip install av` (its wheel has libx264)
 
     tmp = path.with_name(path.name + ".partial.mp4")
     scene = MovingScene(kind.width, kind.height, seed=kind.height if seed is None else seed)
     with av.open(str(tmp), mode="w") as container:
-        stream = container.add_stream("libx264", rate=FPS)
+        stream = container.add_stream(kind.codec, rate=FPS)
         stream.width, stream.height = kind.width, kind.height
         stream.pix_fmt = "yuv420p"
-        stream.options = {"g": str(kind.gop), "preset": "veryfast"}
+        if kind.bitrate is not None:
+            stream.bit_rate = kind.bitrate
+        if kind.codec == "libx265":
+            stream.options = {
+                "preset": "ultrafast",
+                "x265-params": f"keyint={kind.gop}:min-keyint={kind.gop}:scenecut=0:log-level=none",
+            }
+        else:
+            stream.options = {"g": str(kind.gop), "preset": "veryfast"}
         for i in range(seconds * FPS):
             frame = av.VideoFrame.from_ndarray(scene.frame(i), format="rgb24")
             frame.pts, frame.time_base = i, Fraction(1, FPS)

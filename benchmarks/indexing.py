@@ -72,6 +72,7 @@ from fixtures import (
     index_folder,
     keyframe_interval,
     machine,
+    phone_bitrate,
     provider_line,
 )
 
@@ -87,8 +88,11 @@ KINDS = [
     VideoKind(1920, 1080, 30),
     VideoKind(1920, 1080, 300),
 ]
-#: Part 1b: phone-like keyframe intervals.
-FOLDER_KINDS = [VideoKind(1280, 720, 30), VideoKind(1920, 1080, 30)]
+#: Part 1b: phone-like keyframe intervals and bitrates.
+FOLDER_KINDS = [
+    VideoKind(1280, 720, 30, bitrate=phone_bitrate(1280, 720)),
+    VideoKind(1920, 1080, 30, bitrate=phone_bitrate(1920, 1080)),
+]
 
 
 # --------------------------------------------------------------------------- indexing stages
@@ -267,6 +271,112 @@ def measure_workers(
     return results
 
 
+# --------------------------------------------------------------------------- samplers
+
+#: Part 3: phone-like and camera-like keyframe intervals, H.264 and HEVC, at phone bitrates.
+SAMPLER_KINDS = [
+    VideoKind(w, h, gop, codec, phone_bitrate(w, h))
+    for codec in ("libx264", "libx265")
+    for w, h in ((1280, 720), (1920, 1080))
+    for gop in (15, 30, 60, 250)
+]
+
+
+@dataclass
+class SamplerResult:
+    kind: str
+    kept: int
+    #: per sampler ("opencv", "planned"): kept frames per second and CPU-ms per kept frame of
+    #: decoding alone, and the end-to-end indexing rate
+    decode_rate: dict[str, float]
+    cpu_ms: dict[str, float]
+    end_to_end: dict[str, float]
+    encode_only: float  # the image tower alone on the same frames: the ceiling
+    offsets: list[float]  # planned: kept frame time minus its grid time, seconds
+    sent: int  # planned: packets sent to the decoder
+    frames: int
+
+    @property
+    def speedup(self) -> float:
+        return self.end_to_end["planned"] / self.end_to_end["opencv"]
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["speedup"] = self.speedup
+        return out
+
+
+def _decode_only(path: Path, decoder: str) -> tuple[int, float, float]:
+    """(kept frames, wall seconds, CPU seconds of this process) for sampling ``path``."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    count = sum(1 for _ in sample_frames(path, 1.0, decoder=decoder))
+    return count, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def measure_sampler(
+    encoder: Encoder, kind: VideoKind, out: Path, scratch: Path, seconds: int, repeat: int
+) -> SamplerResult:
+    from core.ingest.fast_decode import fast_frames, plan_stats
+
+    path = ensure_video(out, kind, seconds)
+    started = time.perf_counter()
+    rates, cpu_ms, e2e = {}, {}, {}
+    for label, decoder in (("opencv", "opencv"), ("planned", "pyav")):
+        _decode_only(path, decoder)  # warm: page cache, decoder start-up
+        runs = [_decode_only(path, decoder) for _ in range(repeat)]
+        kept, wall, cpu = min(runs, key=lambda r: r[1])
+        rates[label], cpu_ms[label] = kept / wall, 1000 * cpu / kept
+        os.environ["CLIPSEEK_DECODER"] = decoder
+        try:
+            pipes = [pipeline_run(encoder, path.parent, scratch) for _ in range(repeat)]
+        finally:
+            os.environ.pop("CLIPSEEK_DECODER", None)
+        frames, t = min(pipes, key=lambda r: r[1])
+        e2e[label] = frames / t
+    pixels = np.stack([encoder.preprocess([k.rgb])[0] for k in fast_frames(path, 1.0)])
+    encode_count(encoder, pixels[:ENCODE_BATCH], ENCODE_BATCH)
+    _, t_encode = best_time(lambda: encode_count(encoder, pixels, ENCODE_BATCH), repeat)
+    offsets = [k.t - k.grid for k in fast_frames(path, 1.0)]
+    stats = plan_stats(path, 1.0)
+    result = SamplerResult(
+        kind.name, len(pixels), rates, cpu_ms, e2e, len(pixels) / t_encode, offsets,
+        stats.sent, stats.frames,
+    )  # fmt: skip
+    print(
+        f"  {kind.name:<16} decode {rates['opencv']:5.1f} -> {rates['planned']:5.1f} fr/s,"
+        f" e2e {e2e['opencv']:5.1f} -> {e2e['planned']:5.1f} fr/s (x{result.speedup:.2f}),"
+        f" encode-only {result.encode_only:.1f}  [{time.perf_counter() - started:.0f} s]",
+        flush=True,
+    )
+    return result
+
+
+def sampler_table(results: list[SamplerResult]) -> str:
+    head = (
+        f"{'video':<16}{'kept':>5}{'sent':>6} │ {'decode fr/s':>12} {'CPU-ms/frame':>13} │"
+        f" {'end to end fr/s':>16} {'x':>6} │ {'encode':>7} {'e2e/enc':>8} │"
+        f" {'offset p50/p90/max s':>20}"
+    )
+    lines = [
+        f"{'':<27} │ {'OpenCV → planned':^26} │ {'OpenCV → planned':^23} │ {'ceiling':^16} │",
+        head,
+        "─" * len(head),
+    ]
+    for r in results:
+        off = np.array(r.offsets) if r.offsets else np.zeros(1)
+        p50, p90, worst = np.percentile(off, 50), np.percentile(off, 90), off.max()
+        lines.append(
+            f"{r.kind:<16}{r.kept:>5}{r.sent:>6} │"
+            f" {r.decode_rate['opencv']:>5.1f} → {r.decode_rate['planned']:>5.1f}"
+            f" {r.cpu_ms['opencv']:>5.0f} → {r.cpu_ms['planned']:>5.0f} │"
+            f" {r.end_to_end['opencv']:>6.1f} → {r.end_to_end['planned']:>6.1f}"
+            f" {r.speedup:>5.2f}x │"
+            f" {r.encode_only:>7.1f} {r.end_to_end['planned'] / r.encode_only:>8.2f} │"
+            f" {p50:>6.2f} {p90:>6.2f} {worst:>6.2f}"
+        )
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- reporting
 
 
@@ -320,6 +430,9 @@ def parse_args() -> argparse.Namespace:
         help="make (once) and use a random-init bundle of this architecture (default ViT-B-32)",
     )
     ap.add_argument("--gpu", action="store_true", help="allow CUDA (default: force the CPU)")
+    ap.add_argument(
+        "--int8", action="store_true", help="with --arch: the int8 image tower (convert --int8)"
+    )
     ap.add_argument("--seconds", type=int, default=30, help="length of each test video")
     ap.add_argument("--repeat", type=int, default=2, help="runs per figure; the best is kept")
     ap.add_argument("--skip-videos", action="store_true", help="skip part 1 (stages per video)")
@@ -327,6 +440,12 @@ def parse_args() -> argparse.Namespace:
         "--workers", default="", help="decode-worker counts for part 1b, e.g. 1,2,4 ('' skips)"
     )
     ap.add_argument("--folder-videos", type=int, default=8, help="videos in part 1b's folder")
+    ap.add_argument(
+        "--samplers",
+        default="",
+        help="part 3, OpenCV vs the planned sampler: 'all' (16 kinds) or names like"
+        " '1080p g=30,720p g=250 hevc' ('' skips)",
+    )
     ap.add_argument("--out", default=str(REPO_ROOT / "bench-out"), help="cache and scratch")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     return ap.parse_args()
@@ -354,7 +473,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
     try:
-        bundle = Path(args.bundle) if args.bundle else ensure_bundle(args.arch, out)
+        bundle = Path(args.bundle) if args.bundle else ensure_bundle(args.arch, out, int8=args.int8)
         encoder = Encoder(bundle, force_cpu=not args.gpu)
     except (BundleError, subprocess.CalledProcessError) as exc:
         print(f"indexing.py: error: {exc}", file=sys.stderr)
@@ -365,6 +484,7 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="indexing-", dir=out))
     os.environ["CLIPSEEK_HOME"] = str(scratch / "home")  # thumbnails go here, not the user's
     videos: list[VideoResult] = []
+    samplers: list[SamplerResult] = []
     by_workers: list[WorkersResult] = []
     taken: dict[str, float] = {}
     try:
@@ -390,10 +510,25 @@ def main() -> int:
                     args.repeat,
                 )
             taken["workers"] = time.perf_counter() - started
+        if args.samplers:
+            started = time.perf_counter()
+            wanted = {n.strip() for n in args.samplers.split(",")}
+            kinds = [k for k in SAMPLER_KINDS if args.samplers == "all" or k.name in wanted]
+            print(f"\nsamplers: OpenCV sequential vs planned PyAV, {args.seconds} s videos")
+            samplers = [
+                measure_sampler(encoder, k, out, scratch, args.seconds, args.repeat) for k in kinds
+            ]
+            taken["samplers"] = time.perf_counter() - started
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
     print_summary(header, args.seconds, args.repeat, videos, by_workers)
+    if samplers:
+        print(
+            f"\nsamplers at 1 frame/s, {args.seconds} s videos at phone bitrates (best of"
+            f" {args.repeat}; sent: packets the planned sampler gives the decoder)"
+        )
+        print(sampler_table(samplers))
     print("\ntime taken  " + ", ".join(f"{k} {v:.0f} s" for k, v in taken.items()))
     if args.json:
         report = {
@@ -404,6 +539,7 @@ def main() -> int:
             "video_seconds": args.seconds,
             "videos": [v.as_dict() for v in videos],
             "workers": [{**asdict(w), "frames_per_second": w.rate} for w in by_workers],
+            "samplers": [s.as_dict() for s in samplers],
             "seconds_taken": taken,
         }
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

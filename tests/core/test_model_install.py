@@ -497,3 +497,17 @@ def test_the_install_worker_does_not_keep_the_dialog_alive(qtbot, hub, tmp_path)
     worker.join(30)
     assert not worker.is_alive()
     qtbot.wait(50)  # the worker's last signals reach no dialog: nothing happens
+
+
+def test_the_converter_is_asked_for_the_int8_tower(tmp_path) -> None:
+    from core.model.converter import convert
+    from core.model.sources import DEFAULT_SOURCE
+
+    fake = tmp_path / "python"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "argv"}\n')
+    fake.chmod(0o755)
+    for source in (DEFAULT_SOURCE, DEFAULT_SOURCE.with_precision("int8")):
+        convert(source, tmp_path / "w.safetensors", tmp_path / "out", str(fake), None)
+    fp32, int8 = (tmp_path / "argv").read_text().splitlines()
+    assert fp32.startswith("-m export.cli convert --checkpoint") and "--int8" not in fp32
+    assert int8.endswith("--int8") and "--name OpenAI CLIP ViT-B/32 (int8)" in int8

@@ -150,3 +150,17 @@ def test_shared_modules_depend_on_no_part() -> None:
         f"{m} imports {t}" for m in sorted(_SHARED) for t in sorted(graph[m]) if t not in _SHARED
     ]
     assert not offences, "\n".join(offences)
+
+
+def test_every_declared_command_names_a_function() -> None:
+    """``clipseek``, ``clipseek-export`` and ``clipseek-app`` point at callables (a module moved
+    into a package once left ``core.cli:main`` naming a module)."""
+    import importlib
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    entries = {**project["scripts"], **project["gui-scripts"]}
+    assert set(entries) == {"clipseek", "clipseek-export", "clipseek-app"}
+    for name, target in entries.items():
+        module, _, attr = target.partition(":")
+        assert callable(getattr(importlib.import_module(module), attr)), name

@@ -99,14 +99,18 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
 
 DECODER_ENV = "CLIPSEEK_DECODER"
 DECODERS = ("auto", "pyav", "opencv")
+_WARNED: set[str] = set()
 
 
 def decoder_choice() -> str:
     """``auto`` (PyAV planned, OpenCV when it cannot), ``pyav`` (no fallback: for tests and
     benchmarks) or ``opencv``, from ``$CLIPSEEK_DECODER``."""
     choice = os.environ.get(DECODER_ENV, "auto").strip().lower() or "auto"
-    if choice not in DECODERS:
-        raise ValueError(f"{DECODER_ENV} must be one of {', '.join(DECODERS)}, not {choice!r}")
+    if choice not in DECODERS:  # a typo must not fail every video: said once, then ignored
+        if choice not in _WARNED:
+            _WARNED.add(choice)
+            log.warning("%s=%r is not one of %s: using auto", DECODER_ENV, choice, DECODERS)
+        return "auto"
     return choice
 
 

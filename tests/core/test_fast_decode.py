@@ -177,3 +177,11 @@ def test_packets_are_read_with_times_from_the_stream_start(tmp_path) -> None:
     assert start > 0  # MPEG-TS streams do not start at 0 ...
     assert min(p.t for p in packets) == 0.0  # ... the index's times do
     assert [p.index for p in packets] == list(range(len(packets)))
+
+
+def test_a_mistyped_decoder_setting_is_said_and_ignored(tmp_path, monkeypatch, caplog) -> None:
+    video = write_indexed_video(tmp_path / "v.mp4", gop=30, seconds=3)
+    monkeypatch.setenv("CLIPSEEK_DECODER", "ffmpeg-please")
+    kept = [(f.t, index_of(f.rgb)) for f in sample_frames(video)]
+    assert kept == [(0.0, 0), (1.0, 30), (2.0, 60)]
+    assert "CLIPSEEK_DECODER='ffmpeg-please' is not one of" in caplog.text

@@ -333,10 +333,12 @@ def measure_sampler(
             os.environ.pop("CLIPSEEK_DECODER", None)
         frames, t = min(pipes, key=lambda r: r[1])
         e2e[label] = frames / t
-    pixels = np.stack([encoder.preprocess([k.rgb])[0] for k in fast_frames(path, 1.0)])
+    kept = list(fast_frames(path, 1.0))  # once: the pixels to encode and the offsets
+    pixels = np.stack([encoder.preprocess([k.rgb])[0] for k in kept])
+    offsets = [k.t - k.grid for k in kept]
+    del kept
     encode_count(encoder, pixels[:ENCODE_BATCH], ENCODE_BATCH)
     _, t_encode = best_time(lambda: encode_count(encoder, pixels, ENCODE_BATCH), repeat)
-    offsets = [k.t - k.grid for k in fast_frames(path, 1.0)]
     stats = plan_stats(path, 1.0)
     result = SamplerResult(
         kind.name, len(pixels), rates, cpu_ms, e2e, len(pixels) / t_encode, offsets,

@@ -58,14 +58,23 @@ def force_cpu_from_env() -> bool:
     return os.environ.get(FORCE_CPU_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def why_not_cuda(force_cpu: bool = False) -> str | None:
+    """Why the model cannot run on CUDA here (None: it can be tried). Cheap: loads nothing of
+    CUDA, so it may be asked before any session exists (the installer's choice of precision)."""
+    if force_cpu or force_cpu_from_env():
+        return "CPU forced by setting"
+    if CUDA not in ort.get_available_providers():
+        return "this ONNX Runtime build has no CUDA provider"
+    if not cuda_driver_present():
+        return "no NVIDIA driver found"
+    return None
+
+
 def choose_providers(force_cpu: bool = False) -> ProviderChoice:
     """The provider list to ask for, CUDA before CPU where CUDA can possibly work."""
-    if force_cpu or force_cpu_from_env():
-        return ProviderChoice((CPU,), "CPU forced by setting")
-    if CUDA not in ort.get_available_providers():
-        return ProviderChoice((CPU,), "this ONNX Runtime build has no CUDA provider")
-    if not cuda_driver_present():
-        return ProviderChoice((CPU,), "no NVIDIA driver found")
+    why = why_not_cuda(force_cpu)
+    if why is not None:
+        return ProviderChoice((CPU,), why)
     if hasattr(ort, "preload_dlls"):
         try:  # loads the CUDA/cuDNN libraries shipped by pip packages (e.g. PyTorch's) if present
             ort.preload_dlls()

@@ -27,6 +27,10 @@ _EXPORTS: dict[str, str] = {
     "Progress": "core.ingest.job",
     "VideoOutcome": "core.ingest.job",
     "SearchResult": "core.query.ranking",
+    "ORDERS": "core.query.ranking",
+    "Period": "core.query.period",
+    "PeriodError": "core.query.period",
+    "ANY_TIME": "core.query.period",
     "LibraryStatus": "core.status",
     "FolderStatus": "core.status",
     "FileNote": "core.status",
@@ -93,11 +97,13 @@ _RENAMED = {
 # Written out (not sorted(_EXPORTS)) so that type checkers see what is exported;
 # tests/test_facade.py checks the two agree.
 __all__ = [
+    "ANY_TIME",
     "DEFAULT_RATE",
     "DEFAULT_SOURCE",
     "DEFAULT_WINDOW",
     "DEMO_MODEL",
     "DEMO_SPLIT_SEED",
+    "ORDERS",
     "BundleError",
     "DiskFull",
     "Encoder",
@@ -113,6 +119,8 @@ __all__ = [
     "LibraryError",
     "LibraryStatus",
     "ModelSource",
+    "Period",
+    "PeriodError",
     "Progress",
     "QueryError",
     "SearchResult",
@@ -204,7 +212,8 @@ if TYPE_CHECKING:  # what the names are, for mypy and editors
     from core.model.tokenizer import TokenizerError
     from core.pathnames import from_db, openable, readable, recover, to_db
     from core.paths import cache_dir, config_dir, data_dir, logs_dir
-    from core.query.ranking import SearchResult
+    from core.query.period import ANY_TIME, Period, PeriodError
+    from core.query.ranking import ORDERS, SearchResult
     from core.query.relevance import label as relevance_label
     from core.query.relevance import shown_count
     from core.status import FileNote, FolderStatus, LibraryStatus

@@ -29,6 +29,7 @@ import numpy as np
 
 from core import preferences
 from core.errors import LibraryError, ReadOnlyLibrary, UsageError, disk_full
+from core.ingest import thumbnails
 from core.ingest.job import IndexJob, Progress, VideoOutcome
 from core.ingest.pooling import pool_segments
 from core.ingest.segments import (
@@ -45,6 +46,7 @@ from core.model.bundle import legacy_identity
 from core.model.encoder import Encoder
 from core.model.sessions import CUDA
 from core.paths import cache_dir
+from core.query.period import ANY_TIME, Period
 from core.query.ranking import SearchResult
 from core.query.search import Searcher
 from core.status import FileNote, FolderStatus, LibraryStatus, ModelStatus, SamplingStatus
@@ -162,6 +164,15 @@ class Library:
         if not lost and not layout.has_folders_record(self.root):
             self._record_folders()  # libraries made before the record existed gain it
         self._syncer = Syncer(self.catalog, self.index, self.thumbs_dir, encoder.embed_dim)
+        if self.catalog.migrated:  # an older library: read its videos' dates (no decoding)
+            started = time.perf_counter()
+            dated = self._syncer.date_videos()
+            log.info(
+                "library %s: dates of %d videos read in %.2f s (migration)",
+                self.root,
+                dated,
+                time.perf_counter() - started,
+            )
         self._searcher = Searcher(self.catalog, self.index, encoder, self.thumbs_dir)
 
     def _settings(self, rate: float | None, segment: SegmentRule | None) -> LibrarySettings:
@@ -471,10 +482,12 @@ class Library:
         *,
         folders: Sequence[str | os.PathLike[str]] | None = None,
         merge: bool = True,
+        when: Period = ANY_TIME,
+        order: str = "relevance",
     ) -> list[SearchResult]:
-        """The ``k`` moments that best match a sentence (:class:`core.query.search.Searcher`).
-        Raises QueryError for a bad query."""
-        return self._searcher.text(text, k, folders=folders, merge=merge)
+        """The ``k`` moments that best match a sentence (:class:`core.query.search.Searcher`),
+        shot within ``when``, by relevance or date. Raises QueryError for a bad query."""
+        return self._searcher.text(text, k, folders=folders, merge=merge, when=when, order=order)
 
     def search_image(
         self,
@@ -483,9 +496,32 @@ class Library:
         *,
         folders: Sequence[str | os.PathLike[str]] | None = None,
         merge: bool = True,
+        when: Period = ANY_TIME,
+        order: str = "relevance",
     ) -> list[SearchResult]:
         """Moments that look like a picture (a photo, or a frame of a video)."""
-        return self._searcher.image(image, k, folders=folders, merge=merge)
+        return self._searcher.image(image, k, folders=folders, merge=merge, when=when, order=order)
+
+    def browse(
+        self,
+        *,
+        folders: Sequence[str | os.PathLike[str]] | None = None,
+        when: Period = ANY_TIME,
+        limit: int = 2000,
+    ) -> list[SearchResult]:
+        """The library without a query, one card per video, newest shot first."""
+        return self._searcher.browse(folders=folders, when=when, limit=limit)
+
+    def frame_thumbnail(self, result: SearchResult, t: float) -> str | None:
+        """A thumbnail of ``result``'s video at ``t`` (its best second, or a point the mouse
+        is over), decoded from the video if the cache lacks it: slow (a seek), so the window
+        calls it in the background. None when the video cannot be read now."""
+        rows = self.catalog.segments(list(result.segment_ids[:1]))
+        row = rows.get(result.segment_ids[0]) if result.segment_ids else None
+        if row is None:
+            return None
+        made = thumbnails.ensure(self.thumbs_dir, row.fingerprint, Path(row.path), t)
+        return None if made is None else str(made)
 
     # -- status -----
     def watched_folders(self) -> list[str]:

@@ -34,6 +34,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from core import (
+    ANY_TIME,
     DEFAULT_RATE,
     DEFAULT_WINDOW,
     DEMO_MODEL,
@@ -46,6 +47,7 @@ from core import (
     Library,
     LibraryBusy,
     LibraryError,
+    Period,
     Progress,
     QueryError,
     SearchResult,
@@ -71,6 +73,13 @@ SNAPSHOT_INTERVAL = 0.5
 #: Thumbnails decoded with a search's answer (what a first screen shows: decoding one takes
 #: about a millisecond); the rest come when the grid lays them out.
 SHOWN_THUMBNAILS = 24
+#: Videos the browse view lists at most (newest first): years of footage on a scroll.
+BROWSE_LIMIT = 5000
+
+
+def frame_key(path: str, t: float) -> tuple[str, int]:
+    """How a frame picture of a video is named between engine and window: (path, ms)."""
+    return path, round(t * 1000)
 
 
 @dataclass(frozen=True)
@@ -128,9 +137,19 @@ class SearchRequest:
     #: Moments asked of the library: the window shows those that stand out and keeps the
     #: rest for "show more" and "N more in this video".
     k: int = 200
+    #: When the videos were shot, and the order of the answer ("relevance" or "date").
+    when: Period = ANY_TIME
+    order: str = "relevance"
+
+    @property
+    def browsing(self) -> bool:
+        """No query at all: the library by date."""
+        return self.text is None and self.image is None
 
     @property
     def label(self) -> str:
+        if self.browsing:
+            return "your library"
         if self.text is not None:
             return self.text
         if isinstance(self.image, np.ndarray):
@@ -217,6 +236,11 @@ class Engine(QObject):
     jobFinished = Signal(object)  # JobSummary
     searchDone = Signal(object)  # SearchResponse
     thumbnailsLoaded = Signal(dict)  # {thumbnail path: QImage}, asked for by load_thumbnails
+    #: {frame_key(path, t): (thumbnail path, QImage)}: frames asked for by load_frames (a
+    #: moment's best second, the points a hovering mouse scrubs over). Signal(object), not
+    #: Signal(dict): PySide converts a dict to a QVariantMap, which has string keys only, and
+    #: delivered these tuple-keyed dicts empty (with a "Cannot copy-convert" line on stderr).
+    framesLoaded = Signal(object)
     watchDirs = Signal(list)
     busy = Signal(str)  # what the library thread is doing ("" when idle)
     message = Signal(str, str)  # level ('info' | 'warning' | 'error'), text
@@ -240,6 +264,7 @@ class Engine(QObject):
         self._last_snapshot = 0.0
         self._search_request: SearchRequest | None = None
         self._thumbs_wanted: list[str] = []
+        self._frames_wanted: dict[tuple[str, int], tuple[SearchResult, float]] = {}
         self._search_cv = threading.Condition()
         self._serial = 0
         self._threads = [
@@ -304,11 +329,35 @@ class Engine(QObject):
             self._held = True
             job.cancel()
 
-    def search_text(self, text: str, folder: str | None = None) -> int:
-        return self._search(SearchRequest(0, text=text, folder=folder))
+    def search_text(
+        self,
+        text: str,
+        folder: str | None = None,
+        when: Period = ANY_TIME,
+        order: str = "relevance",
+    ) -> int:
+        return self._search(SearchRequest(0, text=text, folder=folder, when=when, order=order))
 
-    def search_image(self, image: str | np.ndarray, folder: str | None = None) -> int:
-        return self._search(SearchRequest(0, image=image, folder=folder))
+    def search_image(
+        self,
+        image: str | np.ndarray,
+        folder: str | None = None,
+        when: Period = ANY_TIME,
+        order: str = "relevance",
+    ) -> int:
+        return self._search(SearchRequest(0, image=image, folder=folder, when=when, order=order))
+
+    def browse(self, folder: str | None = None, when: Period = ANY_TIME) -> int:
+        """The library without a query, newest shot first (answered like a search)."""
+        return self._search(SearchRequest(0, folder=folder, when=when, k=BROWSE_LIMIT))
+
+    def load_frames(self, wanted: Sequence[tuple[SearchResult, float]]) -> None:
+        """Pictures of these moments' videos at these times, made on the search thread (a
+        seek each, after any search waiting there); :attr:`framesLoaded` brings them."""
+        with self._search_cv:
+            for r, t in wanted:
+                self._frames_wanted.setdefault(frame_key(r.path, t), (r, t))
+            self._search_cv.notify_all()
 
     def videos_indexed_at(self, sample_rate: float) -> int:
         """Videos already indexed in this model's library at ``sample_rate`` (a quick read)."""
@@ -631,17 +680,43 @@ class Engine(QObject):
     def _search_loop(self) -> None:
         while True:
             with self._search_cv:
-                while self._search_request is None and not self._thumbs_wanted and not self._stop:
+                while (
+                    self._search_request is None
+                    and not self._thumbs_wanted
+                    and not self._frames_wanted
+                    and not self._stop
+                ):
                     self._search_cv.wait()
                 if self._stop:
                     return
                 request, self._search_request = self._search_request, None
                 wanted = [] if request is not None else self._thumbs_wanted[:SHOWN_THUMBNAILS]
                 del self._thumbs_wanted[: len(wanted)]
+                frames: list[tuple[SearchResult, float]] = []
+                if request is None and not wanted:  # a frame costs a seek: searches first
+                    key = next(iter(self._frames_wanted))
+                    frames.append(self._frames_wanted.pop(key))
             if request is not None:
                 self.searchDone.emit(self._answer(request))
             elif wanted:
                 self.thumbnailsLoaded.emit(_decode_thumbnails(wanted))
+            elif frames:
+                self.framesLoaded.emit(self._make_frames(frames))
+
+    def _make_frames(self, wanted: Sequence[tuple[SearchResult, float]]) -> dict:
+        out: dict[tuple[str, int], tuple[str, QImage]] = {}
+        for r, t in wanted:
+            try:
+                with self._lib_lock:
+                    lib = self._library
+                    path = None if lib is None else lib.frame_thumbnail(r, t)
+            except Exception:
+                log.exception("a frame of %s at %.1f s", r.path, t)
+                continue
+            image = QImage(path) if path else QImage()
+            if path and not image.isNull():
+                out[frame_key(r.path, t)] = (path, image)
+        return out
 
     def _answer(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
@@ -651,11 +726,14 @@ class Engine(QObject):
                 lib = self._library
                 if lib is None:
                     return SearchResponse(request, error="The library is not open yet.")
-                if request.text is not None:
-                    results = lib.search(request.text, request.k, folders=folders)
+                options = {"folders": folders, "when": request.when, "order": request.order}
+                if request.browsing:
+                    results = lib.browse(folders=folders, when=request.when, limit=request.k)
+                elif request.text is not None:
+                    results = lib.search(request.text, request.k, **options)  # type: ignore[arg-type]
                 else:
                     assert request.image is not None
-                    results = lib.search_image(request.image, request.k, folders=folders)
+                    results = lib.search_image(request.image, request.k, **options)  # type: ignore[arg-type]
         except (QueryError, TokenizerError, LibraryError) as exc:
             return SearchResponse(request, error=str(exc))
         except Exception as exc:
@@ -664,7 +742,18 @@ class Engine(QObject):
         # the first page's pictures now; those shown later are asked for by load_thumbnails
         first = [r.thumbnail for r in results[:SHOWN_THUMBNAILS] if r.thumbnail]
         thumbs = _decode_thumbnails(first)
+        # the best second of each moment on the first screen, unless its picture is cached
+        # already (most are not: indexing keeps one picture per window): made after this
+        # answer is shown, so a search never waits for a seek
+        self.load_frames([(r, r.start) for r in results[:SHOWN_THUMBNAILS] if needs_frame(r)])
         return SearchResponse(request, results, thumbs, time.perf_counter() - started)
+
+
+def needs_frame(r: SearchResult) -> bool:
+    """A moment whose thumbnail is not (yet) the picture of its best second."""
+    if r.best_t is None or not r.online:
+        return False
+    return r.thumbnail is None or Path(r.thumbnail).stem != f"{round(r.best_t * 1000):09d}"
 
 
 def _decode_thumbnails(paths: Sequence[str]) -> dict[str, QImage]:

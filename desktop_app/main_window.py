@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,9 @@ from PySide6.QtGui import (
     QShortcut,
 )
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMenu,
@@ -51,8 +54,11 @@ from core import relevance_label as label
 from desktop_app.app_settings import AppSettings, Preferences
 from desktop_app.banners import DemoBanner, ModelBanner
 from desktop_app.clip_saving import save_moment
+from desktop_app.date_scrubber import DateScrubber
 from desktop_app.drops import dropped_paths, plan_drop
 from desktop_app.engine import Engine, EngineConfig, JobSummary, SearchResponse, Snapshot
+from desktop_app.external_player import plan_open
+from desktop_app.external_player import start as start_player
 from desktop_app.folder_watcher import FolderWatcher
 from desktop_app.formatting import (
     media_fragment,
@@ -125,6 +131,7 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.search_row = SearchRow(self)
         self.search_box = self.search_row.search_box
+        self.date_filter = self.search_row.date_filter
         self.group_button = self.search_row.group_button
         self.summary = QLabel("", self)
         self.summary.setObjectName("searchSummary")
@@ -142,6 +149,14 @@ class MainWindow(QMainWindow):
         self.results_model = ResultsModel(self)
         self.results_view = ResultsView(self)
         self.results_view.setModel(self.results_model)
+        self.scrubber = DateScrubber(self)
+        self.scrubber.hide()
+        self.results_area = QWidget(self)
+        area = QHBoxLayout(self.results_area)
+        area.setContentsMargins(0, 0, 0, 0)
+        area.setSpacing(0)
+        area.addWidget(self.results_view, 1)
+        area.addWidget(self.scrubber)
         self.empty_label = QLabel("", self)
         self.empty_label.setObjectName("emptyState")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -149,7 +164,7 @@ class MainWindow(QMainWindow):
         self.empty_label.setStyleSheet("color: palette(placeholder-text); font-size: 15px;")
         self.results_stack = QStackedWidget(self)
         self.results_stack.addWidget(self.empty_label)
-        self.results_stack.addWidget(self.results_view)
+        self.results_stack.addWidget(self.results_area)
         self.center = QStackedWidget(self)
         self.center.addWidget(self.welcome)
         self.center.addWidget(self.results_stack)
@@ -218,6 +233,7 @@ class MainWindow(QMainWindow):
         e.jobFinished.connect(self._on_job_finished)
         e.searchDone.connect(self._on_search_done)
         e.thumbnailsLoaded.connect(self._on_thumbnails)
+        e.framesLoaded.connect(self.results_model.add_frames)
         e.busy.connect(self._on_busy)
         e.message.connect(self._on_message)
         self.watcher = FolderWatcher(self, self.prefs.rescan_minutes)
@@ -228,6 +244,7 @@ class MainWindow(QMainWindow):
         self.search_box.querySubmitted.connect(self.search)
         self.search_box.moveIntoResults.connect(self._focus_results)
         self.search_row.image_button.clicked.connect(self.choose_image)
+        self.date_filter.changed.connect(self._on_when_changed)
         self.group_button.toggled.connect(self._set_grouped)
         group_action, problems_action = self.menus.group_action, self.menus.problems_action
         group_action.toggled.connect(self.group_button.setChecked)
@@ -266,6 +283,9 @@ class MainWindow(QMainWindow):
         rv.playPause.connect(self.player.toggle)
         rv.customContextMenuRequested.connect(self._result_menu)
         self.results_model.modelReset.connect(self._load_missing_thumbnails)
+        self.results_model.modelReset.connect(self._update_scrubber)
+        rv.frameWanted.connect(lambda r, t: self.engine.load_frames([(r, t)]))
+        self.scrubber.jump.connect(self._jump_to_row)
         pane = self.preview_pane
         pane.momentRequested.connect(self._select_moment_of_video)
         pane.actionRequested.connect(self._act)
@@ -350,6 +370,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(window_title(snap))
         if first:
             self._clear_results()
+            self.browse()
+        elif self.last_query is None and snap.segments and not self.search_box.text():
+            self.browse()  # the first moments of a new library: show them
         elif self.response is None or not self.response.results:
             self._update_empty_state()
 
@@ -417,31 +440,71 @@ class MainWindow(QMainWindow):
         self.search_box.setFocus()
 
     def search(self, text: str) -> None:
+        """A sentence; an empty box shows the library by date instead."""
         if not text:
-            self.last_query = None
-            self._clear_results()
+            self.browse()
             return
         self.last_query = ("text", text)
-        self._latest_serial = self.engine.search_text(text, self.folder_filter)
+        self._latest_serial = self._ask()
 
     def search_image(self, image: str | np.ndarray, label: str | None = None) -> None:
         """Search by a picture (a file, or a moment's frame with ``label`` naming it)."""
         self.last_query = ("image", image)
         self._image_label = label
         self.search_box.clear_quietly()
-        self._latest_serial = self.engine.search_image(image, self.folder_filter)
+        self._latest_serial = self._ask()
+
+    def browse(self) -> None:
+        """No query: every video, newest shot first, under month headers (the folder filter
+        and the date range still apply). A library with nothing indexed says what to do."""
+        snap = self.snapshot
+        if snap is None or not snap.segments:
+            self.last_query = None
+            self._clear_results()
+            return
+        self.last_query = ("browse", None)
+        self._latest_serial = self._ask()
+
+    @property
+    def browsing(self) -> bool:
+        return self.last_query is not None and self.last_query[0] == "browse"
+
+    def _ask(self) -> int:
+        """Send the current query with the folder filter, the date range and the order."""
+        assert self.last_query is not None
+        kind, query = self.last_query
+        when, order = self.date_filter.period(), self.date_filter.order()
+        if kind == "browse":
+            return self.engine.browse(self.folder_filter, when)
+        if kind == "text":
+            return self.engine.search_text(str(query), self.folder_filter, when, order)
+        return self.engine.search_image(query, self.folder_filter, when, order)  # type: ignore[arg-type]
 
     def _repeat_search(self) -> None:
         """The same search again (videos were indexed, the folder filter changed)."""
         if self.last_query is None:
+            if self.snapshot is not None and self.snapshot.segments and not self.search_box.text():
+                self.browse()  # the first videos of a new library were indexed
             return
-        kind, query = self.last_query
-        if kind == "text":
-            serial = self.engine.search_text(str(query), self.folder_filter)
-        else:
-            serial = self.engine.search_image(query, self.folder_filter)  # type: ignore[arg-type]
+        serial = self._ask()
         self._latest_serial = serial
         self._refreshes.add(serial)
+
+    def _on_when_changed(self) -> None:
+        """Another date range or order: a new search (from its top), not a refresh."""
+        self.date_filter.order_box.setEnabled(not self.browsing)
+        if self.last_query is None:
+            self.browse()
+        else:
+            self._latest_serial = self._ask()
+
+    def _update_scrubber(self) -> None:
+        self.scrubber.set_sections(self.results_model.section_rows())
+
+    def _jump_to_row(self, row: int) -> None:
+        self.results_view.scrollTo(
+            self.results_model.index(row), QAbstractItemView.ScrollHint.PositionAtTop
+        )
 
     def _on_search_done(self, response: SearchResponse) -> None:
         if response.request.serial != self._latest_serial:
@@ -460,15 +523,36 @@ class MainWindow(QMainWindow):
             return
         self.summary.setStyleSheet("")
         previewed = self.preview_pane.result
-        self.results_model.set_results(response.results, response.thumbnails, keep_view=refresh)
+        request = response.request
+        self.date_filter.order_box.setEnabled(not request.browsing)
+        self.results_model.set_results(
+            response.results,
+            response.thumbnails,
+            keep_view=refresh,
+            by_date=request.order == "date",
+            browsing=request.browsing,
+        )
         self.summary.setText(self._summary_text(response))
+        if request.browsing and not request.when.bounded:
+            shot = [r.captured_ts for r in response.results if r.captured_ts is not None]
+            if shot:  # where a date field starts when touched: the library's own span
+                self.date_filter.set_bounds(
+                    datetime.fromtimestamp(min(shot)).date(),
+                    datetime.fromtimestamp(max(shot)).date(),
+                )
         if not response.results:
             self.preview_pane.clear()
-            self._set_empty(
-                "No moments match yet." if self.engine.indexing else "No moments match."
-            )
+            if request.when.bounded:
+                self._set_empty(
+                    f"No videos {request.when.describe()}."
+                    "\n\nWiden the dates, or clear them with ×."
+                )
+            else:
+                self._set_empty(
+                    "No moments match yet." if self.engine.indexing else "No moments match."
+                )
             return
-        self.results_stack.setCurrentWidget(self.results_view)
+        self.results_stack.setCurrentWidget(self.results_area)
         same = None if previewed is None else self.results_model.find(previewed)
         if same is None:
             self.preview_pane.clear()  # what was previewed is not a result of this search
@@ -492,6 +576,11 @@ class MainWindow(QMainWindow):
 
     def _summary_text(self, response: SearchResponse) -> str:
         request = response.request
+        when = f" · {request.when.describe()}" if request.when.bounded else ""
+        if request.browsing:
+            where = f" in {Path(self.folder_filter).name}" if self.folder_filter else ""
+            count = len(self.results_model.results)
+            return f"{plural(count, 'video')}{where}{when} · newest first"
         if request.text is not None:
             what = f"“{request.text}”"
         elif self._image_label:
@@ -507,7 +596,8 @@ class MainWindow(QMainWindow):
         lead = f"{plural(shown, 'moment')} {what}{where}"
         if strong == 0 and model.results[0].relevance is not None:
             lead += " · none is a clear match"
-        return f"{lead} · {response.seconds * 1000:.0f} ms"
+        order = " · newest first" if request.order == "date" else ""
+        return f"{lead}{when}{order} · {response.seconds * 1000:.0f} ms"
 
     def _load_missing_thumbnails(self) -> None:
         missing = self.results_model.missing_thumbnails()
@@ -551,12 +641,8 @@ class MainWindow(QMainWindow):
 
     def _set_filter(self, folder: object) -> None:
         self.folder_filter = folder if isinstance(folder, str) else None
-        if self.last_query is not None:
-            kind, query = self.last_query  # a new place to look: a new search, not a refresh
-            if kind == "text":
-                self._latest_serial = self.engine.search_text(str(query), self.folder_filter)
-            else:
-                self._latest_serial = self.engine.search_image(query, self.folder_filter)  # type: ignore[arg-type]
+        if self.last_query is not None:  # a new place to look: a new search, not a refresh
+            self._latest_serial = self._ask()
 
     def _focus_results(self) -> None:
         """Down from the search box: the first card (the grid is at its top after a search)."""
@@ -631,8 +717,28 @@ class MainWindow(QMainWindow):
             return
         if not r.online or not os.path.exists(r.path):
             self._on_message("warning", f"{Path(r.path).name} is offline: connect its drive")
-        elif not open_in_system_player(r.path):
+        else:
+            self._open_external(r)
+
+    def _open_external(self, r: SearchResult) -> None:
+        """The system player, at the moment's best second where the player can start there
+        (mpv, VLC, IINA, QuickTime); the default handler otherwise, which the status bar says
+        starts at the beginning."""
+        start = r.start
+        launch = plan_open(r.path, start)  # $CLIPSEEK_PLAYER names a preferred one
+        if launch.argv is not None:
+            try:
+                start_player(launch)
+            except OSError as exc:
+                log.warning("%s", exc)
+                launch = plan_open(r.path, start, preferred="default")
+            else:
+                self.statusBar().showMessage(launch.describe(start), 8000)
+                return
+        if not open_in_system_player(r.path):
             self._on_message("error", f"No application could open {r.path}")
+        else:
+            self.statusBar().showMessage(launch.describe(start), 12000)
 
     def reveal_current(self) -> None:
         r = self.current_result()

@@ -137,13 +137,16 @@ class PreviewPlayer(QWidget):
         current: int = 0,
         duration: float = 0.0,
         autoplay: bool = True,
+        start: float | None = None,
     ) -> None:
-        """Show ``path`` from ``t0``; play (and loop) until ``t1``."""
+        """Show ``path`` from ``start`` (the moment's best second; default ``t0``); play and
+        loop the moment ``t0``–``t1``, whose range the timeline keeps showing."""
         quiet_ffmpeg()  # (a no-op once done; the first player may not have loaded FFmpeg yet)
         self.t0, self.t1 = t0, t1
         self._autoplay = autoplay
+        first = t0 if start is None or not t0 <= start < t1 else start
         self.timeline.set_moments(duration, moments or [(t0, t1, 1.0)], current)
-        self.timeline.set_position(t0)
+        self.timeline.set_position(first)
         self.stack.setCurrentWidget(self.video)
         self.timeline.show()
         self.controls.show()
@@ -153,11 +156,11 @@ class PreviewPlayer(QWidget):
             self.player.stop()  # else Qt keeps "playing" state but never starts the new file
             self.player.setSource(file_url(path))  # any name, even one not in UTF-8
             if self.player.mediaStatus() == QMediaPlayer.MediaStatus.LoadedMedia:
-                self._start_at(t0)
+                self._start_at(first)
             else:
-                self._pending_start = t0  # applied when the new file has loaded
+                self._pending_start = first  # applied when the new file has loaded
         else:
-            self._start_at(t0)
+            self._start_at(first)
 
     def clear(self, message: str = "Select a moment to preview it here") -> None:
         """Stop, forget the file, and show ``message`` where the video was."""

@@ -133,7 +133,9 @@ class PreviewPane(QWidget):
                 (m.t0, m.t1, m.relevance if m.relevance is not None else m.score) for m in ordered
             ]
             index = next((i for i, m in enumerate(ordered) if (m.t0, m.t1) == (r.t0, r.t1)), 0)
-            self.player.preview(r.path, r.t0, r.t1, marks, index, duration=r.duration or 0.0)
+            self.player.preview(
+                r.path, r.t0, r.t1, marks, index, duration=r.duration or 0.0, start=r.start
+            )
         self._enable(r)
 
     def refresh(self, r: SearchResult, moments: list[SearchResult]) -> None:

@@ -15,11 +15,12 @@ keyboard back to the search box.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QEvent,
     QModelIndex,
     QPersistentModelIndex,
     QRect,
@@ -34,6 +35,7 @@ from PySide6.QtGui import (
     QFontMetrics,
     QImage,
     QKeyEvent,
+    QMouseEvent,
     QPainter,
     QPainterPath,
     QPalette,
@@ -51,6 +53,7 @@ from PySide6.QtWidgets import (
 
 from core import SearchResult, readable, shown_count
 from core import relevance_label as label
+from desktop_app.date_sections import Section, sections, shot_detail, shot_text
 from desktop_app.formatting import plural, time_range
 
 ResultRole = Qt.ItemDataRole.UserRole + 1
@@ -70,6 +73,8 @@ MORE_TILE_W = 132  # "N more in this video": narrower than a card
 SPACING = 10
 #: A thumbnail whose shape differs from the card's 16:9 by more than this is not cropped.
 CROP_TOLERANCE = 0.25
+#: Points across a card's range that hovering shows (each is decoded once, then cached).
+SCRUB_STEPS = 8
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -91,11 +96,22 @@ class More:
     path: str | None = None  # None: the search's next page
 
 
-Row = SearchResult | Header | More
+Row = SearchResult | Header | More | Section
 
 
 def _key(r: SearchResult) -> tuple[str, float, float]:
     return (r.path, r.t0, r.t1)
+
+
+def _ms(t: float) -> int:
+    return round(t * 1000)
+
+
+def scrub_time(r: SearchResult, fraction: float) -> float:
+    """The point of ``r``'s range a mouse at ``fraction`` (0-1) across its card shows: the
+    middle of one of :data:`SCRUB_STEPS` equal parts, so a hover decodes a few frames."""
+    step = min(SCRUB_STEPS - 1, max(0, int(fraction * SCRUB_STEPS)))
+    return r.t0 + (step + 0.5) * (r.t1 - r.t0) / SCRUB_STEPS
 
 
 def match_text(r: SearchResult) -> str:
@@ -116,6 +132,15 @@ class ResultsModel(QAbstractListModel):
         self.grouped = False
         self.limit = 0  # results (best first) within the shown part of the search
         self.expanded: set[str] = set()  # videos whose every moment is laid out
+        #: Cards under month headers (browsing, or a search sorted by date), not by relevance.
+        self.by_date = False
+        #: The library without a query: cards are videos, with no score to show.
+        self.browsing = False
+        #: Frames of videos decoded for hovering, by (path, ms).
+        self._frames: dict[tuple[str, int], QImage] = {}
+        self._frame_pixmaps: dict[tuple[str, int], QPixmap] = {}
+        #: The card under the mouse and the point of its range shown, or None.
+        self.scrubbing: tuple[tuple[str, float, float], float] | None = None
 
     # -- content -----
     def set_results(
@@ -124,15 +149,23 @@ class ResultsModel(QAbstractListModel):
         thumbnails: dict[str, QImage] | None = None,
         *,
         keep_view: bool = False,
+        by_date: bool = False,
+        browsing: bool = False,
     ) -> None:
         """New results. ``keep_view`` (the same search, refreshed while indexing) keeps what
-        the user opened with Show more and N more; a new search starts from its best."""
+        the user opened with Show more and N more; a new search starts from its best.
+        ``by_date``: the results are newest first, laid out under month headers; ``browsing``:
+        they are the library's videos, every one shown."""
         self.beginResetModel()
         self._results = list(results)
+        self.by_date, self.browsing = by_date or browsing, browsing
+        self.scrubbing = None
         if thumbnails is not None:
             self._images = dict(thumbnails)
             self._pixmaps = {k: v for k, v in self._pixmaps.items() if k in self._images}
-        cut = shown_count([r.relevance for r in self._results])
+        cut = shown_count([r.relevance for r in self._ranked()])
+        if browsing:
+            cut = len(self._results)
         if keep_view:
             self.limit = min(len(self._results), max(self.limit, cut))
             paths = {r.path for r in self._results}
@@ -148,6 +181,72 @@ class ResultsModel(QAbstractListModel):
         self._images.update(thumbnails)
         if self._rows:
             self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1))
+
+    def add_frames(self, frames: dict[tuple[str, int], tuple[str, QImage]]) -> None:
+        """Frames decoded in the background: a moment's best second becomes its thumbnail;
+        the rest serve hovering."""
+        if not frames:
+            return
+        for key, (path, image) in frames.items():
+            self._frames[key] = image
+            self._images[path] = image
+        best = {
+            i: frames[(r.path, _ms(r.best_t))][0]
+            for i, r in enumerate(self._results)
+            if r.best_t is not None and (r.path, _ms(r.best_t)) in frames
+        }
+        if best:
+            for i, path in best.items():
+                self._results[i] = replace(self._results[i], thumbnail=path)
+            by_key = {_key(r): r for r in self._results}
+            self._rows = [
+                by_key.get(_key(row), row) if isinstance(row, SearchResult) else row
+                for row in self._rows
+            ]
+        if self._rows:
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1))
+
+    # -- hovering -----
+    def scrub(self, result: SearchResult, fraction: float) -> tuple[SearchResult, float] | None:
+        """The mouse is ``fraction`` across ``result``'s card: show that point of its range.
+        Returns the frame to decode when it is not here yet (None: nothing to fetch)."""
+        t = scrub_time(result, fraction)
+        changed = self.scrubbing != (_key(result), t)
+        self.scrubbing = (_key(result), t)
+        row = self.row_of(result)
+        if changed and row is not None:
+            self.dataChanged.emit(self.index(row), self.index(row))
+        if (result.path, _ms(t)) in self._frames or not result.online:
+            return None
+        return result, t
+
+    def stop_scrub(self) -> None:
+        if self.scrubbing is None:
+            return
+        key = self.scrubbing[0]
+        self.scrubbing = None
+        row = next((i for i, r in enumerate(self._rows) if isinstance(r, SearchResult)
+                    and _key(r) == key), None)  # fmt: skip
+        if row is not None:
+            self.dataChanged.emit(self.index(row), self.index(row))
+
+    def scrub_pixmap(self, result: SearchResult) -> tuple[QPixmap | None, float] | None:
+        """(the frame to paint, where in the range 0-1) while ``result``'s card is scrubbed;
+        the frame is None until it is decoded."""
+        if self.scrubbing is None or self.scrubbing[0] != _key(result):
+            return None
+        t = self.scrubbing[1]
+        span = max(1e-6, result.t1 - result.t0)
+        key = (result.path, _ms(t))
+        pm = self._frame_pixmaps.get(key)
+        if pm is None and key in self._frames:
+            pm = QPixmap.fromImage(self._frames[key])
+            self._frame_pixmaps[key] = pm
+        return pm, (t - result.t0) / span
+
+    def section_rows(self) -> list[tuple[Section, int]]:
+        """The month headers laid out, with their rows (what the scrubber jumps to)."""
+        return [(row, i) for i, row in enumerate(self._rows) if isinstance(row, Section)]
 
     def missing_thumbnails(self) -> list[str]:
         """Thumbnail files of laid-out moments not decoded yet."""
@@ -187,9 +286,19 @@ class ResultsModel(QAbstractListModel):
             self.expand(more.path)
         return True
 
+    def _ranked(self) -> list[SearchResult]:
+        """The results best first: as they came, unless sorted by date (then the cut and
+        Show more still go by match, and the chosen moments are laid out by date)."""
+        if not self.by_date or self.browsing:
+            return self._results
+        return sorted(self._results, key=lambda r: -r.score)
+
     def _layout(self) -> list[Row]:
         results = self._results
         base = results[: self.limit]
+        if self.by_date and not self.browsing:
+            best = {_key(r) for r in self._ranked()[: self.limit]}
+            base = [r for r in results if _key(r) in best]
         by_video: dict[str, list[SearchResult]] = {}
         for r in results:
             by_video.setdefault(r.path, []).append(r)
@@ -216,7 +325,11 @@ class ResultsModel(QAbstractListModel):
             return max(0, in_base.get(path, 0) - len(chosen[path]))
 
         rows: list[Row] = []
-        if self.grouped:
+        if self.by_date:  # newest first under month headers, every moment as a card
+            for section, group in sections(base):
+                rows.append(section)
+                rows.extend(group)
+        elif self.grouped:
             for path, moments in chosen.items():
                 rows.append(Header(path, len(by_video[path]), moments[0].relevance))
                 in_time: list[SearchResult] = sorted(moments, key=lambda m: m.t0)
@@ -295,7 +408,7 @@ class ResultsModel(QAbstractListModel):
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        if isinstance(self._rows[index.row()], Header):
+        if isinstance(self._rows[index.row()], Header | Section):
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
@@ -306,9 +419,13 @@ class ResultsModel(QAbstractListModel):
         if role == ResultRole:
             return row if isinstance(row, SearchResult) else None
         if role == HeaderRole:
-            return row if isinstance(row, Header) else None
+            return row if isinstance(row, Header | Section) else None
         if role == MoreRole:
             return row if isinstance(row, More) else None
+        if isinstance(row, Section):
+            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+                return f"{row.title} · {plural(row.count, 'video' if self.browsing else 'moment')}"
+            return None
         if role == Qt.ItemDataRole.DisplayRole:
             if isinstance(row, Header):
                 return readable(Path(row.path).name)
@@ -320,7 +437,7 @@ class ResultsModel(QAbstractListModel):
                 return readable(row.path)
             if isinstance(row, More):
                 return more_text(row)
-            return card_tooltip(row)
+            return card_tooltip(row, self.browsing)
         return None
 
 
@@ -330,8 +447,10 @@ def more_text(row: More) -> str:
     return f"{plural(row.count, 'more moment')} in this video"
 
 
-def card_tooltip(r: SearchResult) -> str:
-    lines = [readable(r.path), f"{time_range(r.t0, r.t1)} · {match_text(r)}"]
+def card_tooltip(r: SearchResult, browsing: bool = False) -> str:
+    if browsing:
+        return "\n".join([readable(r.path), shot_detail(r), f"Length {time_range(r.t0, r.t1)}"])
+    lines = [readable(r.path), f"{time_range(r.t0, r.t1)} · {match_text(r)}", shot_detail(r)]
     if r.relevance is not None:
         lines.append(
             f"Relevance {r.relevance * 100:.0f} of 100 against the rest of your library"
@@ -403,7 +522,9 @@ class ResultDelegate(QStyledItemDelegate):
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         header = index.data(HeaderRole)
         more = index.data(MoreRole)
-        if header is not None:
+        if isinstance(header, Section):
+            self._paint_section(painter, option, header)
+        elif header is not None:
             self._paint_header(painter, option, header)
         elif isinstance(more, More):
             self._paint_more(painter, option, more)
@@ -412,6 +533,29 @@ class ResultDelegate(QStyledItemDelegate):
             if result is not None:
                 self._paint_card(painter, option, index, result)
         painter.restore()
+
+    def _paint_section(self, p: QPainter, option: QStyleOptionViewItem, s: Section) -> None:
+        """A month header: "July 2019", and how many cards follow."""
+        pal = option.palette
+        pal.setCurrentColorGroup(QPalette.ColorGroup.Active)
+        r = option.rect.adjusted(4, 0, -4, 0)
+        font = QFont(option.font)
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() + 2)
+        p.setFont(font)
+        p.setPen(pal.color(QPalette.ColorRole.Text))
+        title_w = QFontMetrics(font).horizontalAdvance(s.title) + 4
+        p.drawText(QRect(r.left(), r.top(), title_w, r.height()), Qt.AlignmentFlag.AlignVCenter,
+                   s.title)  # fmt: skip
+        p.setFont(option.font)
+        p.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
+        model = self._view.model()
+        browsing = isinstance(model, ResultsModel) and model.browsing
+        detail = plural(s.count, "video" if browsing else "moment")
+        p.drawText(QRect(r.left() + title_w + 12, r.top(), r.width() - title_w - 12, r.height()),
+                   Qt.AlignmentFlag.AlignVCenter, detail)  # fmt: skip
+        p.setPen(pal.color(QPalette.ColorRole.Mid))
+        p.drawLine(r.left(), r.bottom() - 2, r.right(), r.bottom() - 2)
 
     def _paint_header(self, p: QPainter, option: QStyleOptionViewItem, h: Header) -> None:
         pal = option.palette
@@ -496,6 +640,9 @@ class ResultDelegate(QStyledItemDelegate):
         p.setClipPath(clip)
         model = index.model()
         pm = model.pixmap(r) if isinstance(model, ResultsModel) else None
+        scrub = model.scrub_pixmap(r) if isinstance(model, ResultsModel) else None
+        if scrub is not None and scrub[0] is not None:
+            pm = scrub[0]  # the point of the range the mouse is over
         if pm is not None and not pm.isNull():
             # Fill the box when the picture is about its shape; a square or portrait clip is
             # shown whole between bars instead (cropping it to 16:9 cut off what matched).
@@ -530,6 +677,12 @@ class ResultDelegate(QStyledItemDelegate):
         self._chip(
             p, fm, badge_text, thumb.right() - bw - 6, thumb.bottom() - bh - 6, QColor(0, 0, 0, 170)
         )
+        if scrub is not None:  # where in the range the shown frame lies
+            x = thumb.left() + thumb.width() * min(1.0, max(0.0, scrub[1]))
+            p.fillRect(QRectF(thumb.left(), thumb.bottom() - 4, thumb.width(), 4),
+                       QColor(0, 0, 0, 120))  # fmt: skip
+            p.fillRect(QRectF(thumb.left(), thumb.bottom() - 4, x - thumb.left(), 4),
+                       pal.color(QPalette.ColorRole.Highlight))  # fmt: skip
         p.restore()
         # file name
         text_left = rect.left() + 8
@@ -546,6 +699,11 @@ class ResultDelegate(QStyledItemDelegate):
         y += line_h + 4
         p.setFont(option.font)
         p.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
+        if isinstance(model, ResultsModel) and model.browsing:  # a video: when it was shot
+            when = shot_text(r, with_time=True) or "Date unknown"
+            p.drawText(QRectF(text_left, y, text_w, fm.height()), Qt.AlignmentFlag.AlignLeft,
+                       elided(fm, when, int(text_w)))  # fmt: skip
+            return
         word = match_text(r)
         ww = fm.horizontalAdvance("Strong match") + 8
         p.drawText(QRectF(text_left, y, ww, fm.height()), Qt.AlignmentFlag.AlignLeft, word)
@@ -576,6 +734,8 @@ class ResultsView(QListView):
     Up from the first row leaves for the search box (:attr:`leaveUp`)."""
 
     leaveUp = Signal()
+    #: A hovered card wants a frame it does not have: (SearchResult, seconds).
+    frameWanted = Signal(object, float)
     escaped = Signal()  # Esc: the window clears the search (also where shortcuts do not fire)
     playPause = Signal()  # Space: the preview plays or pauses (not Qt's selection toggle)
 
@@ -599,6 +759,29 @@ class ResultsView(QListView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.setItemDelegate(ResultDelegate(self))
         self.setObjectName("results")
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        """Hovering across a card shows frames across its range (scrubbing)."""
+        super().mouseMoveEvent(event)
+        model = self.model()
+        if not isinstance(model, ResultsModel):
+            return
+        index = self.indexAt(event.position().toPoint())
+        r = model.result(index)
+        if r is None:
+            model.stop_scrub()
+            return
+        rect = self.visualRect(index)
+        fraction = (event.position().x() - rect.left()) / max(1, rect.width())
+        wanted = model.scrub(r, fraction)
+        if wanted is not None:
+            self.frameWanted.emit(*wanted)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        super().leaveEvent(event)
+        model = self.model()
+        if isinstance(model, ResultsModel):
+            model.stop_scrub()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # cards share the width: re-lay out
         super().resizeEvent(event)

@@ -2,8 +2,10 @@
 
 Runs the real window on the demo model and demo-style synthetic videos, in a scratch data
 folder (your own library is never touched), under Qt's offscreen platform unless a display is
-set. States: welcome, indexing, results with the preview playing, problems, settings; each at
-1280×800 and 1920×1080.
+set. States: welcome, indexing, results with the preview playing, problems, the library browsed by
+date, a date-filtered search sorted newest first, settings; each at 1280×800 and 1920×1080.
+The videos' modification times are spread over 2021-2025 (demo videos carry no shooting date),
+so browsing has months to show.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +80,9 @@ def render(out: Path, videos: int = 60) -> list[Path]:
         render(spec, folder / f"outing_{k + 1:02d}.mp4", size=160, fps=8, seconds=48, seed=7)
     caption = scenes[4 * 2 + 2].caption()  # the third scene of outing_03
     (folder / "IMG_0412.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4000))
+    for i, video in enumerate(sorted(folder.glob("*.mp4"))):  # a month or two apart, from 2021
+        shot = datetime(2021 + (i * 7 // 12) % 5, 1 + (i * 7) % 12, 1 + (i * 5) % 27, 9 + i % 10)
+        os.utime(video, (shot.timestamp(), shot.timestamp()))
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
 
@@ -172,6 +178,33 @@ def render(out: Path, videos: int = 60) -> list[Path]:
         _settle(app, 1.2)
         shoot(window, "problems", w, h)
         window.status_line.problems_button.setChecked(False)
+
+        window.search_box.setText("")  # an empty box: the library by date
+        window.search_box.submit(force=True)
+        _wait(app, lambda window=window: window.browsing and window.response is not None
+              and window.response.request.browsing)  # fmt: skip
+        _settle(app, 1.0)
+        shoot(window, "browse", w, h)
+
+        window.date_filter.set_range(date(2023, 1, 1), date(2024, 12, 31))
+        window.date_filter.set_order("date")
+        window.search_box.setText(caption)
+        window.search_box.submit(force=True)
+        _wait(
+            app,
+            lambda window=window: (
+                window.response is not None
+                and window.response.request.text == caption
+                and window.response.request.when.bounded
+            ),
+        )
+        if window.results_model.first_result_row() is not None:
+            window.select_result(_first_row(window))
+            _wait(app, lambda window=window: window.player.playing)
+        _settle(app, 1.2)
+        shoot(window, "dated-search", w, h)
+        window.date_filter.clear()
+        window.date_filter.set_order("relevance")
 
         snap, status = window.snapshot, window.status
         assert snap is not None and status is not None  # both arrived before the first search

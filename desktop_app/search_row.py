@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QStyle, QToolButton, QVBoxLayout, QWidget
 
+from desktop_app.date_filter import DateFilter
 from desktop_app.search_box import SearchBox
 
 
@@ -16,7 +17,8 @@ def _tool_button(parent: QWidget, name: str, text: str) -> QToolButton:
 
 
 class SearchRow(QWidget):
-    """Search box, "Search by picture…", "Group by video" and "Settings"."""
+    """Search box, "Search by picture…", "Group by video" and "Settings"; under them, the
+    shooting-date range and the order of the results."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -35,9 +37,17 @@ class SearchRow(QWidget):
             style.standardIcon(QStyle.StandardPixmap.SP_FileDialogDetailedView)
         )
         self.settings_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(10, 8, 10, 4)
+        self.date_filter = DateFilter(self)
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(10, 8, 10, 4)
+        rows.setSpacing(4)
+        row = QHBoxLayout()
         row.addWidget(self.search_box, 1)
         row.addWidget(self.image_button)
         row.addWidget(self.group_button)
         row.addWidget(self.settings_button)
+        rows.addLayout(row)
+        when = QHBoxLayout()
+        when.addWidget(self.date_filter)
+        when.addStretch(1)
+        rows.addLayout(when)

@@ -128,3 +128,31 @@ def index_of(rgb: np.ndarray) -> int:
         block = rgb[4 : 4 + _BLOCK, 4 + bit * _BLOCK : 4 + (bit + 1) * _BLOCK - 2]
         value |= int(block.mean() > 128) << bit
     return value
+
+
+def write_tagged_video(
+    path: Path,
+    seed: int,
+    tags: dict[str, str],
+    seconds: int = 6,
+    fps: int = 5,
+    size: tuple[int, int] = (128, 96),
+) -> Path:
+    """A video like :func:`write_video` whose container carries ``tags`` (creation_time,
+    com.apple.quicktime.creationdate, ...), written with PyAV as a camera or phone would."""
+    import av  # PyAV: only these tests need a muxer that writes tags
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options = {"movflags": "use_metadata_tags"} if path.suffix in (".mov", ".mp4") else {}
+    with av.open(str(path), "w", options=options) as out:
+        for key, value in tags.items():
+            out.metadata[key] = value
+        stream = out.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        for second in range(seconds):
+            rgb = cv2.cvtColor(pattern(seed, second, size), cv2.COLOR_BGR2RGB)
+            for _ in range(fps):
+                out.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        out.mux(stream.encode(None))
+    return path

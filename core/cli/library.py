@@ -15,6 +15,7 @@ import sqlite3
 import sys
 import threading
 import time
+from datetime import datetime
 from typing import Any, TextIO
 
 from core import preferences
@@ -29,6 +30,7 @@ from core.model.encoder import Encoder
 from core.model.registry import resolve_model
 from core.pathnames import readable
 from core.query import relevance
+from core.query.period import Period, PeriodError
 from core.query.ranking import SearchResult
 from core.store.layout import DB_NAME
 from core.times import clock
@@ -224,9 +226,27 @@ def _sleep(seconds: float) -> bool:
         return False
 
 
+def _shot(r: SearchResult) -> str:
+    """When a result was shot, in local time to the minute ("unknown date" when not known)."""
+    if r.captured_ts is None:
+        return "unknown date    "
+    return datetime.fromtimestamp(r.captured_ts).strftime("%Y-%m-%d %H:%M")
+
+
+def _period(args: argparse.Namespace) -> Period:
+    try:
+        return Period.parse(args.after, args.before)
+    except PeriodError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _result_line(r: SearchResult) -> str:
     match = relevance.label(r.relevance)
-    line = f"{r.score:6.3f}  {match:<6}  {clock(r.t0):>8}–{clock(r.t1):<8}  {r.path}"
+    at = f"@{clock(r.start)}" if r.best_t is not None else ""
+    line = (
+        f"{r.score:6.3f}  {match:<6}  {clock(r.t0):>8}–{clock(r.t1):<8} {at:<8}  {_shot(r)}"
+        f"  {r.path}"
+    )
     if r.copies:
         line += f"  (+{len(r.copies)} {'copy' if len(r.copies) == 1 else 'copies'})"
     if not r.online:
@@ -239,26 +259,35 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise UsageError("-k must be at least 1")
     if (args.text is None) == (args.image is None):
         raise UsageError('give either a sentence or --image FILE, e.g. clipseek search "a dog"')
+    when = _period(args)
     lib = _open(args)
     try:
         folders, merge = args.folder or None, not args.no_merge
+        options: dict[str, Any] = {
+            "folders": folders, "merge": merge, "when": when, "order": args.sort,
+        }  # fmt: skip
         started = time.perf_counter()
         if args.image is not None:
-            results = lib.search_image(args.image, args.k, folders=folders, merge=merge)
+            results = lib.search_image(args.image, args.k, **options)
         else:
-            results = lib.search(args.text, args.k, folders=folders, merge=merge)
+            results = lib.search(args.text, args.k, **options)
         elapsed = time.perf_counter() - started
         if args.json:
             print(
                 json.dumps(
                     {
-                        "query": {"text": args.text, "image": args.image},
+                        "query": {
+                            "text": args.text, "image": args.image,
+                            "after": args.after, "before": args.before, "sort": args.sort,
+                        },
                         "results": [r.to_json() for r in results],
                         "seconds": round(elapsed, 4),
                     },
                     indent=2,
                 )
-            )
+            )  # fmt: skip
+        elif not results and when.bounded:
+            print(f"no results: no indexed video was {when.describe()}")
         elif not results:
             print("no results: the library is empty (run `clipseek index FOLDER`)")
         else:
@@ -270,6 +299,37 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 0
     finally:
         lib.close()
+
+
+def cmd_browse(args: argparse.Namespace) -> int:
+    """The library without a query: one line per video, newest shot first, by month."""
+    if args.k <= 0:
+        raise UsageError("-k must be at least 1")
+    when = _period(args)
+    lib = _open(args)
+    try:
+        results = lib.browse(folders=args.folder or None, when=when, limit=args.k)
+    finally:
+        lib.close()
+    if args.json:
+        print(json.dumps({"results": [r.to_json() for r in results]}, indent=2))
+        return 0
+    if not results:
+        print(f"no videos {when.describe()}" if when.bounded else "the library is empty")
+        return 0
+    month = None
+    for r in results:
+        heading = (
+            "Unknown date"
+            if r.captured_ts is None
+            else datetime.fromtimestamp(r.captured_ts).strftime("%B %Y")
+        )
+        if heading != month:
+            print(("\n" if month else "") + heading)
+            month = heading
+        source = f"({r.captured_source})" if r.captured_source else ""
+        print(f"  {_shot(r)}  {clock(r.t1):>8}  {r.path}  {source}")
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -82,14 +82,36 @@ def _add_library_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     common(p)
     p.set_defaults(func=library.cmd_index)
 
+    def when(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--after",
+            metavar="DATE",
+            help="only videos shot on or after DATE (YYYY, YYYY-MM, YYYY-MM-DD or ISO 8601)",
+        )
+        p.add_argument("--before", metavar="DATE", help="only videos shot before DATE")
+
     p = sub.add_parser("search", help="find moments by sentence or by picture")
     p.add_argument("text", nargs="?", help="what happens in the moment you are looking for")
     p.add_argument("--image", metavar="FILE", help="find moments that look like this picture")
     p.add_argument("-k", type=int, default=10, help="how many results (default 10)")
     p.add_argument("--folder", action="append", metavar="DIR", help="only videos under DIR")
     p.add_argument("--no-merge", action="store_true", help="list overlapping segments separately")
+    when(p)
+    p.add_argument(
+        "--sort",
+        choices=["relevance", "date"],
+        default="relevance",
+        help="order of the results: best match first (default), or newest shot first",
+    )
     common(p)
     p.set_defaults(func=library.cmd_search)
+
+    p = sub.add_parser("browse", help="list the library by shooting date, newest first")
+    p.add_argument("--folder", action="append", metavar="DIR", help="only videos under DIR")
+    when(p)
+    p.add_argument("-k", type=int, default=50, help="how many videos (default 50)")
+    common(p)
+    p.set_defaults(func=library.cmd_browse)
 
     p = sub.add_parser("status", help="videos, segments, errors, model and provider")
     common(p)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.ingest import scan, thumbnails
+from core.ingest import capture, scan, thumbnails
 from core.store.catalog import Catalog, VideoRow, VideoStatus
 from core.store.folders import owner
 from core.store.vector_index import VectorIndex
@@ -35,6 +35,9 @@ class SyncReport:
     skipped: int = 0
     offline: list[str] = field(default_factory=list)
     pending: int = 0
+    #: Videos whose capture time was read from their header in this scan (new ones, and every
+    #: video of a library made before ClipSeek knew dates).
+    dated: int = 0
 
     @property
     def changed(self) -> bool:
@@ -76,7 +79,27 @@ class Syncer:
                 continue
             self._sync_root(fid, root, roots, report)
         report.pending = len(self.catalog.videos(status=VideoStatus.PENDING))
+        report.dated = self.date_videos()
         return report
+
+    def date_videos(self) -> int:
+        """Read when each undated video was shot, from its container header (no frame is
+        decoded: a library of a thousand videos migrates in seconds). A file that cannot be
+        reached now (an unplugged drive) stays undated and is read at a later scan."""
+        found: list[tuple[int, str | None, float | None, str, str | None]] = []
+        dated = 0
+        for vid, path, mtime_ns in self.catalog.undated_videos():
+            if not os.path.exists(path):
+                continue
+            shot = capture.read_capture(Path(path), mtime_ns)
+            found.append((vid, shot.iso(), shot.timestamp(), shot.source, shot.location))
+            dated += 1
+            if len(found) >= 256:  # a kill half way keeps what was read
+                self.catalog.set_captures(found)
+                found.clear()
+        if found:
+            self.catalog.set_captures(found)
+        return dated
 
     def forget(self, videos: Iterable[VideoRow]) -> None:
         """Remove videos, their vectors, and thumbnails no other copy still needs."""

@@ -34,6 +34,15 @@ class SearchResult:
     online: bool = True
     #: The video's length in seconds, when known.
     duration: float | None = None
+    #: When the video was shot: ISO 8601 with its UTC offset, the same instant in POSIX seconds
+    #: (for sorting and ranges), and which field said so (core.ingest.capture.SOURCES); None
+    #: while unknown.
+    captured_at: str | None = None
+    captured_ts: float | None = None
+    captured_source: str | None = None
+    #: The second inside [t0, t1] whose stored frame matches the query best: where the
+    #: thumbnail is taken and the preview starts (None: not known, use the middle).
+    best_t: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The stable ``--json`` shape (documented in README)."""
@@ -48,7 +57,16 @@ class SearchResult:
             "segment_ids": list(self.segment_ids),
             "copies": list(self.copies),
             "online": self.online,
+            "best_t": None if self.best_t is None else round(self.best_t, 3),
+            "captured_at": self.captured_at,
+            "captured_source": self.captured_source,
         }
+
+    @property
+    def start(self) -> float:
+        """Where a preview or a player starts: the best-matching second, else the range's
+        start."""
+        return self.t0 if self.best_t is None else self.best_t
 
 
 def inside(t0: float, t1: float, duration: float | None) -> tuple[float, float]:
@@ -172,3 +190,20 @@ def fold_copies(
             )  # fmt: skip
         out[key] = replace(h, copies=copies) if copies else h
     return list(out.values())
+
+
+#: The orders a result list can be sorted in.
+ORDERS = ("relevance", "date")
+
+
+def in_order(results: list[SearchResult], order: str) -> list[SearchResult]:
+    """Results by relevance (as ranked) or by date: newest shot first, undated ones last in
+    their ranked order, a video's moments in time order."""
+    if order == "relevance":
+        return results
+    if order != "date":
+        raise ValueError(f"unknown order {order!r} (one of {', '.join(ORDERS)})")
+    return sorted(
+        results,
+        key=lambda r: (r.captured_ts is None, -(r.captured_ts or 0.0), r.video_id, r.t0),
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,8 @@ from core.ingest import thumbnails
 from core.model.encoder import Encoder, QueryError, l2_normalise
 from core.query import relevance
 from core.query.images import MIN_SHORT_SIDE, read_query_image
-from core.query.ranking import SearchResult, fold_copies, inside, merge_adjacent
+from core.query.period import ANY_TIME, Period
+from core.query.ranking import SearchResult, fold_copies, in_order, inside, merge_adjacent
 from core.query.relevance import Background
 from core.store.catalog import Catalog, SegmentRow
 from core.store.folders import canonical, owner
@@ -53,12 +55,16 @@ class Searcher:
         *,
         folders: Sequence[str | os.PathLike[str]] | None = None,
         merge: bool = True,
+        when: Period = ANY_TIME,
+        order: str = "relevance",
     ) -> list[SearchResult]:
-        """The ``k`` moments that best match a sentence. Raises QueryError for a bad query."""
+        """The ``k`` moments that best match a sentence, shot within ``when``, in ``order``
+        (:data:`core.query.ranking.ORDERS`). Raises QueryError for a bad query."""
         vector = self.encoder.encode_text(text)
-        allowed = self.allowed(folders)
+        allowed = self.allowed(folders, when)
         hits = self.index.query(vector, k * 4 if merge else k, allowed)
-        return self._results(hits, k, merge, background=self._background(vector))
+        found = self._results(hits, k, merge, background=self._background(vector), query=vector)
+        return in_order(found, order)
 
     def image(
         self,
@@ -67,11 +73,13 @@ class Searcher:
         *,
         folders: Sequence[str | os.PathLike[str]] | None = None,
         merge: bool = True,
+        when: Period = ANY_TIME,
+        order: str = "relevance",
     ) -> list[SearchResult]:
         """Moments that look like a picture (a photo, or a frame of a video)."""
         rgb = self._read_image(image)
         query = l2_normalise(self.encoder.encode_images([rgb]))[0]
-        allowed = self.allowed(folders)
+        allowed = self.allowed(folders, when)
         hits = self.index.query(query, max(4 * k, IMAGE_CANDIDATES), allowed)
         rows = self.catalog.segments([h[0] for h in hits])
         rescored = [
@@ -80,19 +88,52 @@ class Searcher:
             if seg_id in rows
         ]
         rescored.sort(key=lambda h: -h[1])
-        return self._results(rescored, k, merge, rows, self._background(query, by_frame=True))
+        background = self._background(query, by_frame=True)
+        return in_order(self._results(rescored, k, merge, rows, background, query), order)
 
-    def allowed(self, folders: Sequence[str | os.PathLike[str]] | None) -> set[int] | None:
-        """Segment ids under the given folders (watched folders or folders inside them)."""
-        if not folders:
-            return None
-        roots = self.catalog.folder_paths()
-        allowed: set[int] = set()
-        for folder in folders:
-            path = canonical(folder)
-            if owner(path, roots) is None:
-                raise QueryError(f"not inside a watched folder: {folder}")
-            allowed |= self.catalog.segment_ids_under(path, os.sep)
+    def browse(
+        self,
+        *,
+        folders: Sequence[str | os.PathLike[str]] | None = None,
+        when: Period = ANY_TIME,
+        limit: int = 2000,
+    ) -> list[SearchResult]:
+        """The library without a query: one card per video, newest shot first, spanning the
+        whole video (score 0: nothing was matched), its thumbnail from the middle."""
+        allowed = self.allowed(folders)
+        out = []
+        for row in self.catalog.browse(when.after, when.before, limit if allowed is None else -1):
+            if allowed is not None and row.id not in allowed:
+                continue
+            end = row.duration if row.duration else row.t1
+            result = SearchResult(
+                row.path, 0.0, end, 0.0, None, row.video_id, (row.id,),
+                online=os.path.exists(row.path), duration=row.duration,
+                captured_at=row.captured_at, captured_ts=row.captured_ts,
+                captured_source=row.captured_source, best_t=row.thumb_t,
+            )  # fmt: skip
+            out.append(replace(result, thumbnail=self._thumbnail(row, row.thumb_t)))
+            if len(out) >= limit:
+                break
+        return out
+
+    def allowed(
+        self, folders: Sequence[str | os.PathLike[str]] | None, when: Period = ANY_TIME
+    ) -> set[int] | None:
+        """Segment ids under the given folders (watched folders or folders inside them) and
+        shot within ``when``; None: every segment."""
+        allowed: set[int] | None = None
+        if folders:
+            roots = self.catalog.folder_paths()
+            allowed = set()
+            for folder in folders:
+                path = canonical(folder)
+                if owner(path, roots) is None:
+                    raise QueryError(f"not inside a watched folder: {folder}")
+                allowed |= self.catalog.segment_ids_under(path, os.sep)
+        if when.bounded:
+            dated = self.catalog.segment_ids_captured(when.after, when.before)
+            allowed = dated if allowed is None else allowed & dated
         return allowed
 
     def _frame_score(self, row: SegmentRow, score: float, query: np.ndarray) -> float:
@@ -139,6 +180,7 @@ class Searcher:
         merge: bool,
         rows: dict[int, SegmentRow] | None = None,
         background: Background | None = None,
+        query: np.ndarray | None = None,
     ) -> list[SearchResult]:
         """Hits → moments: each inside its video, copies folded, overlaps merged, rated."""
         rows = rows if rows is not None else self.catalog.segments([h[0] for h in hits])
@@ -162,13 +204,47 @@ class Searcher:
                     (seg_id,),
                     online=reachable[row.path],
                     duration=row.duration,
+                    captured_at=row.captured_at,
+                    captured_ts=row.captured_ts,
+                    captured_source=row.captured_source,
                 )
             )
         results = fold_copies(results, lambda r: rows[r.segment_ids[0]].fingerprint)
         results = merge_adjacent(results, k) if merge else results[:k]
         fingerprints = [rows[r.segment_ids[0]].fingerprint for r in results]
         places = self.catalog.paths_by_fingerprint(fingerprints)
-        return [self._finish(r, rows, background, places) for r in results]
+        return [self._finish(r, rows, background, places, query) for r in results]
+
+    def best_frame(
+        self, r: SearchResult, rows: dict[int, SegmentRow], query: np.ndarray
+    ) -> float | None:
+        """The time of the moment's stored frame that scores highest against ``query`` (the
+        frames of every segment it spans, inside its range), or None without frames."""
+        spanned = [rows[i] for i in r.segment_ids if i in rows]
+        if not spanned:
+            return None
+        first = min(s.first_frame for s in spanned)
+        last = max(s.last_frame for s in spanned)
+        dim = self.encoder.embed_dim
+        times, frames = self.catalog.timed_frame_range(r.video_id, first, last, dim)
+        inside_range = (times >= r.t0 - 1e-6) & (times <= r.t1 + 1e-6)
+        if not inside_range.any():
+            return None
+        scores = l2_normalise(frames[inside_range]) @ query
+        return float(times[inside_range][int(np.argmax(scores))])
+
+    def _thumbnail(self, row: SegmentRow, t: float) -> str | None:
+        """The cached thumbnail of ``row``'s video at ``t``; else its segment's (re-made from
+        the video if the cache lost it). A frame that was never a segment's thumbnail is not
+        decoded here: the window asks for it in the background (core.ingest.thumbnails.ensure),
+        so a search never waits for a seek."""
+        thumb = thumbnails.cached(self.thumbs_dir, row.fingerprint, t)
+        if thumb is None:
+            thumb = thumbnails.cached(self.thumbs_dir, row.fingerprint, row.thumb_t)
+        if thumb is None:  # the cache lost it: made again from the video (if reachable)
+            made = thumbnails.ensure(self.thumbs_dir, row.fingerprint, Path(row.path), row.thumb_t)
+            thumb = None if made is None else str(made)
+        return thumb
 
     def _finish(
         self,
@@ -176,18 +252,17 @@ class Searcher:
         rows: dict[int, SegmentRow],
         background: Background | None,
         places: dict[str, list[str]],
+        query: np.ndarray | None,
     ) -> SearchResult:
-        """The moment's thumbnail, every other place its file lives, and its relevance."""
+        """The moment's best second and its thumbnail, every other place its file lives, and
+        its relevance."""
         row = rows[r.segment_ids[0]]  # the best-scoring segment of the moment
-        thumb = thumbnails.cached(self.thumbs_dir, row.fingerprint, row.thumb_t)
-        if thumb is None:  # the cache lost it: made again from the video (if reachable)
-            made = thumbnails.ensure(self.thumbs_dir, row.fingerprint, Path(row.path), row.thumb_t)
-            thumb = None if made is None else str(made)
+        best = None if query is None else self.best_frame(r, rows, query)
+        thumb = self._thumbnail(row, row.thumb_t if best is None else best)
         copies = r.copies
         if row.fingerprint in places:
             copies = tuple(p for p in places[row.fingerprint] if p != r.path)
-        return SearchResult(
-            r.path, r.t0, r.t1, r.score, thumb, r.video_id, r.segment_ids,
-            None if background is None else background.relevance(r.score),
-            copies, r.online, r.duration,
+        return replace(
+            r, thumbnail=thumb, copies=copies, best_t=best,
+            relevance=None if background is None else background.relevance(r.score),
         )  # fmt: skip

@@ -29,7 +29,8 @@ from core.errors import DiskFull, ReadOnlyLibrary, disk_full
 from core.ingest.segments import SegmentSpan
 from core.pathnames import from_db, readable, to_db
 
-SCHEMA_VERSION = 1
+#: 2: videos gained when they were shot (captured_at/_ts/_source) and where (location).
+SCHEMA_VERSION = 2
 
 
 class VideoStatus(StrEnum):
@@ -64,7 +65,11 @@ CREATE TABLE IF NOT EXISTS videos (
     height INTEGER,
     rotation INTEGER,
     frame_count INTEGER,
-    indexed_at REAL
+    indexed_at REAL,
+    captured_at TEXT,
+    captured_ts REAL,
+    captured_source TEXT,
+    location TEXT
 );
 CREATE INDEX IF NOT EXISTS videos_fingerprint ON videos(fingerprint);
 CREATE INDEX IF NOT EXISTS videos_folder ON videos(folder_id);
@@ -92,6 +97,18 @@ CREATE TABLE IF NOT EXISTS skipped (
     reason TEXT NOT NULL
 );
 """
+
+
+#: Columns schema 2 added to ``videos``, with their types: what the migration adds to an older
+#: library (ALTER TABLE: no row is rewritten and no frame decoded; the values are read from the
+#: files' headers afterwards, see core.ingest.capture).
+_CAPTURE_COLUMNS = {
+    "captured_at": "TEXT",  # ISO 8601 with its UTC offset, as the camera (or mtime) said it
+    "captured_ts": "REAL",  # the same instant as POSIX seconds: what ranges and sorting use
+    "captured_source": "TEXT",  # which field it came from (core.ingest.capture.SOURCES)
+    "location": "TEXT",  # ISO 6709, when the container has one
+}
+_CAPTURE_INDEX = "CREATE INDEX IF NOT EXISTS videos_captured ON videos(captured_ts)"
 
 
 class CatalogError(RuntimeError):
@@ -140,6 +157,11 @@ class SegmentRow:
     thumb_t: float
     #: The video's length as decoding measured it (None for a video indexed before that).
     duration: float | None = None
+    #: When the video was shot (ISO 8601 with offset), its POSIX time, and where that came from;
+    #: None until the file's header was read (an offline file of a migrated library).
+    captured_at: str | None = None
+    captured_ts: float | None = None
+    captured_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +185,10 @@ def from_blobs(blobs: Sequence[bytes], dim: int) -> np.ndarray:
     return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim).copy()
 
 
+_SEGMENT_SELECT = (
+    "s.id, s.video_id, v.path, v.fingerprint, v.folder_id, s.t0, s.t1,"
+    " s.first_frame, s.last_frame, s.thumb_t, v.duration"
+)
 _VIDEO_COLUMNS = "id, path, folder_id, fingerprint, size, mtime_ns, status, error, duration"
 
 
@@ -209,16 +235,42 @@ class Catalog:
             raise CatalogError(
                 f"{self.path}: made by a newer ClipSeek (schema {version}); update ClipSeek"
             )
-        if version < SCHEMA_VERSION or not self._has_schema(conn):
-            if self.full is not None:
-                raise self.full
-            if self.read_only:
+        has_schema = self._has_schema(conn)
+        #: True when this open brought an older library up to date (its capture times are
+        #: then still to be read from the files' headers).
+        self.migrated = False
+        if version < SCHEMA_VERSION or not has_schema:
+            if self.full is not None or self.read_only:
+                if has_schema:  # an older library on a read-only drive: read it as it is
+                    self.has_capture = self._has_capture(conn)
+                    return
+                if self.full is not None:
+                    raise self.full
                 raise ReadOnlyLibrary(
                     f"{self.path.parent}: cannot create a library here ({self.read_only})"
                 )
             with conn:  # only a new (or older) database is written on open
                 conn.executescript(_SCHEMA)
+                present = {r[1] for r in conn.execute("PRAGMA table_info(videos)")}
+                for name, kind in _CAPTURE_COLUMNS.items():
+                    if name not in present:
+                        conn.execute(f"ALTER TABLE videos ADD COLUMN {name} {kind}")
+                        self.migrated = True
+                conn.execute(_CAPTURE_INDEX)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        #: False only for an older library read where it cannot be migrated (read-only).
+        self.has_capture = self._has_capture(conn)
+
+    @staticmethod
+    def _has_capture(conn: sqlite3.Connection) -> bool:
+        present = {r[1] for r in conn.execute("PRAGMA table_info(videos)")}
+        return set(_CAPTURE_COLUMNS) <= present
+
+    def _capture_select(self) -> str:
+        """The capture columns of ``v`` for a SELECT, or NULLs in an unmigrated library."""
+        if self.has_capture:
+            return "v.captured_at, v.captured_ts, v.captured_source"
+        return "NULL, NULL, NULL"
 
     def _why_read_only(self) -> str | None:
         folder = self.path.parent
@@ -429,7 +481,8 @@ class Catalog:
         with self.conn as conn:
             conn.execute(
                 f"UPDATE videos SET fingerprint = ?, size = ?, mtime_ns = ?, status = '{PENDING}',"
-                " error = NULL WHERE id = ?",
+                " error = NULL, captured_at = NULL, captured_ts = NULL, captured_source = NULL,"
+                " location = NULL WHERE id = ?",
                 (fingerprint, size, mtime_ns, video_id),
             )
 
@@ -627,8 +680,7 @@ class Catalog:
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
             rows = self.conn.execute(
-                "SELECT s.id, s.video_id, v.path, v.fingerprint, v.folder_id, s.t0, s.t1,"
-                " s.first_frame, s.last_frame, s.thumb_t, v.duration FROM segments s"
+                f"SELECT {_SEGMENT_SELECT}, {self._capture_select()} FROM segments s"
                 f" JOIN videos v ON v.id = s.video_id WHERE s.id IN ({','.join('?' * len(chunk))})",
                 chunk,
             ).fetchall()
@@ -645,6 +697,96 @@ class Catalog:
             (to_db(folder), len(prefix), prefix),
         ).fetchall()
         return {int(r[0]) for r in rows}
+
+    # -- when videos were shot -----
+    def undated_videos(self) -> list[tuple[int, str, int]]:
+        """(id, path, mtime_ns) of the videos whose capture time was never read."""
+        if not self.has_capture:
+            return []
+        rows = self.conn.execute(
+            "SELECT id, path, mtime_ns FROM videos WHERE captured_source IS NULL ORDER BY id"
+        ).fetchall()
+        return [(int(r[0]), from_db(r[1]), int(r[2])) for r in rows]
+
+    def set_captures(
+        self, rows: Sequence[tuple[int, str | None, float | None, str, str | None]]
+    ) -> None:
+        """Record (id, captured_at ISO, POSIX time, source, location) for many videos."""
+        with self.conn as conn:
+            conn.executemany(
+                "UPDATE videos SET captured_at = ?, captured_ts = ?, captured_source = ?,"
+                " location = ? WHERE id = ?",
+                [(at, ts, source, place, vid) for vid, at, ts, source, place in rows],
+            )
+
+    def segment_ids_captured(self, after: float | None, before: float | None) -> set[int]:
+        """Segments of videos shot in [after, before) (POSIX seconds; None: open-ended).
+
+        Videos whose time is unknown fall outside every range. The range is answered from the
+        ``captured_ts`` index, and its ids become the vector index's filter: a narrow range
+        still gets its k nearest moments (core.store.vector_index scores a small set exactly).
+        """
+        if not self.has_capture:
+            return set()
+        sql = "SELECT s.id FROM videos v JOIN segments s ON s.video_id = v.id WHERE"
+        sql += " v.captured_ts IS NOT NULL"
+        args: list[float] = []
+        if after is not None:
+            sql += " AND v.captured_ts >= ?"
+            args.append(after)
+        if before is not None:
+            sql += " AND v.captured_ts < ?"
+            args.append(before)
+        return {int(r[0]) for r in self.conn.execute(sql, args)}
+
+    def browse(
+        self, after: float | None = None, before: float | None = None, limit: int = 2000
+    ) -> list[SegmentRow]:
+        """One segment per indexed video, newest shot first (undated videos last, by path).
+
+        The segment is the one in the middle of the video: what a browsing card shows. A
+        range keeps only videos shot in [after, before), as ``segment_ids_captured`` does.
+        """
+        where = [f"v.status = '{INDEXED}'"]
+        args: list[float | int] = []
+        order = "v.path"
+        if self.has_capture:
+            order = "v.captured_ts IS NULL, v.captured_ts DESC, v.path"
+            if after is not None:
+                where.append("v.captured_ts >= ?")
+                args.append(after)
+            if before is not None:
+                where.append("v.captured_ts < ?")
+                args.append(before)
+        elif after is not None or before is not None:
+            return []
+        # Per video, the segment whose centre is nearest the video's. (SQLite 3.40 cannot name
+        # the outer ``v`` in this ORDER BY, so the duration is looked up by the segment's video.)
+        middle = (
+            "SELECT w.id FROM segments w WHERE w.video_id = v.id ORDER BY abs(w.t0 + w.t1 -"
+            " COALESCE((SELECT d.duration FROM videos d WHERE d.id = w.video_id), 0)), w.t0"
+            " LIMIT 1"
+        )
+        rows = self.conn.execute(
+            f"SELECT {_SEGMENT_SELECT}, {self._capture_select()} FROM"
+            f" (SELECT v.id AS vid, ({middle}) AS sid FROM videos v WHERE {' AND '.join(where)})"
+            " AS pick JOIN videos v ON v.id = pick.vid JOIN segments s ON s.id = pick.sid"
+            f" ORDER BY {order} LIMIT ?",
+            [*args, limit],
+        ).fetchall()
+        return [SegmentRow(r[0], r[1], from_db(r[2]), *r[3:]) for r in rows]
+
+    def timed_frame_range(
+        self, video_id: int, first: int, last: int, dim: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(times [T], raw vectors [T, D]) of a video's stored frames ``first``..``last``."""
+        rows = self.conn.execute(
+            "SELECT t, vector FROM frames WHERE video_id = ? AND idx BETWEEN ? AND ? ORDER BY idx",
+            (video_id, first, last),
+        ).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.float64), from_blobs(
+            [r[1] for r in rows], dim
+        )
 
     def frames(self, video_id: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """(times [T], raw frame vectors [T, D]) of one video, in order."""

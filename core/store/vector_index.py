@@ -47,6 +47,11 @@ EF_CONSTRUCTION = 200
 # for +0.1 ms a query (benchmarks/vector_index.py); ef is not saved with the file, so it is set
 # on load.
 MIN_EF = 128
+# A filter this narrow is scored exactly instead of walked: hnswlib's filtered walk visits the
+# graph until it has met k allowed labels, so with 50 of 10,000 allowed it crosses most of the
+# graph (and can still fall short of k); scoring 50-2,000 vectors outright is cheaper and exact
+# (benchmarks/date_filter.py).
+EXACT_FILTER_BELOW = 2048
 
 
 def _crc32(path: Path) -> int:
@@ -457,6 +462,8 @@ class VectorIndex:
             if k <= 0:
                 return []
             query = np.asarray(vector, np.float32).reshape(1, -1)
+            if allowed is not None and live < min(EXACT_FILTER_BELOW, len(self._live)):
+                return self._exact_locked(query[0], k, allowed)
             self._index.set_ef(max(MIN_EF, 2 * k))
             flt = None if allowed is None else allowed.__contains__
             try:

@@ -125,11 +125,13 @@ def test_keyboard_grouping_and_actions(qtbot, indexed, footage, monkeypatch) -> 
     r = window.current_result()
     assert copied.startswith(r.path) and f"t={r.t0:g},{r.t1:g}" in copied
 
-    # Esc clears the search
+    # Esc clears the search: the library by date again, one card per video
     window.results_view.setFocus()
     qtbot.keyClick(window.results_view, Qt.Key.Key_Escape)
-    assert window.search_box.text() == "" and window.results_model.rowCount() == 0
-    assert "Type to search" in window.empty_label.text()
+    assert window.search_box.text() == "" and window.browsing
+    qtbot.waitUntil(lambda: window.response.request.browsing, timeout=15_000)
+    assert window.results_model.browsing and window.current_result() is None
+    assert len(window.results_model.shown_results()) == window.snapshot.indexed
 
 
 def test_query_errors_are_shown_not_raised(qtbot, indexed) -> None:

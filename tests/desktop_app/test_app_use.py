@@ -249,7 +249,7 @@ def test_nothing_stale_after_a_new_search_or_esc(qtbot, indexed, footage) -> Non
     assert window.results_model.rowCount() > 0
     view.setFocus()
     qtbot.keyClick(view, Qt.Key.Key_Escape)
-    assert window.results_model.rowCount() == 0 and window.last_query is None
+    assert window.browsing and window.search_box.text() == ""  # back to the library by date
 
 
 # --------------------------------------------------------------------------- 10 layout

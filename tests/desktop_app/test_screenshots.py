@@ -12,7 +12,9 @@ def test_screenshots_of_every_state(qapp, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("CLIPSEEK_HOME", str(tmp_path / "home"))
     written = render(tmp_path / "shots", videos=12)
     names = sorted(p.name for p in written)
-    states = ["indexing", "problems", "results", "settings", "welcome"]
+    states = [
+        "browse", "dated-search", "indexing", "problems", "results", "settings", "welcome",
+    ]  # fmt: skip
     assert names == sorted(f"{s}-{w}x{h}.png" for s in states for w, h in SIZES)
     for path in written:
         image = QImage(str(path))

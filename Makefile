@@ -47,6 +47,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/indexing.py --arch ViT-B-32 --json bench-out/indexing.json
 	$(BIN)/python benchmarks/vector_index.py --json bench-out/vector_index.json
+	$(BIN)/python benchmarks/date_filter.py --json bench-out/date_filter.json
 	$(BIN)/python benchmarks/encoders.py --bundle bench-out/bundles/ViT-B-32-meanP-random --cpu
 
 clean:

@@ -48,10 +48,11 @@ EF_CONSTRUCTION = 200
 # on load.
 MIN_EF = 128
 # A filter this narrow is scored exactly instead of walked: hnswlib's filtered walk visits the
-# graph until it has met k allowed labels, so with 50 of 10,000 allowed it crosses most of the
-# graph (and can still fall short of k); scoring 50-2,000 vectors outright is cheaper and exact
-# (benchmarks/date_filter.py).
-EXACT_FILTER_BELOW = 2048
+# graph until it has met k allowed labels, so with 50 of 10,000 allowed it crosses much of the
+# graph (12.6 ms, against 1.8 ms to score the 50 outright). Exact scoring reads each vector back
+# through hnswlib's get_items (~30 us apiece), so it loses from ~250 allowed on (500: 17 ms,
+# against 7.3 ms walked). benchmarks/date_filter.py measures both.
+EXACT_FILTER_BELOW = 256
 
 
 def _crc32(path: Path) -> int:

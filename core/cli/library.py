@@ -315,7 +315,11 @@ def cmd_browse(args: argparse.Namespace) -> int:
         print(json.dumps({"results": [r.to_json() for r in results]}, indent=2))
         return 0
     if not results:
-        print(f"no videos {when.describe()}" if when.bounded else "the library is empty")
+        print(
+            f"no indexed video was {when.describe()}"
+            if when.bounded
+            else "the library is empty (run `clipseek index FOLDER`)"
+        )
         return 0
     month = None
     for r in results:

@@ -153,7 +153,10 @@ def test_dropping_a_picture_searches_by_it(qtbot, indexed, footage, tmp_path) ->
     picture = tmp_path / "still.png"
     cv2.imwrite(str(picture), frame)
     drop(indexed, [picture])
-    qtbot.waitUntil(lambda: indexed.response is not None, timeout=15_000)
+    qtbot.waitUntil(  # (the library by date was shown before: wait for the picture's answer)
+        lambda: indexed.response is not None and indexed.response.request.image is not None,
+        timeout=15_000,
+    )
     best = indexed.response.results[0]
     assert best.path == str(long_video) and best.t0 <= 18 <= best.t1
     assert "still.png" in indexed.summary.text()

@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "SearchResult": "core.query.ranking",
     "ORDERS": "core.query.ranking",
     "Period": "core.query.period",
+    "LAST_DAY": "core.query.period",
     "PeriodError": "core.query.period",
     "ANY_TIME": "core.query.period",
     "LibraryStatus": "core.status",
@@ -103,6 +104,7 @@ __all__ = [
     "DEFAULT_WINDOW",
     "DEMO_MODEL",
     "DEMO_SPLIT_SEED",
+    "LAST_DAY",
     "ORDERS",
     "BundleError",
     "DiskFull",
@@ -212,7 +214,7 @@ if TYPE_CHECKING:  # what the names are, for mypy and editors
     from core.model.tokenizer import TokenizerError
     from core.pathnames import from_db, openable, readable, recover, to_db
     from core.paths import cache_dir, config_dir, data_dir, logs_dir
-    from core.query.period import ANY_TIME, Period, PeriodError
+    from core.query.period import ANY_TIME, LAST_DAY, Period, PeriodError
     from core.query.ranking import ORDERS, SearchResult
     from core.query.relevance import label as relevance_label
     from core.query.relevance import shown_count

@@ -520,7 +520,8 @@ class Library:
         row = rows.get(result.segment_ids[0]) if result.segment_ids else None
         if row is None:
             return None
-        made = thumbnails.ensure(self.thumbs_dir, row.fingerprint, Path(row.path), t)
+        # the result's own file: copies folded into it keep the other copy's segment ids
+        made = thumbnails.ensure(self.thumbs_dir, row.fingerprint, Path(result.path), t)
         return None if made is None else str(made)
 
     # -- status -----

@@ -14,7 +14,7 @@ from PySide6.QtCore import QDate, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QToolButton, QWidget
 
-from core import ANY_TIME, Period
+from core import ANY_TIME, LAST_DAY, Period
 
 #: Stands for "no bound" in a date field (shown as "any").
 _NO_BOUND = QDate(1900, 1, 1)
@@ -55,6 +55,7 @@ def _field(parent: QWidget, name: str, tip: str) -> DateField:
     field.setCalendarPopup(True)
     field.setDisplayFormat("d MMM yyyy")
     field.setMinimumDate(_NO_BOUND)
+    field.setMaximumDate(QDate(LAST_DAY.year, LAST_DAY.month, LAST_DAY.day))
     field.setSpecialValueText("any")
     field.setDate(_NO_BOUND)
     field.setToolTip(tip)

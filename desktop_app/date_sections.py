@@ -25,8 +25,8 @@ SOURCE_WORDS = {
 
 
 def local(r: SearchResult) -> datetime | None:
-    """When ``r`` was shot, in this machine's time zone."""
-    return None if r.captured_ts is None else datetime.fromtimestamp(r.captured_ts)
+    """When ``r`` was shot, in the hours of where it was shot (:meth:`SearchResult.shot`)."""
+    return r.shot()
 
 
 def month_title(r: SearchResult) -> str:

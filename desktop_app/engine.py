@@ -75,6 +75,8 @@ SNAPSHOT_INTERVAL = 0.5
 SHOWN_THUMBNAILS = 24
 #: Videos the browse view lists at most (newest first): years of footage on a scroll.
 BROWSE_LIMIT = 5000
+#: Hover frames waiting at most: the mouse moves on faster than a seek.
+HOVER_QUEUE = 16
 
 
 def frame_key(path: str, t: float) -> tuple[str, int]:
@@ -264,7 +266,10 @@ class Engine(QObject):
         self._last_snapshot = 0.0
         self._search_request: SearchRequest | None = None
         self._thumbs_wanted: list[str] = []
-        self._frames_wanted: dict[tuple[str, int], tuple[SearchResult, float]] = {}
+        # Frames to decode: the best seconds of the newest answer (in order; a new search drops
+        # the last one's) and the points a hovering mouse asked for (newest first).
+        self._best_wanted: dict[tuple[str, int], tuple[SearchResult, float]] = {}
+        self._hover_wanted: dict[tuple[str, int], tuple[SearchResult, float]] = {}
         self._search_cv = threading.Condition()
         self._serial = 0
         self._threads = [
@@ -351,12 +356,20 @@ class Engine(QObject):
         """The library without a query, newest shot first (answered like a search)."""
         return self._search(SearchRequest(0, folder=folder, when=when, k=BROWSE_LIMIT))
 
-    def load_frames(self, wanted: Sequence[tuple[SearchResult, float]]) -> None:
+    def load_frames(
+        self, wanted: Sequence[tuple[SearchResult, float]], *, hover: bool = False
+    ) -> None:
         """Pictures of these moments' videos at these times, made on the search thread (a
-        seek each, after any search waiting there); :attr:`framesLoaded` brings them."""
+        seek each, after any search waiting there); :attr:`framesLoaded` brings them. Hover
+        frames come first, newest first, and only the last :data:`HOVER_QUEUE` wait."""
         with self._search_cv:
+            queue = self._hover_wanted if hover else self._best_wanted
             for r, t in wanted:
-                self._frames_wanted.setdefault(frame_key(r.path, t), (r, t))
+                key = frame_key(r.path, t)
+                queue.pop(key, None)
+                queue[key] = (r, t)
+            while len(self._hover_wanted) > HOVER_QUEUE:
+                del self._hover_wanted[next(iter(self._hover_wanted))]
             self._search_cv.notify_all()
 
     def videos_indexed_at(self, sample_rate: float) -> int:
@@ -674,6 +687,7 @@ class Engine(QObject):
         with self._search_cv:
             self._serial += 1
             self._search_request = replace(request, serial=self._serial)
+            self._best_wanted.clear()  # the last answer's pictures: not shown any more
             self._search_cv.notify_all()
             return self._serial
 
@@ -683,7 +697,8 @@ class Engine(QObject):
                 while (
                     self._search_request is None
                     and not self._thumbs_wanted
-                    and not self._frames_wanted
+                    and not self._best_wanted
+                    and not self._hover_wanted
                     and not self._stop
                 ):
                     self._search_cv.wait()
@@ -694,8 +709,10 @@ class Engine(QObject):
                 del self._thumbs_wanted[: len(wanted)]
                 frames: list[tuple[SearchResult, float]] = []
                 if request is None and not wanted:  # a frame costs a seek: searches first
-                    key = next(iter(self._frames_wanted))
-                    frames.append(self._frames_wanted.pop(key))
+                    if self._hover_wanted:  # what the mouse is over now
+                        frames.append(self._hover_wanted.pop(next(reversed(self._hover_wanted))))
+                    else:
+                        frames.append(self._best_wanted.pop(next(iter(self._best_wanted))))
             if request is not None:
                 self.searchDone.emit(self._answer(request))
             elif wanted:

@@ -56,7 +56,14 @@ from desktop_app.banners import DemoBanner, ModelBanner
 from desktop_app.clip_saving import save_moment
 from desktop_app.date_scrubber import DateScrubber
 from desktop_app.drops import dropped_paths, plan_drop
-from desktop_app.engine import Engine, EngineConfig, JobSummary, SearchResponse, Snapshot
+from desktop_app.engine import (
+    BROWSE_LIMIT,
+    Engine,
+    EngineConfig,
+    JobSummary,
+    SearchResponse,
+    Snapshot,
+)
 from desktop_app.external_player import plan_open
 from desktop_app.external_player import start as start_player
 from desktop_app.folder_watcher import FolderWatcher
@@ -284,7 +291,7 @@ class MainWindow(QMainWindow):
         rv.customContextMenuRequested.connect(self._result_menu)
         self.results_model.modelReset.connect(self._load_missing_thumbnails)
         self.results_model.modelReset.connect(self._update_scrubber)
-        rv.frameWanted.connect(lambda r, t: self.engine.load_frames([(r, t)]))
+        rv.frameWanted.connect(lambda r, t: self.engine.load_frames([(r, t)], hover=True))
         self.scrubber.jump.connect(self._jump_to_row)
         pane = self.preview_pane
         pane.momentRequested.connect(self._select_moment_of_video)
@@ -580,6 +587,8 @@ class MainWindow(QMainWindow):
         if request.browsing:
             where = f" in {Path(self.folder_filter).name}" if self.folder_filter else ""
             count = len(self.results_model.results)
+            if count >= BROWSE_LIMIT:
+                return f"The newest {count:,} videos{where}{when} (narrow the dates for older ones)"
             return f"{plural(count, 'video')}{where}{when} · newest first"
         if request.text is not None:
             what = f"“{request.text}”"
@@ -731,14 +740,17 @@ class MainWindow(QMainWindow):
                 start_player(launch)
             except OSError as exc:
                 log.warning("%s", exc)
+                failed = f"{exc.strerror or exc}; "
                 launch = plan_open(r.path, start, preferred="default")
             else:
                 self.statusBar().showMessage(launch.describe(start), 8000)
                 return
-        if not open_in_system_player(r.path):
-            self._on_message("error", f"No application could open {r.path}")
         else:
-            self.statusBar().showMessage(launch.describe(start), 12000)
+            failed = ""
+        if not open_in_system_player(r.path):
+            self._on_message("error", f"{failed}No application could open {r.path}")
+        else:
+            self.statusBar().showMessage(failed + launch.describe(start), 12000)
 
     def reveal_current(self) -> None:
         r = self.current_result()

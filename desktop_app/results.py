@@ -15,6 +15,7 @@ keyboard back to the search box.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -75,6 +76,9 @@ SPACING = 10
 CROP_TOLERANCE = 0.25
 #: Points across a card's range that hovering shows (each is decoded once, then cached).
 SCRUB_STEPS = 8
+#: Hover frames kept decoded (320 px wide: ~0.2 MB each as an image, as much as a pixmap),
+#: the least recently added dropped first: hovering a thousand cards must not fill memory.
+FRAME_CACHE = 240
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -136,9 +140,12 @@ class ResultsModel(QAbstractListModel):
         self.by_date = False
         #: The library without a query: cards are videos, with no score to show.
         self.browsing = False
-        #: Frames of videos decoded for hovering, by (path, ms).
-        self._frames: dict[tuple[str, int], QImage] = {}
+        #: Frames of videos decoded for hovering, by (path, ms), oldest first.
+        self._frames: OrderedDict[tuple[str, int], QImage] = OrderedDict()
         self._frame_pixmaps: dict[tuple[str, int], QPixmap] = {}
+        #: Frames asked for since the last search (each once: one that cannot be decoded is
+        #: not asked again on every mouse move).
+        self._asked: set[tuple[str, int]] = set()
         #: The card under the mouse and the point of its range shown, or None.
         self.scrubbing: tuple[tuple[str, float, float], float] | None = None
 
@@ -160,6 +167,7 @@ class ResultsModel(QAbstractListModel):
         self._results = list(results)
         self.by_date, self.browsing = by_date or browsing, browsing
         self.scrubbing = None
+        self._asked.clear()
         if thumbnails is not None:
             self._images = dict(thumbnails)
             self._pixmaps = {k: v for k, v in self._pixmaps.items() if k in self._images}
@@ -187,16 +195,20 @@ class ResultsModel(QAbstractListModel):
         the rest serve hovering."""
         if not frames:
             return
-        for key, (path, image) in frames.items():
+        for key, (_path, image) in frames.items():
             self._frames[key] = image
-            self._images[path] = image
+            self._frames.move_to_end(key)
+        while len(self._frames) > FRAME_CACHE:
+            old, _ = self._frames.popitem(last=False)
+            self._frame_pixmaps.pop(old, None)
         best = {
-            i: frames[(r.path, _ms(r.best_t))][0]
+            i: frames[(r.path, _ms(r.best_t))]
             for i, r in enumerate(self._results)
             if r.best_t is not None and (r.path, _ms(r.best_t)) in frames
         }
         if best:
-            for i, path in best.items():
+            for i, (path, image) in best.items():
+                self._images[path] = image
                 self._results[i] = replace(self._results[i], thumbnail=path)
             by_key = {_key(r): r for r in self._results}
             self._rows = [
@@ -216,8 +228,10 @@ class ResultsModel(QAbstractListModel):
         row = self.row_of(result)
         if changed and row is not None:
             self.dataChanged.emit(self.index(row), self.index(row))
-        if (result.path, _ms(t)) in self._frames or not result.online:
+        key = (result.path, _ms(t))
+        if key in self._frames or key in self._asked or not result.online:
             return None
+        self._asked.add(key)
         return result, t
 
     def stop_scrub(self) -> None:
@@ -296,9 +310,9 @@ class ResultsModel(QAbstractListModel):
     def _layout(self) -> list[Row]:
         results = self._results
         base = results[: self.limit]
-        if self.by_date and not self.browsing:
+        if self.by_date and not self.browsing:  # (a video opened from the timeline: all of it)
             best = {_key(r) for r in self._ranked()[: self.limit]}
-            base = [r for r in results if _key(r) in best]
+            base = [r for r in results if _key(r) in best or r.path in self.expanded]
         by_video: dict[str, list[SearchResult]] = {}
         for r in results:
             by_video.setdefault(r.path, []).append(r)

@@ -15,7 +15,6 @@ import sqlite3
 import sys
 import threading
 import time
-from datetime import datetime
 from typing import Any, TextIO
 
 from core import preferences
@@ -227,10 +226,10 @@ def _sleep(seconds: float) -> bool:
 
 
 def _shot(r: SearchResult) -> str:
-    """When a result was shot, in local time to the minute ("unknown date" when not known)."""
-    if r.captured_ts is None:
-        return "unknown date    "
-    return datetime.fromtimestamp(r.captured_ts).strftime("%Y-%m-%d %H:%M")
+    """When a result was shot, to the minute, in the hours of where it was shot ("unknown date"
+    when not known)."""
+    shot = r.shot()
+    return "unknown date    " if shot is None else shot.strftime("%Y-%m-%d %H:%M")
 
 
 def _period(args: argparse.Namespace) -> Period:
@@ -323,11 +322,8 @@ def cmd_browse(args: argparse.Namespace) -> int:
         return 0
     month = None
     for r in results:
-        heading = (
-            "Unknown date"
-            if r.captured_ts is None
-            else datetime.fromtimestamp(r.captured_ts).strftime("%B %Y")
-        )
+        shot = r.shot()
+        heading = "Unknown date" if shot is None else shot.strftime("%B %Y")
         if heading != month:
             print(("\n" if month else "") + heading)
             month = heading

@@ -107,7 +107,8 @@ def read_capture(path: Path, mtime_ns: int | None = None) -> Capture:
             mtime_ns = os.stat(path).st_mtime_ns
         except OSError:
             return Capture(None, "mtime", location)
-    return Capture(_local(mtime_ns), "mtime", location)
+    when = _local(mtime_ns)  # an unset clock (1970) or one far ahead is no date either
+    return Capture(when if _plausible(when) else None, "mtime", location)
 
 
 def _parse(text: str, naive: tzinfo | None) -> datetime | None:

@@ -20,8 +20,15 @@ class PeriodError(ValueError):
     """A date that cannot be read, or a range that ends before it starts."""
 
 
+#: Days a range may name: what every platform's clock converts (Windows' localtime refuses
+#: dates before 1970) and what a video can have been shot on.
+FIRST_DAY, LAST_DAY = date(1971, 1, 1), date(2100, 12, 31)
+
+
 def _local(d: date) -> float:
-    """The first second of a local calendar day, as POSIX seconds."""
+    """The first second of a local calendar day, as POSIX seconds (kept within the days a
+    clock converts: a "to" date of 31 Dec 9999 overflowed the day after it)."""
+    d = min(max(d, FIRST_DAY), LAST_DAY + timedelta(days=1))
     return datetime.combine(d, time()).astimezone().timestamp()
 
 
@@ -40,16 +47,16 @@ def parse_bound(text: str) -> float:
             assert year is not None
             return _local(date(year, month or 1, day or 1))
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return (when if when.tzinfo else when.astimezone()).timestamp()
+    except (ValueError, OverflowError, OSError):
         raise PeriodError(
             f"cannot read the date {text!r}: use YYYY, YYYY-MM, YYYY-MM-DD or an ISO 8601 time"
         ) from None
-    return (when if when.tzinfo else when.astimezone()).timestamp()
 
 
 def day_after(d: date) -> float:
     """The end of an inclusive "to" day (the window's date control): the next day's start."""
-    return _local(d + timedelta(days=1))
+    return _local(min(d, LAST_DAY) + timedelta(days=1))
 
 
 @dataclass(frozen=True)

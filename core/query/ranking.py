@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 
@@ -61,6 +62,18 @@ class SearchResult:
             "captured_at": self.captured_at,
             "captured_source": self.captured_source,
         }
+
+    def shot(self) -> datetime | None:
+        """When the video was shot, as the clock read where it was shot (the offset recorded
+        with it: a holiday abroad reads in that country's hours), else in local time."""
+        if self.captured_ts is None:
+            return None
+        if self.captured_at:
+            try:
+                return datetime.fromisoformat(self.captured_at)
+            except ValueError:
+                pass
+        return datetime.fromtimestamp(self.captured_ts)
 
     @property
     def start(self) -> float:
@@ -186,7 +199,8 @@ def fold_copies(
         if h.video_id != video.video_id:
             h = replace(
                 h, path=video.path, video_id=video.video_id, online=video.online,
-                duration=video.duration,
+                duration=video.duration, captured_at=video.captured_at,
+                captured_ts=video.captured_ts, captured_source=video.captured_source,
             )  # fmt: skip
         out[key] = replace(h, copies=copies) if copies else h
     return list(out.values())

@@ -762,13 +762,21 @@ class Catalog:
             return []
         # Per video, the segment whose centre is nearest the video's. (SQLite 3.40 cannot name
         # the outer ``v`` in this ORDER BY, so the duration is looked up by the segment's video.)
+        # A video indexed before its length was recorded is as long as its last segment.
+        length = (
+            "COALESCE((SELECT d.duration FROM videos d WHERE d.id = w.video_id),"
+            " (SELECT MAX(m.t1) FROM segments m WHERE m.video_id = w.video_id))"
+        )
         middle = (
-            "SELECT w.id FROM segments w WHERE w.video_id = v.id ORDER BY abs(w.t0 + w.t1 -"
-            " COALESCE((SELECT d.duration FROM videos d WHERE d.id = w.video_id), 0)), w.t0"
-            " LIMIT 1"
+            f"SELECT w.id FROM segments w WHERE w.video_id = v.id ORDER BY abs(w.t0 + w.t1 -"
+            f" {length}), w.t0 LIMIT 1"
+        )
+        select = _SEGMENT_SELECT.replace(
+            "v.duration",
+            "COALESCE(v.duration, (SELECT MAX(m.t1) FROM segments m WHERE m.video_id = v.id))",
         )
         rows = self.conn.execute(
-            f"SELECT {_SEGMENT_SELECT}, {self._capture_select()} FROM"
+            f"SELECT {select}, {self._capture_select()} FROM"
             f" (SELECT v.id AS vid, ({middle}) AS sid FROM videos v WHERE {' AND '.join(where)})"
             " AS pick JOIN videos v ON v.id = pick.vid JOIN segments s ON s.id = pick.sid"
             f" ORDER BY {order} LIMIT ?",

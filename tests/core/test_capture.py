@@ -150,8 +150,13 @@ def test_no_tags_falls_back_to_the_modification_time(tmp_path: Path) -> None:
     assert capture.source == "mtime"
     assert capture.timestamp() == pytest.approx(KNOWN_MTIME_NS / 1e9, abs=1e-6)
     assert capture.captured_at is not None and capture.captured_at.utcoffset() is not None
-    # The scanner's own reading of the mtime is used as given.
-    assert read_capture(path, mtime_ns=0).timestamp() == 0
+    # The scanner's own reading of the mtime is used as given...
+    assert read_capture(path, mtime_ns=KNOWN_MTIME_NS + 10**9).timestamp() == pytest.approx(
+        KNOWN_MTIME_NS / 1e9 + 1, abs=1e-6
+    )
+    # ...unless it is no date either: an unset clock (1970), or one far in the future
+    for bogus in (0, int(4e18)):
+        assert read_capture(path, mtime_ns=bogus) == Capture(None, "mtime")
 
 
 def test_mtime_reads_in_local_time(tmp_path: Path, paris: None) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import cv2
@@ -234,3 +234,38 @@ def test_search_and_browse_from_the_command_line(dated, tiny_seqtransf) -> None:
     assert listing.index("May 2020") < listing.index("August 2019") < listing.index("March 2017")
     cards = json.loads(clipseek("browse", "--json", "--before", "2018", *common).stdout)
     assert [Path(r["path"]).name for r in cards["results"]] == ["old.mp4"]
+
+
+def test_a_video_without_a_recorded_length_browses_whole(tmp_path, encoder) -> None:
+    videos = tmp_path / "videos"
+    write_video(videos / "long.mp4", seed=5, seconds=24)
+    with Library(encoder, tmp_path / "lib") as lib:
+        index_all(lib, videos)
+        lib.catalog.conn.execute("UPDATE videos SET duration = NULL")  # indexed before lengths
+        lib.catalog.conn.commit()
+        card = lib.browse()[0]
+        assert card.t1 == pytest.approx(24) and 8 < card.start < 16  # not its first window
+
+
+def test_copies_folded_into_one_moment_decode_from_the_file_that_is_there(
+    tmp_path, encoder
+) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_video(a / "clip.mp4", seed=8, seconds=12)
+    b.mkdir()
+    (b / "clip.mp4").write_bytes((a / "clip.mp4").read_bytes())
+    stamp = _local(2018, 4)
+    os.utime(b / "clip.mp4", (stamp, stamp))
+    with Library(encoder, tmp_path / "lib") as lib:
+        index_all(lib, a, b)
+        (a / "clip.mp4").rename(tmp_path / "away.mp4")  # one copy goes offline, unscanned
+        for r in lib.search_image(frame_at(b / "clip.mp4", 5.5), 3):
+            assert r.path == str((b / "clip.mp4").resolve()) and r.online
+            assert r.captured_ts == pytest.approx(stamp, abs=1)  # the kept copy's own date
+            assert lib.frame_thumbnail(r, r.start) is not None
+
+
+def test_ranges_that_reach_past_any_clock_still_work() -> None:
+    wide = Period.days(None, date(9999, 12, 31))  # a date field's own maximum
+    assert wide.before is not None and not Period.days(date(1900, 1, 2), None).before
+    assert Period.parse("9999-12-31").after > Period.parse("2100").after

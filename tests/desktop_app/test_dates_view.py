@@ -195,3 +195,30 @@ def _fake_mpv(window, where: Path) -> Path:
     mpv.write_text("#!/bin/sh\nexit 0\n")
     mpv.chmod(0o755)
     return bin_dir
+
+
+def test_a_hovered_frame_is_asked_for_once_and_the_cache_is_bounded(qapp) -> None:
+    from desktop_app.results import FRAME_CACHE
+
+    model = ResultsModel()
+    r = card("a", shot(2022, 5), t0=0)
+    model.set_results([r], {})
+    assert model.scrub(r, 0.1) is not None
+    assert model.scrub(r, 0.1) is None and model.scrub(r, 0.12) is None  # asked already
+    picture = QImage(8, 8, QImage.Format.Format_RGB32)
+    model.add_frames({(f"/v/{i}.mp4", 1000): ("/c/x.jpg", picture) for i in range(500)})
+    assert len(model._frames) == FRAME_CACHE  # the oldest went
+    model.set_results([r], {})
+    assert model.scrub(r, 0.1) is not None  # a new search may try a failed frame again
+
+
+def test_sorted_by_date_a_video_opened_from_the_timeline_shows_every_moment(qapp) -> None:
+    model = ResultsModel()
+    moments = [card("long", shot(2020, 1), score=0.9 if i == 0 else 0.01, t0=8.0 * i)
+               for i in range(12)]  # fmt: skip
+    others = [card(f"o{i}", shot(2021, 1 + i), score=0.9) for i in range(10)]
+    model.set_results(others + moments, by_date=True)
+    before = [m for m in model.shown_results() if m.path == "/v/long.mp4"]
+    model.expand("/v/long.mp4")
+    after = [m for m in model.shown_results() if m.path == "/v/long.mp4"]
+    assert len(before) < 12 == len(after)

@@ -532,6 +532,7 @@ class MainWindow(QMainWindow):
         previewed = self.preview_pane.result
         request = response.request
         self.date_filter.order_box.setEnabled(not request.browsing)
+        self.preview_pane.browsing = request.browsing
         self.results_model.set_results(
             response.results,
             response.thumbnails,

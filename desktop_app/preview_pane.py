@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from core import SearchResult, readable
+from desktop_app.date_sections import shot_detail, shot_text
 from desktop_app.formatting import plural, time_range
 from desktop_app.player import PreviewPlayer
 from desktop_app.results import match_text
@@ -68,6 +69,8 @@ class PreviewPane(QWidget):
         super().__init__(parent)
         self.setObjectName("previewPane")
         self.result: SearchResult | None = None
+        #: The grid shows the library by date (a card is a whole video, with no score).
+        self.browsing = False
         self.player = PreviewPlayer(self)
         self.player.momentRequested.connect(self.momentRequested)
         self.player.errorOccurred.connect(self._cannot_play)
@@ -165,10 +168,16 @@ class PreviewPane(QWidget):
     # -- internals -----
     def _describe(self, r: SearchResult, moments: list[SearchResult]) -> None:
         self.title.setText(readable(Path(r.path).name))
+        if self.browsing:  # a video, not a match: how long, and when it was shot
+            self.info.setText("\n".join([f"{time_range(r.t0, r.t1)} · {shot_detail(r)}", r.path]))
+            self.info.setToolTip("")
+            return
         others = len(moments) - 1
         parts = [time_range(r.t0, r.t1), match_text(r)]
         if others > 0:
             parts.append(f"{plural(others, 'other match', 'other matches')} in this video")
+        if shot_text(r):
+            parts.append(f"shot {shot_text(r)}")
         lines = [" · ".join(parts), r.path]
         if r.copies:
             lines.append("Also at " + ", ".join(r.copies))

@@ -16,6 +16,7 @@ keyboard back to the search box.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -550,44 +551,44 @@ class ResultDelegate(QStyledItemDelegate):
 
     def _paint_section(self, p: QPainter, option: QStyleOptionViewItem, s: Section) -> None:
         """A month header: "July 2019", and how many cards follow."""
-        pal = option.palette
-        pal.setCurrentColorGroup(QPalette.ColorGroup.Active)
-        r = option.rect.adjusted(4, 0, -4, 0)
-        font = QFont(option.font)
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() + 2)
-        p.setFont(font)
-        p.setPen(pal.color(QPalette.ColorRole.Text))
-        title_w = QFontMetrics(font).horizontalAdvance(s.title) + 4
-        p.drawText(QRect(r.left(), r.top(), title_w, r.height()), Qt.AlignmentFlag.AlignVCenter,
-                   s.title)  # fmt: skip
-        p.setFont(option.font)
-        p.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
         model = self._view.model()
         browsing = isinstance(model, ResultsModel) and model.browsing
         detail = plural(s.count, "video" if browsing else "moment")
-        p.drawText(QRect(r.left() + title_w + 12, r.top(), r.width() - title_w - 12, r.height()),
-                   Qt.AlignmentFlag.AlignVCenter, detail)  # fmt: skip
-        p.setPen(pal.color(QPalette.ColorRole.Mid))
-        p.drawLine(r.left(), r.bottom() - 2, r.right(), r.bottom() - 2)
+        self._paint_title_row(
+            p, option, lambda fm, _w: (s.title, fm.horizontalAdvance(s.title) + 4), detail, grow=2
+        )
 
     def _paint_header(self, p: QPainter, option: QStyleOptionViewItem, h: Header) -> None:
+        """A video's header: its name, then its moments and folder."""
+        name = readable(Path(h.path).name)
+        detail = f"{plural(h.moments, 'moment')} · {Path(h.path).parent}"
+        self._paint_title_row(p, option, lambda fm, w: header_layout(fm, name, w), detail, grow=1)
+
+    @staticmethod
+    def _paint_title_row(
+        p: QPainter,
+        option: QStyleOptionViewItem,
+        title: Callable[[QFontMetrics, int], tuple[str, int]],
+        detail: str,
+        grow: float,
+    ) -> None:
+        """A bold title (``title`` lays it out: text and width for the row's width), a quieter
+        detail after it, and a rule under both: the look of every header row."""
         pal = option.palette
         pal.setCurrentColorGroup(QPalette.ColorGroup.Active)  # headers are not "disabled" text
         r = option.rect.adjusted(4, 0, -4, 0)
         font = QFont(option.font)
         font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() + 1)
+        font.setPointSizeF(font.pointSizeF() + grow)
         p.setFont(font)
         p.setPen(pal.color(QPalette.ColorRole.Text))
-        name, name_w = header_layout(QFontMetrics(font), readable(Path(h.path).name), r.width())
+        text, text_w = title(QFontMetrics(font), r.width())
         p.drawText(
-            QRect(r.left(), r.top(), name_w, r.height()), Qt.AlignmentFlag.AlignVCenter, name
+            QRect(r.left(), r.top(), text_w, r.height()), Qt.AlignmentFlag.AlignVCenter, text
         )
         p.setFont(option.font)
         p.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
-        detail = f"{plural(h.moments, 'moment')} · {Path(h.path).parent}"
-        rest = QRect(r.left() + name_w + 12, r.top(), r.width() - name_w - 12, r.height())
+        rest = QRect(r.left() + text_w + 12, r.top(), r.width() - text_w - 12, r.height())
         p.drawText(
             rest,
             Qt.AlignmentFlag.AlignVCenter,

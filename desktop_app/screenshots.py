@@ -4,8 +4,8 @@ Runs the real window on the demo model and demo-style synthetic videos, in a scr
 folder (your own library is never touched), under Qt's offscreen platform unless a display is
 set. States: welcome, indexing, results with the preview playing, problems, the library browsed by
 date, a date-filtered search sorted newest first, settings; each at 1280×800 and 1920×1080.
-The videos' modification times are spread over 2021-2025 (demo videos carry no shooting date),
-so browsing has months to show.
+The videos' modification times are spread from January 2023 on, about five a month (demo
+videos carry no shooting date), so browsing has months to show.
 """
 
 from __future__ import annotations
@@ -80,8 +80,9 @@ def render(out: Path, videos: int = 60) -> list[Path]:
         render(spec, folder / f"outing_{k + 1:02d}.mp4", size=160, fps=8, seconds=48, seed=7)
     caption = scenes[4 * 2 + 2].caption()  # the third scene of outing_03
     (folder / "IMG_0412.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4000))
-    for i, video in enumerate(sorted(folder.glob("*.mp4"))):  # a month or two apart, from 2021
-        shot = datetime(2021 + (i * 7 // 12) % 5, 1 + (i * 7) % 12, 1 + (i * 5) % 27, 9 + i % 10)
+    for i, video in enumerate(sorted(folder.glob("*.mp4"))):  # ~5 a month, from 2023 on
+        month = i // 5
+        shot = datetime(2023 + month // 12, 1 + month % 12, 1 + (i * 5) % 27, 9 + i % 10)
         os.utime(video, (shot.timestamp(), shot.timestamp()))
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -186,7 +187,7 @@ def render(out: Path, videos: int = 60) -> list[Path]:
         _settle(app, 1.0)
         shoot(window, "browse", w, h)
 
-        window.date_filter.set_range(date(2023, 1, 1), date(2024, 12, 31))
+        window.date_filter.set_range(date(2023, 6, 1), date(2023, 12, 31))
         window.date_filter.set_order("date")
         window.search_box.setText(caption)
         window.search_box.submit(force=True)

@@ -111,6 +111,18 @@ _CAPTURE_COLUMNS = {
 _CAPTURE_INDEX = "CREATE INDEX IF NOT EXISTS videos_captured ON videos(captured_ts)"
 
 
+def _shot_within(after: float | None, before: float | None) -> tuple[list[str], list[float]]:
+    """SQL conditions (and their arguments) for videos shot in [after, before)."""
+    where, args = [], []
+    if after is not None:
+        where.append("v.captured_ts >= ?")
+        args.append(after)
+    if before is not None:
+        where.append("v.captured_ts < ?")
+        args.append(before)
+    return where, args
+
+
 class CatalogError(RuntimeError):
     """The library database cannot be used (unreadable, or from a newer ClipSeek)."""
 
@@ -728,15 +740,9 @@ class Catalog:
         """
         if not self.has_capture:
             return set()
-        sql = "SELECT s.id FROM videos v JOIN segments s ON s.video_id = v.id WHERE"
-        sql += " v.captured_ts IS NOT NULL"
-        args: list[float] = []
-        if after is not None:
-            sql += " AND v.captured_ts >= ?"
-            args.append(after)
-        if before is not None:
-            sql += " AND v.captured_ts < ?"
-            args.append(before)
+        where, args = _shot_within(after, before)
+        sql = "SELECT s.id FROM videos v JOIN segments s ON s.video_id = v.id WHERE "
+        sql += " AND ".join(["v.captured_ts IS NOT NULL", *where])
         return {int(r[0]) for r in self.conn.execute(sql, args)}
 
     def browse(
@@ -752,12 +758,9 @@ class Catalog:
         order = "v.path"
         if self.has_capture:
             order = "v.captured_ts IS NULL, v.captured_ts DESC, v.path"
-            if after is not None:
-                where.append("v.captured_ts >= ?")
-                args.append(after)
-            if before is not None:
-                where.append("v.captured_ts < ?")
-                args.append(before)
+            within, bounds = _shot_within(after, before)
+            where += within
+            args += bounds
         elif after is not None or before is not None:
             return []
         # Per video, the segment whose centre is nearest the video's. (SQLite 3.40 cannot name

@@ -213,25 +213,44 @@ class Searcher:
         results = merge_adjacent(results, k) if merge else results[:k]
         fingerprints = [rows[r.segment_ids[0]].fingerprint for r in results]
         places = self.catalog.paths_by_fingerprint(fingerprints)
-        return [self._finish(r, rows, background, places, query) for r in results]
+        bests = [None] * len(results) if query is None else self.best_frames(results, rows, query)
+        return [
+            self._finish(r, rows, background, places, best)
+            for r, best in zip(results, bests, strict=True)
+        ]
 
-    def best_frame(
-        self, r: SearchResult, rows: dict[int, SegmentRow], query: np.ndarray
-    ) -> float | None:
-        """The time of the moment's stored frame that scores highest against ``query`` (the
-        frames of every segment it spans, inside its range), or None without frames."""
-        spanned = [rows[i] for i in r.segment_ids if i in rows]
-        if not spanned:
-            return None
-        first = min(s.first_frame for s in spanned)
-        last = max(s.last_frame for s in spanned)
-        dim = self.encoder.embed_dim
-        times, frames = self.catalog.timed_frame_range(r.video_id, first, last, dim)
-        inside_range = (times >= r.t0 - 1e-6) & (times <= r.t1 + 1e-6)
-        if not inside_range.any():
-            return None
-        scores = l2_normalise(frames[inside_range]) @ query
-        return float(times[inside_range][int(np.argmax(scores))])
+    def best_frames(
+        self, results: Sequence[SearchResult], rows: dict[int, SegmentRow], query: np.ndarray
+    ) -> list[float | None]:
+        """For each moment, the time of its stored frame that scores highest against
+        ``query`` (among the frames of every segment it spans, inside its range), or None
+        without frames. The frames of all moments are read in one query: one per moment made
+        the window's 200-moment search three times slower (13.6 → 45 ms p50)."""
+        spans: list[tuple[int, int, int]] = []
+        for r in results:
+            spanned = [rows[i] for i in r.segment_ids if i in rows]
+            first = min((s.first_frame for s in spanned), default=0)
+            last = max((s.last_frame for s in spanned), default=-1)  # none: an empty range
+            spans.append((r.video_id, first, last))
+        found = self.catalog.frames_in_ranges(spans, self.encoder.embed_dim)
+        if not any(len(t) for t, _ in found):
+            return [None] * len(results)
+        # every moment's frames scored in one product (per moment, numpy's overhead on a
+        # handful of frames cost more than the arithmetic)
+        times = np.concatenate([t for t, _ in found])
+        scores = l2_normalise(np.concatenate([f for _, f in found])) @ query
+        owner = np.repeat(np.arange(len(found)), [len(t) for t, _ in found])
+        t0 = np.array([r.t0 for r in results])[owner] - 1e-6
+        t1 = np.array([r.t1 for r in results])[owner] + 1e-6
+        scores = np.where((times >= t0) & (times <= t1), scores, -np.inf)
+        bests: list[float | None] = []
+        start = 0
+        for t, _ in found:
+            stop = start + len(t)
+            best = start + int(np.argmax(scores[start:stop])) if stop > start else -1
+            bests.append(None if best < 0 or scores[best] == -np.inf else float(times[best]))
+            start = stop
+        return bests
 
     def _thumbnail(self, row: SegmentRow, t: float) -> str | None:
         """The cached thumbnail of ``row``'s video at ``t``; else its segment's (re-made from
@@ -252,12 +271,11 @@ class Searcher:
         rows: dict[int, SegmentRow],
         background: Background | None,
         places: dict[str, list[str]],
-        query: np.ndarray | None,
+        best: float | None,
     ) -> SearchResult:
-        """The moment's best second and its thumbnail, every other place its file lives, and
-        its relevance."""
+        """The moment with its best second and that second's thumbnail (if cached), every
+        other place its file lives, and its relevance."""
         row = rows[r.segment_ids[0]]  # the best-scoring segment of the moment
-        best = None if query is None else self.best_frame(r, rows, query)
         thumb = self._thumbnail(row, row.thumb_t if best is None else best)
         copies = r.copies
         if row.fingerprint in places:

@@ -787,17 +787,30 @@ class Catalog:
         ).fetchall()
         return [SegmentRow(r[0], r[1], from_db(r[2]), *r[3:]) for r in rows]
 
-    def timed_frame_range(
-        self, video_id: int, first: int, last: int, dim: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(times [T], raw vectors [T, D]) of a video's stored frames ``first``..``last``."""
-        rows = self.conn.execute(
-            "SELECT t, vector FROM frames WHERE video_id = ? AND idx BETWEEN ? AND ? ORDER BY idx",
-            (video_id, first, last),
-        ).fetchall()
-        return np.array([r[0] for r in rows], dtype=np.float64), from_blobs(
-            [r[1] for r in rows], dim
-        )
+    def frames_in_ranges(
+        self, ranges: Sequence[tuple[int, int, int]], dim: int
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each (video id, first, last): the times [T] and raw vectors [T, D] of that
+        video's stored frames first..last, in order; all ranges in one query per 200."""
+        times: list[list[float]] = [[] for _ in ranges]
+        blobs: list[list[bytes]] = [[] for _ in ranges]
+        for start in range(0, len(ranges), 200):
+            chunk = ranges[start : start + 200]
+            args = [x for i, (vid, lo, hi) in enumerate(chunk) for x in (start + i, vid, lo, hi)]
+            rows = self.conn.execute(
+                f"WITH want(k, vid, lo, hi) AS (VALUES {','.join(['(?, ?, ?, ?)'] * len(chunk))})"
+                " SELECT want.k, f.t, f.vector FROM want JOIN frames f"
+                " ON f.video_id = want.vid AND f.idx BETWEEN want.lo AND want.hi"
+                " ORDER BY want.k, f.idx",
+                args,
+            ).fetchall()
+            for k, t, blob in rows:
+                times[k].append(float(t))
+                blobs[k].append(blob)
+        return [
+            (np.array(t, dtype=np.float64), from_blobs(b, dim))
+            for t, b in zip(times, blobs, strict=True)
+        ]
 
     def frames(self, video_id: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """(times [T], raw frame vectors [T, D]) of one video, in order."""

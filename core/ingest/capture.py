@@ -27,6 +27,7 @@ from pathlib import Path
 
 import av
 
+from core.ingest.mp4_tags import read_mp4_tags
 from core.pathnames import openable
 
 log = logging.getLogger(__name__)
@@ -143,7 +144,16 @@ def _plausible(when: datetime | None) -> bool:
 
 def _tags(path: Path) -> dict[str, str]:
     """Container then stream tags, keys lower-cased, the first of each name kept; empty when
-    PyAV cannot open the file (only the tags are lost: the mtime still answers)."""
+    the file cannot be read (only the tags are lost: the mtime still answers). MP4 and MOV are
+    read from their boxes (core.ingest.mp4_tags: ~1 ms, against 20-34 ms for PyAV's open,
+    which probes the streams); other containers (Matroska, AVI, MPEG-TS) through PyAV."""
+    try:  # MP4 and QuickTime (phones, most cameras): a few box headers, nothing probed
+        boxes = read_mp4_tags(path)
+    except OSError as error:
+        log.debug("no tags read from %s: %s", path, error)
+        return {}
+    if boxes is not None:
+        return boxes
     tags: dict[str, str] = {}
     try:
         with av.open(openable(path), metadata_errors="ignore") as container:

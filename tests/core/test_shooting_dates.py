@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from core.ingest import sample
+from core.ingest import capture, sample
 from core.library import Library
 from core.model.encoder import Encoder, l2_normalise
 from core.query.period import Period, PeriodError
@@ -176,6 +176,7 @@ def test_an_old_library_gains_dates_without_decoding_a_frame(tmp_path, encoder, 
 
     monkeypatch.setattr(sample, "sample_frames", no_decoding)
     monkeypatch.setattr(Encoder, "encode_pixels", no_decoding)
+    monkeypatch.setattr(capture.av, "open", no_decoding)  # MP4: not even a stream probed
     with Library(encoder, tmp_path / "lib") as lib:
         assert lib.catalog.migrated
         results = lib.search("a cat", 20, merge=False)

@@ -540,6 +540,9 @@ class MainWindow(QMainWindow):
             by_date=request.order == "date",
             browsing=request.browsing,
         )
+        # under month headers, cards are not grouped by video: say so rather than do nothing
+        self.group_button.setEnabled(not self.results_model.by_date)
+        self.menus.group_action.setEnabled(not self.results_model.by_date)
         self.summary.setText(self._summary_text(response))
         if request.browsing and not request.when.bounded:
             shot = [r.captured_ts for r in response.results if r.captured_ts is not None]

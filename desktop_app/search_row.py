@@ -31,6 +31,9 @@ class SearchRow(QWidget):
         )
         self.image_button.setToolTip("Find moments that look like a picture (or drop one here)")
         self.group_button = _tool_button(self, "groupByVideo", "Group by video")
+        self.group_button.setToolTip(
+            "Put each video's moments under its name (Ctrl+G); off while results are by date"
+        )
         self.group_button.setCheckable(True)
         self.settings_button = _tool_button(self, "settingsButton", "Settings")
         self.settings_button.setIcon(

@@ -162,6 +162,7 @@ def test_the_window_browses_filters_by_date_and_opens_at_the_moment(
     window.date_filter.set_order("date")
     qtbot.waitUntil(lambda: window.response.request.order == "date", timeout=15_000)
     assert model.by_date and model.section_rows()
+    assert not window.group_button.isEnabled()  # month headers, not video headers
 
     # the preview starts at the best second; Open starts the player there
     first = model.shown_results()[0]

@@ -14,9 +14,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 def _isolated_home(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Never read or write the real user's data folder."""
+    """Never read or write the real user's data folder, and never start a real video player
+    (a machine with mpv or VLC installed would open one for every "Open" a test makes)."""
     monkeypatch.setenv("CLIPSEEK_HOME", str(tmp_path_factory.mktemp("home")))
     monkeypatch.delenv("CLIPSEEK_MODEL", raising=False)
+    monkeypatch.setenv("CLIPSEEK_PLAYER", "default")
 
 
 def _convert_tiny(

@@ -171,6 +171,7 @@ def test_the_window_browses_filters_by_date_and_opens_at_the_moment(
     started = []
     monkeypatch.setattr(main_window, "start_player", started.append)
     monkeypatch.setenv("PATH", str(_fake_mpv(window, folder.parent)))
+    monkeypatch.setenv("CLIPSEEK_PLAYER", "mpv")  # the suite forces the default handler
     window.open_current()
     assert started and started[0].argv[0].endswith("mpv")
     best = window.preview_pane.result.start

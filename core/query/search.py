@@ -82,11 +82,9 @@ class Searcher:
         allowed = self.allowed(folders, when)
         hits = self.index.query(query, max(4 * k, IMAGE_CANDIDATES), allowed)
         rows = self.catalog.segments([h[0] for h in hits])
-        rescored = [
-            (seg_id, self._frame_score(rows[seg_id], score, query))
-            for seg_id, score in hits
-            if seg_id in rows
-        ]
+        kept = [(seg_id, score) for seg_id, score in hits if seg_id in rows]
+        by_frame = self._frame_scores([rows[i] for i, _ in kept], [s for _, s in kept], query)
+        rescored = [(seg_id, score) for (seg_id, _), score in zip(kept, by_frame, strict=True)]
         rescored.sort(key=lambda h: -h[1])
         background = self._background(query, by_frame=True)
         return in_order(self._results(rescored, k, merge, rows, background, query), order)
@@ -136,13 +134,17 @@ class Searcher:
             allowed = dated if allowed is None else allowed & dated
         return allowed
 
-    def _frame_score(self, row: SegmentRow, score: float, query: np.ndarray) -> float:
-        """A segment's score for a picture: its own, or its best-matching frame's if higher."""
-        dim = self.encoder.embed_dim
-        frames = self.catalog.frame_range(row.video_id, row.first_frame, row.last_frame, dim)
-        if len(frames):
-            return max(score, float(np.max(l2_normalise(frames) @ query)))
-        return score
+    def _frame_scores(
+        self, segments: Sequence[SegmentRow], scores: Sequence[float], query: np.ndarray
+    ) -> list[float]:
+        """Each segment's score for a picture: its own, or its best-matching frame's if
+        higher (every segment's frames read in one query, as for best seconds)."""
+        spans = [(s.video_id, s.first_frame, s.last_frame) for s in segments]
+        found = self.catalog.frames_in_ranges(spans, self.encoder.embed_dim)
+        return [
+            score if peak is None else max(score, peak[1])
+            for score, peak in zip(scores, _peaks(found, query), strict=True)
+        ]
 
     def _background(self, query: np.ndarray, *, by_frame: bool = False) -> Background | None:
         """The query's scores over a sample of the library's moments (see core.query.relevance),
@@ -155,12 +157,12 @@ class Searcher:
         scores = vectors @ query
         if by_frame:
             rows = self.catalog.segments(ids)
-            scores = np.array(
-                [
-                    self._frame_score(rows[i], float(s), query) if i in rows else float(s)
-                    for i, s in zip(ids, scores, strict=True)
-                ]
+            present = [j for j, i in enumerate(ids) if i in rows]
+            rescored = self._frame_scores(
+                [rows[ids[j]] for j in present], [float(scores[j]) for j in present], query
             )
+            scores = scores.astype(np.float64)
+            scores[present] = rescored
         return Background.of(scores)
 
     def _read_image(self, image: str | os.PathLike[str] | np.ndarray) -> np.ndarray:
@@ -233,24 +235,8 @@ class Searcher:
             last = max((s.last_frame for s in spanned), default=-1)  # none: an empty range
             spans.append((r.video_id, first, last))
         found = self.catalog.frames_in_ranges(spans, self.encoder.embed_dim)
-        if not any(len(t) for t, _ in found):
-            return [None] * len(results)
-        # every moment's frames scored in one product (per moment, numpy's overhead on a
-        # handful of frames cost more than the arithmetic)
-        times = np.concatenate([t for t, _ in found])
-        scores = l2_normalise(np.concatenate([f for _, f in found])) @ query
-        owner = np.repeat(np.arange(len(found)), [len(t) for t, _ in found])
-        t0 = np.array([r.t0 for r in results])[owner] - 1e-6
-        t1 = np.array([r.t1 for r in results])[owner] + 1e-6
-        scores = np.where((times >= t0) & (times <= t1), scores, -np.inf)
-        bests: list[float | None] = []
-        start = 0
-        for t, _ in found:
-            stop = start + len(t)
-            best = start + int(np.argmax(scores[start:stop])) if stop > start else -1
-            bests.append(None if best < 0 or scores[best] == -np.inf else float(times[best]))
-            start = stop
-        return bests
+        peaks = _peaks(found, query, [(r.t0, r.t1) for r in results])
+        return [None if peak is None else peak[0] for peak in peaks]
 
     def _thumbnail(self, row: SegmentRow, t: float) -> str | None:
         """The cached thumbnail of ``row``'s video at ``t``; else its segment's (re-made from
@@ -284,3 +270,33 @@ class Searcher:
             r, thumbnail=thumb, copies=copies, best_t=best,
             relevance=None if background is None else background.relevance(r.score),
         )  # fmt: skip
+
+
+def _peaks(
+    found: Sequence[tuple[np.ndarray, np.ndarray]],
+    query: np.ndarray,
+    windows: Sequence[tuple[float, float]] | None = None,
+) -> list[tuple[float, float] | None]:
+    """For each group of (times, raw frame vectors): the time and cosine of its frame that
+    matches ``query`` best (only frames inside ``windows[i]`` when given), or None when it has
+    none. Every group is scored in one product: per group, numpy's overhead on a handful of
+    frames cost more than the arithmetic."""
+    counts = [len(t) for t, _ in found]
+    if not sum(counts):
+        return [None] * len(found)
+    times = np.concatenate([t for t, _ in found])
+    scores = l2_normalise(np.concatenate([f for _, f in found])) @ query
+    if windows is not None:
+        owner = np.repeat(np.arange(len(found)), counts)
+        t0 = np.array([w[0] for w in windows])[owner] - 1e-6
+        t1 = np.array([w[1] for w in windows])[owner] + 1e-6
+        scores = np.where((times >= t0) & (times <= t1), scores, -np.inf)
+    peaks: list[tuple[float, float] | None] = []
+    start = 0
+    for count in counts:
+        stop = start + count
+        best = start + int(np.argmax(scores[start:stop])) if count else -1
+        inside_window = best >= 0 and scores[best] != -np.inf
+        peaks.append((float(times[best]), float(scores[best])) if inside_window else None)
+        start = stop
+    return peaks

@@ -111,6 +111,15 @@ _CAPTURE_COLUMNS = {
 _CAPTURE_INDEX = "CREATE INDEX IF NOT EXISTS videos_captured ON videos(captured_ts)"
 
 
+def _length_of(video_id: str) -> str:
+    """SQL for the length of the video whose id is ``video_id``: as decoding measured it, or
+    for a video indexed before lengths were recorded, up to its last segment's end."""
+    return (
+        f"COALESCE((SELECT d.duration FROM videos d WHERE d.id = {video_id}),"
+        f" (SELECT MAX(m.t1) FROM segments m WHERE m.video_id = {video_id}))"
+    )
+
+
 def _shot_within(after: float | None, before: float | None) -> tuple[list[str], list[float]]:
     """SQL conditions (and their arguments) for videos shot in [after, before)."""
     where, args = [], []
@@ -263,7 +272,7 @@ class Catalog:
                 )
             with conn:  # only a new (or older) database is written on open
                 conn.executescript(_SCHEMA)
-                present = {r[1] for r in conn.execute("PRAGMA table_info(videos)")}
+                present = self._video_columns(conn)
                 for name, kind in _CAPTURE_COLUMNS.items():
                     if name not in present:
                         conn.execute(f"ALTER TABLE videos ADD COLUMN {name} {kind}")
@@ -274,9 +283,12 @@ class Catalog:
         self.has_capture = self._has_capture(conn)
 
     @staticmethod
-    def _has_capture(conn: sqlite3.Connection) -> bool:
-        present = {r[1] for r in conn.execute("PRAGMA table_info(videos)")}
-        return set(_CAPTURE_COLUMNS) <= present
+    def _video_columns(conn: sqlite3.Connection) -> set[str]:
+        return {str(r[1]) for r in conn.execute("PRAGMA table_info(videos)")}
+
+    @classmethod
+    def _has_capture(cls, conn: sqlite3.Connection) -> bool:
+        return set(_CAPTURE_COLUMNS) <= cls._video_columns(conn)
 
     def _capture_select(self) -> str:
         """The capture columns of ``v`` for a SELECT, or NULLs in an unmigrated library."""
@@ -764,20 +776,12 @@ class Catalog:
         elif after is not None or before is not None:
             return []
         # Per video, the segment whose centre is nearest the video's. (SQLite 3.40 cannot name
-        # the outer ``v`` in this ORDER BY, so the duration is looked up by the segment's video.)
-        # A video indexed before its length was recorded is as long as its last segment.
-        length = (
-            "COALESCE((SELECT d.duration FROM videos d WHERE d.id = w.video_id),"
-            " (SELECT MAX(m.t1) FROM segments m WHERE m.video_id = w.video_id))"
-        )
+        # the outer ``v`` in this ORDER BY, so the length is looked up by the segment's video.)
         middle = (
             f"SELECT w.id FROM segments w WHERE w.video_id = v.id ORDER BY abs(w.t0 + w.t1 -"
-            f" {length}), w.t0 LIMIT 1"
+            f" {_length_of('w.video_id')}), w.t0 LIMIT 1"
         )
-        select = _SEGMENT_SELECT.replace(
-            "v.duration",
-            "COALESCE(v.duration, (SELECT MAX(m.t1) FROM segments m WHERE m.video_id = v.id))",
-        )
+        select = _SEGMENT_SELECT.replace("v.duration", _length_of("v.id"))
         rows = self.conn.execute(
             f"SELECT {select}, {self._capture_select()} FROM"
             f" (SELECT v.id AS vid, ({middle}) AS sid FROM videos v WHERE {' AND '.join(where)})"
@@ -819,13 +823,6 @@ class Catalog:
         ).fetchall()
         times = np.array([r[0] for r in rows], dtype=np.float64)
         return times, from_blobs([r[1] for r in rows], dim)
-
-    def frame_range(self, video_id: int, first: int, last: int, dim: int) -> np.ndarray:
-        rows = self.conn.execute(
-            "SELECT vector FROM frames WHERE video_id = ? AND idx BETWEEN ? AND ? ORDER BY idx",
-            (video_id, first, last),
-        ).fetchall()
-        return from_blobs([r[0] for r in rows], dim)
 
     # -- status -----
     def integrity_problems(self, limit: int = 20) -> list[str]:

@@ -8,7 +8,6 @@ scrubber beside the grid lists the same sections by year, and a card says when i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from core import SearchResult
 
@@ -24,19 +23,14 @@ SOURCE_WORDS = {
 }
 
 
-def local(r: SearchResult) -> datetime | None:
-    """When ``r`` was shot, in the hours of where it was shot (:meth:`SearchResult.shot`)."""
-    return r.shot()
-
-
 def month_title(r: SearchResult) -> str:
-    shot = local(r)
+    shot = r.shot()
     return UNKNOWN if shot is None else f"{shot:%B %Y}"
 
 
 def shot_text(r: SearchResult, *, with_time: bool = False) -> str:
     """ "14 Jul 2019" (or with the time of day); "" when the date is unknown."""
-    shot = local(r)
+    shot = r.shot()
     if shot is None:
         return ""
     day = f"{shot.day} {shot:%b %Y}"
@@ -70,7 +64,7 @@ def sections(results: list[SearchResult]) -> list[tuple[Section, list[SearchResu
         if out and out[-1][0].title == title:
             out[-1][1].append(r)
             continue
-        shot = local(r)
+        shot = r.shot()
         out.append((Section(title, 0, "" if shot is None else str(shot.year)), [r]))
     return [(Section(s.title, len(group), s.year), group) for s, group in out]
 

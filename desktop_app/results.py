@@ -56,6 +56,7 @@ from PySide6.QtWidgets import (
 from core import SearchResult, readable, shown_count
 from core import relevance_label as label
 from desktop_app.date_sections import Section, sections, shot_detail, shot_text
+from desktop_app.engine import frame_key
 from desktop_app.formatting import plural, time_range
 
 ResultRole = Qt.ItemDataRole.UserRole + 1
@@ -106,10 +107,6 @@ Row = SearchResult | Header | More | Section
 
 def _key(r: SearchResult) -> tuple[str, float, float]:
     return (r.path, r.t0, r.t1)
-
-
-def _ms(t: float) -> int:
-    return round(t * 1000)
 
 
 def scrub_time(r: SearchResult, fraction: float) -> float:
@@ -203,9 +200,9 @@ class ResultsModel(QAbstractListModel):
             old, _ = self._frames.popitem(last=False)
             self._frame_pixmaps.pop(old, None)
         best = {
-            i: frames[(r.path, _ms(r.best_t))]
+            i: frames[frame_key(r.path, r.best_t)]
             for i, r in enumerate(self._results)
-            if r.best_t is not None and (r.path, _ms(r.best_t)) in frames
+            if r.best_t is not None and frame_key(r.path, r.best_t) in frames
         }
         if best:
             for i, (path, image) in best.items():
@@ -229,7 +226,7 @@ class ResultsModel(QAbstractListModel):
         row = self.row_of(result)
         if changed and row is not None:
             self.dataChanged.emit(self.index(row), self.index(row))
-        key = (result.path, _ms(t))
+        key = frame_key(result.path, t)
         if key in self._frames or key in self._asked or not result.online:
             return None
         self._asked.add(key)
@@ -240,8 +237,7 @@ class ResultsModel(QAbstractListModel):
             return
         key = self.scrubbing[0]
         self.scrubbing = None
-        row = next((i for i, r in enumerate(self._rows) if isinstance(r, SearchResult)
-                    and _key(r) == key), None)  # fmt: skip
+        row = self._row_of_key(key)
         if row is not None:
             self.dataChanged.emit(self.index(row), self.index(row))
 
@@ -252,7 +248,7 @@ class ResultsModel(QAbstractListModel):
             return None
         t = self.scrubbing[1]
         span = max(1e-6, result.t1 - result.t0)
-        key = (result.path, _ms(t))
+        key = frame_key(result.path, t)
         pm = self._frame_pixmaps.get(key)
         if pm is None and key in self._frames:
             pm = QPixmap.fromImage(self._frames[key])
@@ -394,8 +390,11 @@ class ResultsModel(QAbstractListModel):
         return row if isinstance(row, SearchResult) else None
 
     def row_of(self, result: SearchResult) -> int | None:
+        return self._row_of_key(_key(result))
+
+    def _row_of_key(self, key: tuple[str, float, float]) -> int | None:
         for i, row in enumerate(self._rows):
-            if isinstance(row, SearchResult) and _key(row) == _key(result):
+            if isinstance(row, SearchResult) and _key(row) == key:
                 return i
         return None
 

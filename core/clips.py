@@ -15,6 +15,11 @@ The file is written under a temporary name in the destination folder and renamed
 complete, so a half-written clip never carries the name the user chose; an error or a cancel
 removes it. The destination's suffix picks the container: ``.mp4`` (also when there is no
 suffix), ``.m4v``, ``.mov`` or ``.mkv``.
+
+A clip keeps when and where its moment was shot (see :func:`shot_tags`): the source's shooting
+date, read by :func:`core.ingest.capture.read_capture` as a scan reads it, plus ``t0``, so the
+clip's start is when that moment was filmed and a clip copied into a watched folder files under
+that day, in the zone it was shot in, and with the source's place.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import struct
 import threading
 import uuid
 from collections.abc import Callable
+from datetime import UTC, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -60,6 +66,44 @@ def suggest_name(source: str | os.PathLike[str], t0: float, t1: float) -> str:
     file dialog would otherwise drop the odd byte silently (found saving such a clip)."""
     stem = readable(Path(source).stem).replace("\ufffd", "_")
     return f"{stem}_{_stamp(t0)}_to_{_stamp(t1)}.mp4"
+
+
+def shot_tags(source: str | os.PathLike[str], t0: float, fmt: str) -> dict[str, str]:
+    """The container tags that date and place a clip of ``source`` starting at ``t0`` seconds,
+    for the muxer ``fmt`` (a value of :data:`CONTAINERS`).
+
+    The start is the source's shooting date plus ``t0``, to the nearest second (what the tags
+    hold). Every dated clip gets ``creation_time`` in UTC (MP4's ``mvhd``, Matroska's
+    ``DateUTC``: what every tool reads); the date in the zone it was shot in goes under
+    ``com.apple.quicktime.creationdate`` (MP4/MOV, ``2014-06-09T14:03:22+0200``) or Matroska's
+    ``DATE_RECORDED`` (``2014-06-09T14:03:22+02:00``), which ClipSeek reads first. The place
+    (ISO 6709) goes under ``com.apple.quicktime.location.ISO6709`` (MP4/MOV) and ``location``
+    (FFmpeg writes it as MP4's ``loci``, MOV's keys, a Matroska tag).
+
+    A source dated only by its modification time gets ``creation_time`` alone: that date is weak
+    (a copy or an edit may have set it), but it is still the best guess of the month the moment
+    belongs to, and without it the clip would file under the day it was saved. It is not raised
+    to a camera's zoned date, which scans trust first. A source with no date at all (not even a
+    plausible mtime) gives no date: none is invented.
+    """
+    from core.ingest.capture import read_capture
+
+    capture = read_capture(Path(source))
+    tags: dict[str, str] = {}
+    if capture.captured_at is not None:
+        start = capture.captured_at + timedelta(seconds=t0, microseconds=500_000)
+        start = start.replace(microsecond=0)
+        tags["creation_time"] = start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+        if capture.source != "mtime":
+            if fmt == "matroska":
+                tags["DATE_RECORDED"] = start.isoformat("T", "seconds")
+            else:
+                tags["com.apple.quicktime.creationdate"] = start.strftime("%Y-%m-%dT%H:%M:%S%z")
+    if capture.location:
+        if fmt != "matroska":
+            tags["com.apple.quicktime.location.ISO6709"] = capture.location
+        tags["location"] = capture.location
+    return tags
 
 
 def video_encoder() -> str:
@@ -197,7 +241,11 @@ def _cut(
                     f"{src.name} is only {duration:.1f} s long; the clip starts at {t0:.1f} s"
                 )
             t1 = min(t1, duration)
-        with av.open(str(tmp), "w", format=fmt) as outc:
+        tags = shot_tags(src, t0, fmt)
+        # FFmpeg writes QuickTime's keys (com.apple.quicktime.*) only when asked to.
+        options = {"movflags": "use_metadata_tags"} if tags and fmt != "matroska" else {}
+        with av.open(str(tmp), "w", format=fmt, options=options) as outc:
+            outc.metadata.update(tags)
             cutter = _Cutter(av, inp, outc, src.name, zero, t0, t1, progress, cancel)
             target = int((t0 + zero) / vin.time_base) if vin.time_base and t0 > 0 else None
             try:

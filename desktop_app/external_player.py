@@ -73,6 +73,17 @@ class Launch:
         return f"Opened with the default player (it starts at the beginning{why})"
 
 
+def no_player_text(path: str | os.PathLike[str]) -> str:
+    """Status-bar words for a file nothing could open (the caller copies its path): the
+    players worth installing are the ones that start at the moment (``Launch.at_moment``)."""
+    name = os.path.basename(os.fspath(path)) or os.fspath(path)
+    wanted = " or ".join(NAMES[k] for k in ("mpv", "vlc"))
+    return (
+        f"No video player could open {name}; its path is copied."
+        f" Install {wanted} to open moments at their second"
+    )
+
+
 def _find(
     key: str, platform: str, which: Callable[[str], str | None],
     exists: Callable[[str], bool], environ: Mapping[str, str],

@@ -64,7 +64,7 @@ from desktop_app.engine import (
     SearchResponse,
     Snapshot,
 )
-from desktop_app.external_player import plan_open
+from desktop_app.external_player import no_player_text, plan_open
 from desktop_app.external_player import start as start_player
 from desktop_app.folder_watcher import FolderWatcher
 from desktop_app.formatting import (
@@ -375,9 +375,9 @@ class MainWindow(QMainWindow):
             self.preview_pane.clear()
         self._show_banners()
         self.setWindowTitle(window_title(snap))
-        if first:
+        if first:  # another library: the query still in the box is asked of it
             self._clear_results()
-            self.browse()
+            self.search(self.search_box.text().strip())
         elif self.last_query is None and snap.segments and not self.search_box.text():
             self.browse()  # the first moments of a new library: show them
         elif self.response is None or not self.response.results:
@@ -751,8 +751,9 @@ class MainWindow(QMainWindow):
                 return
         else:
             failed = ""
-        if not open_in_system_player(r.path):
-            self._on_message("error", f"{failed}No application could open {r.path}")
+        if not open_in_system_player(r.path):  # said like Show file's: no modal, no error
+            QGuiApplication.clipboard().setText(r.path)
+            self._on_message("warning", f"{failed}{no_player_text(r.path)}")
         else:
             self.statusBar().showMessage(failed + launch.describe(start), 12000)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from core import demo_captions
+from core import DEFAULT_SOURCE, demo_captions
 
 
 class _Banner(QFrame):
@@ -57,8 +57,9 @@ class ModelBanner(_Banner):
             "#modelBanner { background: #fdf2e9; border-bottom: 1px solid #e59866; }"
             " #modelBanner QLabel { color: #1c1c1c; }",
             "<b>The built-in demo model only knows the coloured shapes of the demo videos.</b>"
-            " It cannot find moments in your own footage. Install OpenAI CLIP ViT-B/32 (a 600 MB"
-            " download, once; everything then runs on this computer) to search your videos.",
+            " It cannot find moments in your own footage. Install OpenAI CLIP ViT-B/32 (a"
+            f" {(DEFAULT_SOURCE.size or 0) / 1e6:,.0f} MB download, once; everything then runs"
+            " on this computer) to search your videos.",
             "Install the real model…",
             parent,
         )

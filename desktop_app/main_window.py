@@ -862,8 +862,7 @@ class MainWindow(QMainWindow):
         dialog.installed.connect(
             lambda path: self.apply_preferences(replace(self.prefs, model=str(path)))
         )
-        dialog.start()
-        dialog.exec()
+        dialog.exec()  # it says what it will do; its Install button starts it
 
     def leave_demo(self) -> None:
         self._overrides["library"] = None

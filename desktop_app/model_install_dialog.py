@@ -1,4 +1,5 @@
-"""The dialog that installs OpenAI CLIP ViT-B/32: progress, cancel, retry, clear errors."""
+"""The dialog that installs OpenAI CLIP ViT-B/32: what it will do first (the download's size, the
+folder, the precision), then, once asked with Install, progress, cancel, retry, clear errors."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from core import (
     install_model,
     precision_for_this_machine,
 )
+from core.model.registry import models_dir as default_models_dir
 from desktop_app.background import BackgroundTask, TaskControl
 from desktop_app.formatting import duration
 
@@ -42,13 +44,15 @@ def _mb(n: int) -> str:
 
 
 class ModelInstallDialog(QDialog):
-    """Downloads and converts a model in a background thread; call :meth:`start`, then ``exec``.
+    """Downloads and converts a model in a background thread. Opened, it only says what will
+    happen; its Install button (or :meth:`start`) starts the work.
 
     Signals: ``progressed(InstallProgress)`` as it goes; ``installed(str)`` with the bundle
     folder, then the dialog accepts. Cancel (or
     closing the window) stops the work and rejects; the partial download is kept for next time.
-    Widgets tests read: ``stage_label``, ``progress_bar``, ``detail_label``, ``error_label``,
-    ``cancel_button``, ``retry_button``; ``result_path`` and ``error`` hold the outcome.
+    Widgets tests read: ``plan_label``, ``folder_label``, ``int8_box``, ``install_button``,
+    ``stage_label``, ``progress_bar``, ``detail_label``, ``error_label``, ``cancel_button``,
+    ``retry_button``; ``result_path`` and ``error`` hold the outcome.
     """
 
     installed = Signal(str)
@@ -71,14 +75,23 @@ class ModelInstallDialog(QDialog):
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() + 2)
         title.setFont(font)
-        size = f" (about {source.size / 1e6:,.0f} MB)" if source.size else ""
         intro = QLabel(
-            f"ClipSeek downloads the model's weights{size} once from the Hugging Face hub,"
-            " checks them and converts them on this computer. Your videos and searches never"
-            " leave it.",
+            "ClipSeek downloads the model's weights once from the Hugging Face hub, checks them"
+            " and converts them on this computer. Your videos and searches never leave it.",
             self,
         )
         intro.setWordWrap(True)
+        # what Install will do, said before anything starts: the size is core's, not retyped
+        size = f"{_mb(source.size)}" if source.size else "its size is read from the hub"
+        self.plan_label = QLabel(f"Download: {size}, once ({source.filename})", self)
+        self.plan_label.setObjectName("installPlan")
+        folder = str(Path(models_dir) if models_dir else default_models_dir())
+        self.folder_label = QLabel(self)
+        self.folder_label.setObjectName("installFolder")
+        self.folder_label.setToolTip(folder)
+        metrics = self.folder_label.fontMetrics()
+        shown = metrics.elidedText(folder, Qt.TextElideMode.ElideMiddle, 400)
+        self.folder_label.setText(f"Installed in: {shown}")
         #: The int8 image tower indexes 1.7x faster on a processor, with vectors within 0.03 %
         #: of the full model's; with an NVIDIA GPU the full model is the better choice.
         self.int8_box = QCheckBox("Faster on this computer's processor (int8 image model)", self)
@@ -101,6 +114,10 @@ class ModelInstallDialog(QDialog):
         self.error_label.setStyleSheet("color: #c0392b;")
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()
+        self.install_button = QPushButton("Install", self)
+        self.install_button.setObjectName("installStart")
+        self.install_button.setDefault(True)  # Enter installs; Esc cancels
+        self.install_button.clicked.connect(self.start)
         self.retry_button = QPushButton("Retry", self)
         self.retry_button.clicked.connect(self.start)
         self.retry_button.hide()
@@ -108,6 +125,7 @@ class ModelInstallDialog(QDialog):
         self.cancel_button.clicked.connect(self._cancel_or_close)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
+        buttons.addWidget(self.install_button)
         buttons.addWidget(self.retry_button)
         buttons.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
@@ -115,6 +133,8 @@ class ModelInstallDialog(QDialog):
         layout.setSpacing(10)
         layout.addWidget(title)
         layout.addWidget(intro)
+        layout.addWidget(self.plan_label)
+        layout.addWidget(self.folder_label)
         layout.addWidget(self.int8_box)
         layout.addSpacing(6)
         layout.addWidget(self.stage_label)
@@ -122,6 +142,8 @@ class ModelInstallDialog(QDialog):
         layout.addWidget(self.detail_label)
         layout.addWidget(self.error_label)
         layout.addLayout(buttons)
+        self.progress_bar.hide()  # nothing in progress until Install is pressed
+        self.detail_label.hide()
         models, hub = self.models_dir, self.hub_url  # plain values only
         chosen = self._chosen = [self.source]  # what start() picked: a plain value too
 
@@ -165,6 +187,7 @@ class ModelInstallDialog(QDialog):
             "int8" if self.int8_box.isChecked() else "fp32"
         )
         self.int8_box.setEnabled(False)
+        self.install_button.hide()
         self.error = None
         self.error_label.hide()
         self.detail_label.show()

@@ -178,8 +178,7 @@ class SettingsDialog(QDialog):
 
         dialog = ModelInstallDialog(self)
         dialog.installed.connect(self._installed)
-        dialog.start()
-        dialog.exec()
+        dialog.exec()  # it says what it will do; its Install button starts it
 
     def _installed(self, path: str) -> None:
         self.installed_bundle = path

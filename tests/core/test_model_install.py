@@ -511,3 +511,52 @@ def test_the_converter_is_asked_for_the_int8_tower(tmp_path) -> None:
     fp32, int8 = (tmp_path / "argv").read_text().splitlines()
     assert fp32.startswith("-m export.cli convert --checkpoint") and "--int8" not in fp32
     assert int8.endswith("--int8") and "--name OpenAI CLIP ViT-B/32 (int8)" in int8
+
+
+def test_the_install_dialog_says_what_it_will_do_and_waits_for_install(
+    qtbot, hub, tmp_path
+) -> None:
+    """Opened, it downloads nothing: it shows the size, the folder and the precision (which can
+    be changed at once, not only after a failed attempt); Install starts the work."""
+    from core.model.sources import DEFAULT_SOURCE
+    from desktop_app.model_install_dialog import ModelInstallDialog
+
+    hub.chunk_delay = 0.1  # 2.6 s for the whole file: the cancel lands well before its end
+    dialog = ModelInstallDialog(source=SOURCE, models_dir=str(tmp_path), hub_url=hub.url)
+    qtbot.addWidget(dialog)
+    stages: list[str] = []
+    dialog.progressed.connect(lambda p: stages.append(p.stage))
+    dialog.show()
+    qtbot.wait(600)  # an offline attempt failed within 0.4 s of opening
+    assert not dialog.running and not stages and hub.ranges == [] and dialog.error is None
+    assert dialog.int8_box.isEnabled() and dialog.install_button.isVisible()
+    assert not dialog.progress_bar.isVisible()
+    assert dialog.folder_label.toolTip() == str(tmp_path)
+    dialog.int8_box.setChecked(not dialog.int8_box.isChecked())  # chosen before any attempt
+    dialog.install_button.click()
+    assert dialog.running and not dialog.int8_box.isEnabled()
+    assert not dialog.install_button.isVisible() and dialog.progress_bar.isVisible()
+    qtbot.waitUntil(lambda: "downloading" in stages, timeout=30_000)
+    dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: not dialog.running, timeout=30_000)
+
+    real = ModelInstallDialog(models_dir=str(tmp_path / "models"))  # ViT-B/32: core's size
+    qtbot.addWidget(real)
+    text = real.plan_label.text()
+    assert f"{DEFAULT_SOURCE.size / 1e6:,.0f} MB" in text
+    assert text == "Download: 605 MB, once (open_clip_model.safetensors)"
+    assert not real.running
+
+
+def test_install_from_the_window_opens_the_dialog_without_starting(qtbot, window, monkeypatch):
+    from desktop_app.model_install_dialog import ModelInstallDialog
+
+    seen: list[tuple[bool, bool]] = []
+
+    def fake_exec(dialog) -> int:
+        seen.append((dialog.running, dialog.int8_box.isEnabled()))
+        return 0
+
+    monkeypatch.setattr(ModelInstallDialog, "exec", fake_exec)
+    window.install_real_model()
+    assert seen == [(False, True)]

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 
 from core import SearchResult, readable
 from desktop_app.background import BackgroundTask, TaskControl
+from desktop_app.text_fit import fit_title
 
 
 def save_moment(
@@ -32,6 +33,7 @@ def save_moment(
         return None
     dialog = QProgressDialog(f"Saving {readable(Path(dest).name)}…", "Cancel", 0, 100, parent)
     dialog.setWindowTitle("Save clip")
+    fit_title(dialog)  # a small dialog: the desktop cut its title to "Save c…pSeek"
     dialog.setMinimumDuration(300)
     source, t0, t1 = result.path, result.t0, result.t1
 

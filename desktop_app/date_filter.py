@@ -59,6 +59,9 @@ def _field(parent: QWidget, name: str, tip: str) -> DateField:
     field.setSpecialValueText("any")
     field.setDate(_NO_BOUND)
     field.setToolTip(tip)
+    # a typed date counts once it is finished (Enter, leaving the field), not at every digit:
+    # a half-typed year would otherwise search, and could reverse the range on the way
+    field.setKeyboardTracking(False)
     return field
 
 
@@ -101,7 +104,7 @@ class DateFilter(QWidget):
         self.order_box.currentIndexChanged.connect(lambda _i: self.changed.emit())
 
     def period(self) -> Period:
-        """The range shown; a "to" before the "from" is read as the same range reversed."""
+        """The range shown (a reversed one is put in order as it is set: :meth:`_on_dates`)."""
         first, last = _day(self.first), _day(self.last)
         if first and last and last < first:
             first, last = last, first
@@ -133,5 +136,14 @@ class DateFilter(QWidget):
         self.order_box.setCurrentIndex(max(0, self.order_box.findData(order)))
 
     def _on_dates(self) -> None:
+        first, last = _day(self.first), _day(self.last)
+        if first and last and last < first:
+            # "9 Jun 2027 – 1 Dec 2026" means the days between: the fields say so, in order
+            # (the search used to swap them silently while the fields stayed reversed)
+            a, b = self.first.date(), self.last.date()
+            for field, day in ((self.first, b), (self.last, a)):
+                field.blockSignals(True)
+                field.setDate(day)
+                field.blockSignals(False)
         self.clear_button.setVisible(self.period().bounded)
         self.changed.emit()

@@ -209,7 +209,8 @@ def watch_list(folders: Sequence[str], limit: int = MAX_WATCHED_DIRS) -> list[st
 
 
 def found_text(report: SyncReport) -> str:
-    """What a scan found, in words: "Found 2 new videos, 1 copy of an indexed video"."""
+    """What a scan found, in words: "Found 2 new videos, 1 copy of an indexed video";
+    "Nothing new to index: the 3 videos found are copies of indexed videos"."""
     parts = []
     if report.new:
         parts.append(plural(len(report.new), "new video"))
@@ -217,12 +218,22 @@ def found_text(report: SyncReport) -> str:
         parts.append(f"{plural(len(report.modified), 'changed video')}")
     if report.moved:
         parts.append(f"{plural(len(report.moved), 'moved video')}")
+    gone = f"{plural(len(report.deleted), 'video')} gone from disk" if report.deleted else ""
+    if report.copied and not parts:
+        # only copies: nothing is indexed, and the words say so (not "Indexed 0 videos")
+        n = len(report.copied)
+        copies = (
+            "the video found is a copy of an indexed video"
+            if n == 1
+            else f"the {n} videos found are copies of indexed videos"
+        )
+        return f"Nothing new to index: {copies}" + (f"; {gone}" if gone else "")
     if report.copied:
         parts.append(
             plural(len(report.copied), "copy of an indexed video", "copies of indexed videos")
         )
-    if report.deleted:
-        parts.append(f"{plural(len(report.deleted), 'video')} gone from disk")
+    if gone:
+        parts.append(gone)
     return "Found " + ", ".join(parts) if parts else ""
 
 

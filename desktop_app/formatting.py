@@ -11,6 +11,11 @@ def time_range(t0: float, t1: float) -> str:
     return f"{clock(t0)} – {clock(t1)}"
 
 
+def length_text(t0: float, t1: float) -> str:
+    """A whole video's length as a clock: ``0:11`` (a card of a video is not a range)."""
+    return clock(max(0.0, t1 - t0))
+
+
 def duration(seconds: float | None) -> str:
     """A human estimate: ``about 2 min``, ``about 45 s``, ``about 1 h 10 min`` ("" unknown)."""
     if seconds is None or not math.isfinite(seconds):

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from core import cache_dir, config_dir, data_dir, logs_dir
-from desktop_app.model_status import ModelStatus
+from desktop_app.model_status import ModelStatus, runs_on
 
 #: (keys, what they do), in the order a newcomer needs them.
 SHORTCUTS: tuple[tuple[str, str], ...] = (
@@ -77,7 +77,7 @@ def about_rows(status: ModelStatus | None, library: str | None) -> list[tuple[st
         rows += [
             ("Model", status.title),
             ("Model folder", status.path),
-            ("Runs on", f"{status.device} ({status.provider})"),
+            ("Runs on", runs_on(status)),
         ]
     elif status is not None:
         rows.append(("Model", f"{status.title}: {status.detail}"))

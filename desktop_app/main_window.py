@@ -84,6 +84,7 @@ from desktop_app.search_row import SearchRow
 from desktop_app.settings_dialog import SettingsDialog
 from desktop_app.status_line import StatusLine
 from desktop_app.system_actions import open_in_system_player, reveal_in_file_manager
+from desktop_app.text_fit import ElidedLabel, breakable, fit_title
 from desktop_app.titles import window_title
 from desktop_app.welcome import WelcomeView
 
@@ -140,10 +141,10 @@ class MainWindow(QMainWindow):
         self.search_box = self.search_row.search_box
         self.date_filter = self.search_row.date_filter
         self.group_button = self.search_row.group_button
-        self.summary = QLabel("", self)
+        # a query, a folder or a picture's name: cut to the window, never widening it
+        self.summary = ElidedLabel("", self, Qt.TextElideMode.ElideRight)
         self.summary.setObjectName("searchSummary")
         self.summary.setContentsMargins(12, 0, 12, 4)
-        self.summary.setTextFormat(Qt.TextFormat.PlainText)
 
         self.demo_banner = DemoBanner(self)
         self.model_banner = ModelBanner(self)
@@ -641,7 +642,7 @@ class MainWindow(QMainWindow):
             self._set_empty("Indexing… results appear here as videos are indexed.")
 
     def _set_empty(self, text: str) -> None:
-        self.empty_label.setText(text)
+        self.empty_label.setText(breakable(text))  # a long name or path wraps
         self.results_stack.setCurrentWidget(self.empty_label)
 
     def _set_grouped(self, grouped: bool) -> None:
@@ -884,6 +885,7 @@ class MainWindow(QMainWindow):
     def ask(self, title: str, text: str, accept: str, reject: str = "Cancel") -> bool:
         """A question with verb buttons (``accept`` / ``reject``); True if accepted."""
         box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=self)
+        fit_title(box)  # its title whole, not "Stop watchin… er — ClipSeek"
         yes = box.addButton(accept, QMessageBox.ButtonRole.AcceptRole)
         box.addButton(reject, QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(yes)

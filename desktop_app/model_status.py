@@ -39,6 +39,20 @@ def device_words(provider: str) -> tuple[str, str]:
     return "Running on the CPU", "No NVIDIA GPU was found, so the model runs on the CPU."
 
 
+def runs_on(status: ModelStatus) -> str:
+    """Where the model runs, said once: "Running on the CPU: no NVIDIA driver found", from the
+    status bar's words and ONNX Runtime's reason (About used to say "Running on the CPU (CPU
+    (no NVIDIA driver found))")."""
+    provider = status.provider
+    if provider == "CUDA":
+        return "Running on the NVIDIA GPU (CUDA)"
+    if provider.startswith("CPU (") and provider.endswith(")"):
+        return f"Running on the CPU: {provider[5:-1]}"
+    if not provider or provider in status.device:
+        return status.device
+    return f"{status.device} ({provider})"
+
+
 def load_status(
     model: str | None = None, force_cpu: bool = False
 ) -> tuple[ModelStatus, Encoder | None]:

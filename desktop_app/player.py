@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from desktop_app.formatting import clock
 from desktop_app.media_noise import quiet_ffmpeg
 from desktop_app.system_actions import file_url
+from desktop_app.text_fit import breakable
 from desktop_app.timeline import MatchTimeline
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class PreviewPlayer(QWidget):
         self._autoplay = True
 
         self.video = QVideoWidget(self)
-        self.video.setMinimumSize(320, 180)
+        self.video.setMinimumSize(240, 135)  # fits a window of 800 × 600
         self.video.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.video.setStyleSheet("background: black;")
         self.placeholder = QLabel("Select a moment to preview it here", self)
@@ -77,11 +78,17 @@ class PreviewPlayer(QWidget):
         self.play_button.setToolTip("Play / pause (Space)")
         self.play_button.clicked.connect(self.toggle)
         self.loop_button = QToolButton(self)
-        self.loop_button.setText("Loop")
+        self.loop_button.setObjectName("loopButton")
         self.loop_button.setCheckable(True)
-        self.loop_button.setChecked(True)
-        self.loop_button.setToolTip("Loop the matched moment")
+        # on or off must be seen at a glance: the words change, and the checked button is
+        # filled with the highlight colour (a style's sunken look alone was hard to tell)
+        self.loop_button.setStyleSheet(
+            "QToolButton#loopButton { padding: 1px 6px; }"
+            " QToolButton#loopButton:checked { background: palette(highlight);"
+            " color: palette(highlighted-text); border-radius: 3px; }"
+        )
         self.loop_button.toggled.connect(self._set_loop)
+        self.loop_button.setChecked(True)
         self.time_label = QLabel("0:00 / 0:00", self)
         self.time_label.setObjectName("timeLabel")
         self.mute_button = QToolButton(self)
@@ -169,7 +176,7 @@ class PreviewPlayer(QWidget):
         self.player.stop()
         self.player.setSource(QUrl())
         self.path = None
-        self.placeholder.setText(message)
+        self.placeholder.setText(breakable(message))  # a long name wraps, never widens
         self.stack.setCurrentWidget(self.placeholder)
         self.timeline.set_moments(0.0, [], -1)
         self.time_label.setText("0:00 / 0:00")
@@ -211,6 +218,15 @@ class PreviewPlayer(QWidget):
 
     def _set_loop(self, on: bool) -> None:
         self.loop = on
+        b = self.loop_button
+        b.setText("Loop: on" if on else "Loop: off")
+        b.setToolTip(
+            "Looping the matched moment (click to play on past it)"
+            if on
+            else "Playing on past the moment (click to loop it)"
+        )
+        b.setAccessibleName("Loop the moment")
+        b.setAccessibleDescription("on" if on else "off")
 
     def _set_muted(self, muted: bool) -> None:
         self.audio.setMuted(muted)

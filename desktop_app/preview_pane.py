@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QStyle,
     QToolButton,
     QVBoxLayout,
@@ -23,9 +25,10 @@ from PySide6.QtWidgets import (
 
 from core import SearchResult, readable
 from desktop_app.date_sections import shot_detail, shot_text
-from desktop_app.formatting import plural, time_range
+from desktop_app.formatting import length_text, plural, time_range
 from desktop_app.player import PreviewPlayer
 from desktop_app.results import match_text
+from desktop_app.text_fit import ElidedLabel, breakable
 
 HINT = "Select a moment to preview it here"
 
@@ -61,6 +64,52 @@ def offline_text(r: SearchResult) -> str:
     )
 
 
+class ActionBar(QWidget):
+    """The buttons under the preview: words under their icons where the pane is wide enough,
+    icons alone (their tooltips say what they do) where it is not, so the buttons never make
+    the pane, and the window, wider."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.buttons: list[QToolButton] = []
+        self._widths: dict[Qt.ToolButtonStyle, int] = {}
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+
+    def add(self, button: QToolButton) -> None:
+        self.buttons.append(button)
+        self._widths.clear()
+
+    def _width(self, style: Qt.ToolButtonStyle) -> int:
+        """The buttons' width side by side in ``style`` (measured once)."""
+        if style not in self._widths:
+            layout = self.layout()
+            spacing = layout.spacing() if layout is not None else 6
+            widths = []
+            for b in self.buttons:
+                shown = b.toolButtonStyle()
+                b.setToolButtonStyle(style)
+                widths.append(b.sizeHint().width())
+                b.setToolButtonStyle(shown)
+            self._widths[style] = sum(widths) + spacing * max(0, len(widths) - 1)
+        return self._widths[style]
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(
+            self._width(Qt.ToolButtonStyle.ToolButtonIconOnly), super().minimumSizeHint().height()
+        )
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        full = self._width(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+        style = (
+            Qt.ToolButtonStyle.ToolButtonTextUnderIcon
+            if event.size().width() >= full
+            else Qt.ToolButtonStyle.ToolButtonIconOnly
+        )
+        for b in self.buttons:
+            b.setToolButtonStyle(style)
+
+
 class PreviewPane(QWidget):
     actionRequested = Signal(str)  # a key of ACTIONS
     momentRequested = Signal(int)  # a match on the timeline was clicked (index by time)
@@ -74,17 +123,15 @@ class PreviewPane(QWidget):
         self.player = PreviewPlayer(self)
         self.player.momentRequested.connect(self.momentRequested)
         self.player.errorOccurred.connect(self._cannot_play)
-        self.title = QLabel("", self)
+        # a name or a path is cut to the pane's width (whole in the tooltip): never wider
+        self.title = ElidedLabel("", self)
         self.title.setObjectName("detailTitle")
         font = self.title.font()
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() + 1)
         self.title.setFont(font)
-        self.title.setWordWrap(True)
-        self.info = QLabel("", self)
+        self.info = ElidedLabel("", self)
         self.info.setObjectName("detailInfo")
-        self.info.setWordWrap(True)
-        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.info.setStyleSheet("color: palette(placeholder-text);")
         self.problem = QLabel("", self)
         self.problem.setObjectName("previewProblem")
@@ -92,6 +139,7 @@ class PreviewPane(QWidget):
         self.problem.setStyleSheet("color: #c0392b;")
         self.problem.hide()
         self.buttons: dict[str, QToolButton] = {}
+        self.action_bar = ActionBar(self)  # not `actions`: that is QWidget.actions()
         row = QHBoxLayout()
         style = self.style()
         for key, text, icon, tip in ACTIONS:
@@ -103,9 +151,9 @@ class PreviewPane(QWidget):
             b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
             b.clicked.connect(lambda _checked=False, key=key: self.actionRequested.emit(key))
             self.buttons[key] = b
+            self.action_bar.add(b)
             row.addWidget(b)
         row.addStretch(1)
-        self.action_bar = QWidget(self)  # not `actions`: that is QWidget.actions()
         self.action_bar.setLayout(row)
         row.setContentsMargins(0, 0, 0, 0)
         layout = QVBoxLayout(self)
@@ -169,7 +217,8 @@ class PreviewPane(QWidget):
     def _describe(self, r: SearchResult, moments: list[SearchResult]) -> None:
         self.title.setText(readable(Path(r.path).name))
         if self.browsing:  # a video, not a match: how long, and when it was shot
-            self.info.setText("\n".join([f"{time_range(r.t0, r.t1)} · {shot_detail(r)}", r.path]))
+            length = f"Length {length_text(r.t0, r.t1)}"
+            self.info.setText("\n".join([f"{length} · {shot_detail(r)}", r.path]))
             self.info.setToolTip("")
             return
         others = len(moments) - 1
@@ -200,5 +249,5 @@ class PreviewPane(QWidget):
 
     def _cannot_play(self, message: str) -> None:
         """The player failed on this file: say so here, not in a dialog."""
-        self.problem.setText(message)
+        self.problem.setText(breakable(message))
         self.problem.show()

@@ -57,7 +57,7 @@ from core import SearchResult, readable, shown_count
 from core import relevance_label as label
 from desktop_app.date_sections import Section, sections, shot_detail, shot_text
 from desktop_app.engine import frame_key
-from desktop_app.formatting import plural, time_range
+from desktop_app.formatting import length_text, plural, time_range
 
 ResultRole = Qt.ItemDataRole.UserRole + 1
 HeaderRole = Qt.ItemDataRole.UserRole + 2
@@ -463,7 +463,7 @@ def more_text(row: More) -> str:
 
 def card_tooltip(r: SearchResult, browsing: bool = False) -> str:
     if browsing:
-        return "\n".join([readable(r.path), shot_detail(r), f"Length {time_range(r.t0, r.t1)}"])
+        return "\n".join([readable(r.path), shot_detail(r), f"Length {length_text(r.t0, r.t1)}"])
     lines = [readable(r.path), f"{time_range(r.t0, r.t1)} · {match_text(r)}", shot_detail(r)]
     if r.relevance is not None:
         lines.append(

@@ -47,12 +47,11 @@ class SearchBox(QLineEdit):
         searches again.
         """
         self._timer.stop()
-        self.blockSignals(True)
-        try:
-            self.clear()
-        finally:
-            self.blockSignals(False)
+        # Not by blocking signals: QLineEdit hides its clear (×) button on textChanged, and a
+        # blocked one left the × showing in the empty box. With nothing searched for last,
+        # _cleared submits nothing.
         self._last = ""
+        self.clear()
 
     def _cleared(self, text: str) -> None:
         if not text and self._last:

@@ -39,7 +39,7 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("ClipSeek Settings")
+        self.setWindowTitle("Settings")  # the desktop adds " — ClipSeek"
         self.setObjectName("settingsDialog")
         self.setMinimumWidth(620)
         self._prefs = prefs

@@ -4,11 +4,12 @@ it runs (the provider ONNX Runtime really uses, in words: it falls back to the C
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QStatusBar, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import QStatusBar, QStyle, QToolButton, QWidget
 
 from desktop_app.formatting import plural
 from desktop_app.indexing_bar import IndexingBar
 from desktop_app.model_status import ModelStatus
+from desktop_app.text_fit import ElidedLabel
 
 
 class StatusLine:
@@ -25,9 +26,10 @@ class StatusLine:
         )
         self.problems_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.problems_button.hide()
-        self.model_label = QLabel("Model: loading…", parent)
+        # a model's name is the user's (a folder may be named anything): cut, never wider
+        self.model_label = ElidedLabel("Model: loading…", parent, Qt.TextElideMode.ElideRight, 32)
         self.model_label.setObjectName("modelLabel")
-        self.provider_label = QLabel("", parent)
+        self.provider_label = ElidedLabel("", parent, Qt.TextElideMode.ElideRight, 32)
         self.provider_label.setObjectName("providerLabel")
         for widget in (
             self.indexing_bar, self.problems_button, self.model_label, self.provider_label

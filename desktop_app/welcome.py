@@ -6,6 +6,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from desktop_app.text_fit import breakable_html
+
 
 class WelcomeView(QWidget):
     addRequested = Signal()
@@ -57,7 +59,7 @@ class WelcomeView(QWidget):
         buttons.addWidget(self.demo_button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(64, 48, 64, 48)
+        layout.setContentsMargins(32, 48, 32, 48)  # fits beside the panels at 800 px
         layout.addStretch(2)
         layout.addWidget(title)
         layout.addSpacing(12)
@@ -69,7 +71,7 @@ class WelcomeView(QWidget):
         layout.addStretch(3)
 
     def set_model_note(self, html: str) -> None:
-        self.model_note.setText(html)
+        self.model_note.setText(breakable_html(html))  # a long model path wraps, never widens
 
     def set_highlight(self, on: bool) -> None:
         self.highlight = on

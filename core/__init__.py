@@ -80,6 +80,8 @@ _EXPORTS: dict[str, str] = {
     # the demo library and its synthetic footage
     "demo_root": "core.demo.library",
     "demo_captions": "core.demo.library",
+    "demo_pairs": "core.demo.library",
+    "choose_example": "core.demo.library",
     "make_demo_videos": "core.demo.library",
     "DEMO_SPLIT_SEED": "core.demo.library",
     "VideoSpec": "core.demo.synthetic",
@@ -134,10 +136,12 @@ __all__ = [
     "VideoOutcome",
     "VideoSpec",
     "cache_dir",
+    "choose_example",
     "clock",
     "config_dir",
     "data_dir",
     "demo_captions",
+    "demo_pairs",
     "demo_root",
     "from_db",
     "generate_videos",
@@ -187,7 +191,14 @@ if TYPE_CHECKING:  # what the names are, for mypy and editors
         save_segment,
         suggest_name,
     )
-    from core.demo.library import DEMO_SPLIT_SEED, demo_captions, demo_root, make_demo_videos
+    from core.demo.library import (
+        DEMO_SPLIT_SEED,
+        choose_example,
+        demo_captions,
+        demo_pairs,
+        demo_root,
+        make_demo_videos,
+    )
     from core.demo.synthetic import VideoSpec
     from core.demo.synthetic import generate as generate_videos
     from core.demo.synthetic import plan as plan_videos

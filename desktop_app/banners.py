@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from core import DEFAULT_SOURCE, demo_captions
+from core import DEFAULT_SOURCE
 
 
 class _Banner(QFrame):
@@ -38,9 +38,10 @@ class DemoBanner(_Banner):
             parent,
         )
 
-    def show_demo(self) -> None:
-        captions = demo_captions()
-        example = f" Try “{captions[0]}”." if captions else ""
+    def show_demo(self, example: str = "") -> None:
+        """``example``: a caption whose own video its search shows first (the engine's
+        choice, made once the demo is indexed; none until then)."""
+        example = f" Try “{example}”." if example else ""
         self.label.setText(
             "Demo library: synthetic videos of coloured shapes, indexed with the built-in"
             f" demo model.{example}"

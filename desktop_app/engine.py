@@ -55,6 +55,8 @@ from core import (
     SyncReport,
     TokenizerError,
     VideoOutcome,
+    choose_example,
+    demo_pairs,
     demo_root,
     indexed_at,
     make_demo_videos,
@@ -118,6 +120,7 @@ class Snapshot:
     indexed_seconds: float = 0.0  # footage indexed
     frames_per_second: float = 0.0  # this machine's indexing speed (sampled frames)
     speed_measured: bool = False  # ... measured here, or a typical figure
+    example: str = ""  # the demo's search to try: its own video comes first ("" until indexed)
 
     @property
     def empty(self) -> bool:
@@ -264,6 +267,7 @@ class Engine(QObject):
         self.encoder: Encoder | None = None
         self.status: ModelStatus | None = None
         self._library: Library | None = None
+        self._demo_example: str | None = None  # None: not chosen yet
         self._lib_lock = threading.Lock()  # held by searches, and while the library is swapped
         self._ops: collections.deque[_Op] = collections.deque()
         self._cv = threading.Condition()
@@ -650,6 +654,7 @@ class Engine(QObject):
     def _open_demo(self, videos: int) -> None:
         self.busy.emit("Making demo videos…")
         self._close_library()
+        self._demo_example = None  # new videos, a new example once they are indexed
         folder, _pairs = make_demo_videos(demo_root(), videos=videos)
         self._open(replace(self.config, demo=True, model=None, library=None))
         self._add([str(folder)])
@@ -674,7 +679,22 @@ class Engine(QObject):
             indexed_seconds=st.indexed_seconds,
             frames_per_second=st.indexing_frames_per_second,
             speed_measured=st.speed_measured,
+            example=self._example(lib, st.videos, st.indexed, st.pending),
         )
+
+    def _example(self, lib: Library, videos: int, indexed: int, pending: int) -> str:
+        """(Library thread.) The demo's example search, chosen by searching its captions
+        once all its videos are indexed; "" for any other library or before then."""
+        if not self.config.demo:
+            return ""
+        if self._demo_example is None and videos and indexed == videos and not pending:
+            try:
+                with self._lib_lock:  # a search, as the search thread's are
+                    self._demo_example = choose_example(lib, demo_pairs()) or ""
+            except Exception:
+                log.exception("choosing the demo's example search failed")
+                self._demo_example = ""
+        return self._demo_example or ""
 
     def _emit_snapshot(self, force: bool = False) -> None:
         now = time.monotonic()

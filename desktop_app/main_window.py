@@ -389,7 +389,7 @@ class MainWindow(QMainWindow):
         if snap is None:
             return
         if snap.demo:
-            self.demo_banner.show_demo()
+            self.demo_banner.show_demo(snap.example)
         else:
             self.demo_banner.hide()
         self.model_banner.setVisible(self.uses_demo_model and not snap.demo and bool(snap.folders))

@@ -51,19 +51,34 @@ def make_demo_videos(
     shutil.rmtree(root, ignore_errors=True)
     folder = root / "videos"
     generate(folder, videos, seed, split_seed=DEMO_SPLIT_SEED, test_only=True)
-    data = json.loads((folder / "data.json").read_text(encoding="utf-8"))
-    files = {v["video_id"]: str((folder / v["file"]).resolve()) for v in data["videos"]}
-    return folder, [(files[s["video_id"]], s["caption"]) for s in data["sentences"]]
+    return folder, demo_pairs(root)
+
+
+def demo_pairs(root: Path | None = None) -> list[tuple[str, str]]:
+    """The current demo videos' (video path, caption) pairs; none if there is no demo."""
+    folder = (root or demo_root()) / "videos"
+    try:
+        data = json.loads((folder / "data.json").read_text(encoding="utf-8"))
+        files = {v["video_id"]: str((folder / v["file"]).resolve()) for v in data["videos"]}
+        return [(files[s["video_id"]], s["caption"]) for s in data["sentences"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 def demo_captions(root: Path | None = None) -> list[str]:
-    """The captions of the current demo videos (example searches for the app)."""
-    path = (root or demo_root()) / "videos" / "data.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    return [s["caption"] for s in data.get("sentences", [])]
+    """The captions of the current demo videos."""
+    return [caption for _video, caption in demo_pairs(root)]
+
+
+def choose_example(library: Library, pairs: list[tuple[str, str]]) -> str | None:
+    """The example search to suggest: the first caption that, searched in ``library``, finds
+    its own video first (a caption chosen blindly could show another video above its own, as
+    one describing a red square then a blue star can). None if no caption does."""
+    for video, caption in pairs:
+        results = library.search(caption, k=1, merge=True)
+        if results and results[0].path == video:
+            return caption
+    return None
 
 
 def build_demo(

@@ -90,3 +90,19 @@ def test_clipseek_demo_prints_example_searches() -> None:
     lines = [line for line in proc.stdout.splitlines() if " -> its video at " in line]
     assert len(lines) == 5
     assert "(16 segments)" in proc.stderr
+
+
+def test_the_demo_example_search_finds_its_own_video_first(tmp_path, demo) -> None:
+    """The app suggests a caption to try: one whose own video its search shows first. With this
+    draw the first caption (what the banner used to suggest) finds another video first."""
+    from core.demo.library import build_demo, choose_example
+
+    lib, pairs = build_demo(demo, videos=10, seed=8, root=tmp_path)
+    try:
+        video, first = pairs[0]
+        assert lib.search(first)[0].path != video  # a blind choice would suggest this one
+        example = choose_example(lib, pairs)
+        assert example is not None and example != first
+        assert lib.search(example)[0].path == dict((c, v) for v, c in pairs)[example]
+    finally:
+        lib.close()

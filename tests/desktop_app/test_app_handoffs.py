@@ -66,3 +66,27 @@ def test_switching_libraries_runs_the_query_in_the_box_on_the_new_one(
     assert window.search_box.text() == query
     qtbot.waitUntil(answered_here, timeout=20_000)
     assert window.results_stack.currentWidget() is window.results_area
+
+
+def test_the_demo_banner_suggests_a_search_that_finds_its_own_video_first(
+    qtbot, window, monkeypatch
+) -> None:
+    """With this draw of demo videos the first caption finds another video first; the banner
+    suggests one whose own video the window then shows first."""
+    from core.demo.library import demo_pairs, make_demo_videos
+
+    monkeypatch.setattr(
+        "desktop_app.engine.make_demo_videos",
+        lambda root, videos: make_demo_videos(root, videos=videos, seed=8),
+    )
+    window.engine.open_demo(videos=10)
+    qtbot.waitUntil(
+        lambda: window.snapshot.demo
+        and window.snapshot.indexed == 10
+        and "Try “" in window.demo_banner.label.text(),
+        timeout=120_000,
+    )
+    example = window.demo_banner.label.text().split("“")[1].rstrip("”.")
+    video = {caption: path for path, caption in demo_pairs()}[example]
+    response = search(qtbot, window, example)
+    assert response.results[0].path == video, (example, response.results[0].path)

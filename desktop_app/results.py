@@ -90,8 +90,9 @@ MATCH_WORDS = {"strong": "Strong match", "good": "Good match", "weak": "Weak mat
 @dataclass(frozen=True)
 class Header:
     path: str
-    moments: int
+    moments: int  # the video's moments in the results
     best: float | None  # relevance of the video's best moment
+    shown: int | None = None  # of them, the cards laid out under the header (None: all)
 
 
 @dataclass(frozen=True)
@@ -342,7 +343,8 @@ class ResultsModel(QAbstractListModel):
                 rows.extend(group)
         elif self.grouped:
             for path, moments in chosen.items():
-                rows.append(Header(path, len(by_video[path]), moments[0].relevance))
+                total = len(by_video[path])
+                rows.append(Header(path, total, moments[0].relevance, len(moments)))
                 in_time: list[SearchResult] = sorted(moments, key=lambda m: m.t0)
                 rows.extend(in_time)
                 if hidden(path):
@@ -497,6 +499,16 @@ def elided(fm: QFontMetrics, text: str, width: int) -> str:
     return fm.elidedText(text, Qt.TextElideMode.ElideMiddle, width)
 
 
+def header_detail(h: Header) -> str:
+    """What a video's header says after its name: how many of its moments the cards under it
+    show ("2 of 5 moments shown": the others wait in a tile or behind Show more), and its
+    folder."""
+    count = plural(h.moments, "moment")
+    if h.shown is not None and h.shown < h.moments:
+        count = f"{h.shown} of {count} shown"
+    return f"{count} · {Path(h.path).parent}"
+
+
 def header_layout(fm_name: QFontMetrics, name: str, width: int) -> tuple[str, int]:
     """The header's file name as drawn and the width it takes: whole unless it would take more
     than two thirds of the row (the folder and counts share the rest)."""
@@ -560,7 +572,7 @@ class ResultDelegate(QStyledItemDelegate):
     def _paint_header(self, p: QPainter, option: QStyleOptionViewItem, h: Header) -> None:
         """A video's header: its name, then its moments and folder."""
         name = readable(Path(h.path).name)
-        detail = f"{plural(h.moments, 'moment')} · {Path(h.path).parent}"
+        detail = header_detail(h)
         self._paint_title_row(p, option, lambda fm, w: header_layout(fm, name, w), detail, grow=1)
 
     @staticmethod

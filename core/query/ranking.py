@@ -8,7 +8,7 @@ overlap, and none runs past its video's end.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -172,30 +172,63 @@ def _absorb(moments: list[SearchResult | None], mine: list[int], host: int) -> i
         gone += 1
 
 
+@dataclass(frozen=True)
+class Place:
+    """One place a file lives in the library: a video of the catalog, as a card names it."""
+
+    path: str
+    video_id: int
+    #: False when the file cannot be reached now (an unplugged drive, a deleted file).
+    online: bool = True
+    duration: float | None = None
+    captured_at: str | None = None
+    captured_ts: float | None = None
+    captured_source: str | None = None
+
+    @classmethod
+    def of(cls, r: SearchResult) -> Place:
+        return cls(
+            r.path, r.video_id, r.online, r.duration, r.captured_at, r.captured_ts,
+            r.captured_source,
+        )  # fmt: skip
+
+
+def named_place(places: Iterable[Place]) -> Place:
+    """The place that names a file's card, the same in browsing and in every search: a
+    reachable copy before one that cannot be reached now, then the one found first (the lowest
+    video id: the catalog numbers videos as it meets them, and a moved file keeps its number).
+    Which copy scores best is no rule: copies score alike, and the winner flipped between
+    searches (bikes.mp4, then aaaa…long_name.mp4)."""
+    return min(places, key=lambda p: (not p.online, p.video_id))
+
+
 def fold_copies(
-    hits: list[SearchResult], fingerprint: Callable[[SearchResult], str]
+    hits: list[SearchResult],
+    fingerprint: Callable[[SearchResult], str],
+    places: Mapping[str, Sequence[Place]] | None = None,
 ) -> list[SearchResult]:
     """Hits of one file's copies (same content fingerprint, other paths) folded into one video.
 
-    The same file in two folders is one moment, listing the other places in ``copies``. Each
-    fingerprint keeps one video for all its hits — the first reachable one in ``hits`` (best
-    first) — so its moments still merge with each other.
+    The same file in two folders is one moment, listing the other places in ``copies`` (in the
+    order they were found). Each fingerprint keeps one video for all its hits, so its moments
+    still merge with each other: :func:`named_place` of the file's ``places`` (those the search
+    may show: inside its folder filter) together with the places its hits came from.
     """
-    keep: dict[str, SearchResult] = {}  # fingerprint -> the hit whose video is kept
-    places: dict[str, dict[str, None]] = {}
+    found: dict[str, dict[int, Place]] = {}  # fingerprint -> video id -> place
     for h in hits:
         fp = fingerprint(h) or f"video:{h.video_id}"
-        places.setdefault(fp, {})[h.path] = None
-        if fp not in keep or (h.online and not keep[fp].online):
-            keep[fp] = h
+        if fp not in found:
+            found[fp] = {p.video_id: p for p in (places or {}).get(fp, ())}
+        found[fp].setdefault(h.video_id, Place.of(h))
+    keep = {fp: named_place(known.values()) for fp, known in found.items()}
     out: dict[tuple[int, float, float], SearchResult] = {}
     for h in hits:
         fp = fingerprint(h) or f"video:{h.video_id}"
         video = keep[fp]
-        copies = tuple(p for p in places[fp] if p != video.path)
         key = (video.video_id, round(h.t0, 3), round(h.t1, 3))
         if key in out:
             continue  # the same moment of another copy: already listed, as good or better
+        copies = tuple(p.path for _, p in sorted(found[fp].items()) if p.video_id != video.video_id)
         if h.video_id != video.video_id:
             h = replace(
                 h, path=video.path, video_id=video.video_id, online=video.online,

@@ -14,7 +14,7 @@ from a video finds the very segment it came from.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,7 +25,15 @@ from core.model.encoder import Encoder, QueryError, l2_normalise
 from core.query import relevance
 from core.query.images import MIN_SHORT_SIDE, read_query_image
 from core.query.period import ANY_TIME, Period
-from core.query.ranking import SearchResult, fold_copies, in_order, inside, merge_adjacent
+from core.query.ranking import (
+    Place,
+    SearchResult,
+    fold_copies,
+    in_order,
+    inside,
+    merge_adjacent,
+    named_place,
+)
 from core.query.relevance import Background
 from core.store.catalog import Catalog, SegmentRow
 from core.store.folders import canonical, owner
@@ -63,7 +71,10 @@ class Searcher:
         vector = self.encoder.encode_text(text)
         allowed = self.allowed(folders, when)
         hits = self.index.query(vector, k * 4 if merge else k, allowed)
-        found = self._results(hits, k, merge, background=self._background(vector), query=vector)
+        found = self._results(
+            hits, k, merge, background=self._background(vector), query=vector,
+            folders=folders, when=when,
+        )  # fmt: skip
         return in_order(found, order)
 
     def image(
@@ -87,7 +98,10 @@ class Searcher:
         rescored = [(seg_id, score) for (seg_id, _), score in zip(kept, by_frame, strict=True)]
         rescored.sort(key=lambda h: -h[1])
         background = self._background(query, by_frame=True)
-        return in_order(self._results(rescored, k, merge, rows, background, query), order)
+        found = self._results(
+            rescored, k, merge, rows, background, query, folders=folders, when=when
+        )
+        return in_order(found, order)
 
     def browse(
         self,
@@ -96,23 +110,36 @@ class Searcher:
         when: Period = ANY_TIME,
         limit: int = 2000,
     ) -> list[SearchResult]:
-        """The library without a query: one card per video, newest shot first, spanning the
-        whole video (score 0: nothing was matched), its thumbnail from the middle."""
-        allowed = self.allowed(folders)
+        """The library without a query: one card per file, newest shot first, spanning the
+        whole video (score 0: nothing was matched), its thumbnail from the middle. Copies of a
+        file are one card, named as a search names it (:func:`core.query.ranking.named_place`
+        among the copies inside ``folders``), the others listed as its copies."""
+        under = self._folders(folders)
+        rows = self.catalog.browse(when.after, when.before, limit, under)
+        everywhere = self.catalog.paths_by_fingerprint(r.fingerprint for r in rows)
+        reachable: dict[str, bool] = {}
+        offline = [r.fingerprint for r in rows if not _reachable(r.path, reachable)]
+        places = self._places(offline, under, when, reachable)
         out = []
-        for row in self.catalog.browse(when.after, when.before, limit if allowed is None else -1):
-            if allowed is not None and row.id not in allowed:
-                continue
+        for row in rows:
+            home = Place(
+                row.path, row.video_id, reachable[row.path], row.duration, row.captured_at,
+                row.captured_ts, row.captured_source,
+            )  # fmt: skip
+            if not home.online:  # a reachable copy, if there is one, names the card
+                home = named_place([home, *places.get(row.fingerprint, ())])
+                row = replace(row, path=home.path)  # a lost thumbnail is made from that copy
             end = row.duration if row.duration else row.t1
             result = SearchResult(
-                row.path, 0.0, end, 0.0, None, row.video_id, (row.id,),
-                online=os.path.exists(row.path), duration=row.duration,
-                captured_at=row.captured_at, captured_ts=row.captured_ts,
-                captured_source=row.captured_source, best_t=row.thumb_t,
+                home.path, 0.0, end, 0.0, None, home.video_id, (row.id,),
+                online=home.online, duration=row.duration, captured_at=home.captured_at,
+                captured_ts=home.captured_ts, captured_source=home.captured_source,
+                best_t=row.thumb_t,
+                copies=tuple(p for p in everywhere.get(row.fingerprint, ()) if p != home.path),
             )  # fmt: skip
             out.append(replace(result, thumbnail=self._thumbnail(row, row.thumb_t)))
-            if len(out) >= limit:
-                break
+        if offline:  # a copy took an offline card's name, and its shooting time
+            out.sort(key=lambda r: (r.captured_ts is None, -(r.captured_ts or 0.0), r.path))
         return out
 
     def allowed(
@@ -122,17 +149,54 @@ class Searcher:
         shot within ``when``; None: every segment."""
         allowed: set[int] | None = None
         if folders:
-            roots = self.catalog.folder_paths()
             allowed = set()
-            for folder in folders:
-                path = canonical(folder)
-                if owner(path, roots) is None:
-                    raise QueryError(f"not inside a watched folder: {folder}")
+            for path in self._folders(folders):
                 allowed |= self.catalog.segment_ids_under(path, os.sep)
         if when.bounded:
             dated = self.catalog.segment_ids_captured(when.after, when.before)
             allowed = dated if allowed is None else allowed & dated
         return allowed
+
+    def _folders(self, folders: Sequence[str | os.PathLike[str]] | None) -> list[str]:
+        """The folders a search or browse is limited to, as the catalog names them (none: the
+        whole library). Raises QueryError for one outside every watched folder."""
+        if not folders:
+            return []
+        roots = self.catalog.folder_paths()
+        out = []
+        for folder in folders:
+            path = canonical(folder)
+            if owner(path, roots) is None:
+                raise QueryError(f"not inside a watched folder: {folder}")
+            out.append(path)
+        return out
+
+    def _places(
+        self,
+        fingerprints: Iterable[str],
+        under: Sequence[str],
+        when: Period,
+        reachable: dict[str, bool],
+    ) -> dict[str, list[Place]]:
+        """Every place each file lives that a search limited to folders ``under`` and shot
+        within ``when`` may show, in the order found. ``reachable`` caches which paths exist."""
+        out: dict[str, list[Place]] = {}
+        for fp, copies in self.catalog.copies(fingerprints, under).items():
+            for c in copies:
+                ts = c.captured_ts
+                if when.bounded and (
+                    ts is None
+                    or (when.after is not None and ts < when.after)
+                    or (when.before is not None and ts >= when.before)
+                ):
+                    continue
+                online = _reachable(c.path, reachable)
+                place = Place(
+                    c.path, c.video_id, online, c.duration, c.captured_at, c.captured_ts,
+                    c.captured_source,
+                )  # fmt: skip
+                out.setdefault(fp, []).append(place)
+        return out
 
     def _frame_scores(
         self, segments: Sequence[SegmentRow], scores: Sequence[float], query: np.ndarray
@@ -183,8 +247,13 @@ class Searcher:
         rows: dict[int, SegmentRow] | None = None,
         background: Background | None = None,
         query: np.ndarray | None = None,
+        *,
+        folders: Sequence[str | os.PathLike[str]] | None = None,
+        when: Period = ANY_TIME,
     ) -> list[SearchResult]:
-        """Hits → moments: each inside its video, copies folded, overlaps merged, rated."""
+        """Hits → moments: each inside its video, copies folded (named after the place found
+        first inside ``folders`` and ``when``: core.query.ranking.fold_copies), overlaps merged,
+        rated."""
         rows = rows if rows is not None else self.catalog.segments([h[0] for h in hits])
         reachable: dict[str, bool] = {}
         results = []
@@ -192,8 +261,6 @@ class Searcher:
             row = rows.get(seg_id)
             if row is None:  # deleted between the ANN query and now
                 continue
-            if row.path not in reachable:
-                reachable[row.path] = os.path.exists(row.path)
             t0, t1 = inside(row.t0, row.t1, row.duration)
             results.append(
                 SearchResult(
@@ -204,20 +271,23 @@ class Searcher:
                     None,
                     row.video_id,
                     (seg_id,),
-                    online=reachable[row.path],
+                    online=_reachable(row.path, reachable),
                     duration=row.duration,
                     captured_at=row.captured_at,
                     captured_ts=row.captured_ts,
                     captured_source=row.captured_source,
                 )
             )
-        results = fold_copies(results, lambda r: rows[r.segment_ids[0]].fingerprint)
+        fingerprints = {rows[r.segment_ids[0]].fingerprint for r in results}
+        places = self._places(fingerprints, self._folders(folders), when, reachable)
+        results = fold_copies(results, lambda r: rows[r.segment_ids[0]].fingerprint, places)
         results = merge_adjacent(results, k) if merge else results[:k]
-        fingerprints = [rows[r.segment_ids[0]].fingerprint for r in results]
-        places = self.catalog.paths_by_fingerprint(fingerprints)
+        everywhere = self.catalog.paths_by_fingerprint(
+            rows[r.segment_ids[0]].fingerprint for r in results
+        )
         bests = [None] * len(results) if query is None else self.best_frames(results, rows, query)
         return [
-            self._finish(r, rows, background, places, best)
+            self._finish(r, rows, background, everywhere, best)
             for r, best in zip(results, bests, strict=True)
         ]
 
@@ -270,6 +340,13 @@ class Searcher:
             r, thumbnail=thumb, copies=copies, best_t=best,
             relevance=None if background is None else background.relevance(r.score),
         )  # fmt: skip
+
+
+def _reachable(path: str, known: dict[str, bool]) -> bool:
+    """Whether ``path`` can be reached now, asked of the disk once per search."""
+    if path not in known:
+        known[path] = os.path.exists(path)
+    return known[path]
 
 
 def _peaks(

@@ -120,6 +120,20 @@ def _length_of(video_id: str) -> str:
     )
 
 
+def _inside(folders: Sequence[str], sep: str) -> tuple[list[str], list[str | int]]:
+    """An SQL condition (and its arguments) for videos inside one of ``folders``; none for no
+    folders (every video)."""
+    if not folders:
+        return [], []
+    either: list[str] = []
+    args: list[str | int] = []
+    for folder in folders:
+        prefix = to_db(folder.rstrip(sep) + sep)
+        either.append("v.path = ? OR substr(v.path, 1, ?) = ?")
+        args += [to_db(folder), len(prefix), prefix]
+    return ["(" + " OR ".join(either) + ")"], args
+
+
 def _shot_within(after: float | None, before: float | None) -> tuple[list[str], list[float]]:
     """SQL conditions (and their arguments) for videos shot in [after, before)."""
     where, args = [], []
@@ -180,6 +194,18 @@ class SegmentRow:
     duration: float | None = None
     #: When the video was shot (ISO 8601 with offset), its POSIX time, and where that came from;
     #: None until the file's header was read (an offline file of a migrated library).
+    captured_at: str | None = None
+    captured_ts: float | None = None
+    captured_source: str | None = None
+
+
+@dataclass(frozen=True)
+class CopyRow:
+    """One place an indexed file lives: its video, with what a card shows of it."""
+
+    video_id: int
+    path: str
+    duration: float | None = None
     captured_at: str | None = None
     captured_ts: float | None = None
     captured_source: str | None = None
@@ -456,18 +482,39 @@ class Catalog:
         return [self._video(r) for r in rows]
 
     def paths_by_fingerprint(self, fingerprints: Iterable[str]) -> dict[str, list[str]]:
-        """Every path each of these fingerprints is known at (copies of one file), in one go."""
+        """Every path each of these fingerprints is known at (copies of one file), in one go,
+        in the order they were found."""
         wanted = sorted({f for f in fingerprints if f})
         out: dict[str, list[str]] = {}
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             rows = self.conn.execute(
                 "SELECT fingerprint, path FROM videos"
-                f" WHERE fingerprint IN ({','.join('?' * len(chunk))}) ORDER BY path",
+                f" WHERE fingerprint IN ({','.join('?' * len(chunk))}) ORDER BY id",
                 chunk,
             ).fetchall()
             for fp, path in rows:
                 out.setdefault(str(fp), []).append(from_db(path))
+        return out
+
+    def copies(
+        self, fingerprints: Iterable[str], under: Sequence[str] = (), sep: str = os.sep
+    ) -> dict[str, list[CopyRow]]:
+        """The indexed videos of each of these fingerprints (the places one file lives), in the
+        order they were found; with ``under``, only those inside one of these folders."""
+        wanted = sorted({f for f in fingerprints if f})
+        inside, bounds = _inside(under, sep)
+        out: dict[str, list[CopyRow]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            where = [f"v.status = '{INDEXED}'", f"v.fingerprint IN ({','.join('?' * len(chunk))})"]
+            rows = self.conn.execute(
+                f"SELECT v.fingerprint, v.id, v.path, v.duration, {self._capture_select()}"
+                f" FROM videos v WHERE {' AND '.join(where + inside)} ORDER BY v.id",
+                [*chunk, *bounds],
+            ).fetchall()
+            for fp, vid, path, *rest in rows:
+                out.setdefault(str(fp), []).append(CopyRow(int(vid), from_db(path), *rest))
         return out
 
     def add_video(
@@ -758,15 +805,23 @@ class Catalog:
         return {int(r[0]) for r in self.conn.execute(sql, args)}
 
     def browse(
-        self, after: float | None = None, before: float | None = None, limit: int = 2000
+        self,
+        after: float | None = None,
+        before: float | None = None,
+        limit: int = 2000,
+        under: Sequence[str] = (),
+        sep: str = os.sep,
     ) -> list[SegmentRow]:
-        """One segment per indexed video, newest shot first (undated videos last, by path).
+        """One segment per indexed file, newest shot first (undated videos last, by path).
 
         The segment is the one in the middle of the video: what a browsing card shows. A
-        range keeps only videos shot in [after, before), as ``segment_ids_captured`` does.
+        range keeps only videos shot in [after, before), as ``segment_ids_captured`` does;
+        ``under`` only videos inside one of these folders. Copies of one file (one
+        fingerprint) are one row: the copy found first (the lowest id) of those kept.
         """
-        where = [f"v.status = '{INDEXED}'"]
-        args: list[float | int] = []
+        inside, places = _inside(under, sep)
+        where = [f"v.status = '{INDEXED}'", *inside]
+        args: list[float | int | str] = [*places]
         order = "v.path"
         if self.has_capture:
             order = "v.captured_ts IS NULL, v.captured_ts DESC, v.path"
@@ -782,9 +837,13 @@ class Catalog:
             f" {_length_of('w.video_id')}), w.t0 LIMIT 1"
         )
         select = _SEGMENT_SELECT.replace("v.duration", _length_of("v.id"))
+        firsts = (
+            f"SELECT MIN(v.id) FROM videos v WHERE {' AND '.join(where)}"
+            " GROUP BY CASE WHEN v.fingerprint = '' THEN -v.id ELSE v.fingerprint END"
+        )
         rows = self.conn.execute(
             f"SELECT {select}, {self._capture_select()} FROM"
-            f" (SELECT v.id AS vid, ({middle}) AS sid FROM videos v WHERE {' AND '.join(where)})"
+            f" (SELECT v.id AS vid, ({middle}) AS sid FROM videos v WHERE v.id IN ({firsts}))"
             " AS pick JOIN videos v ON v.id = pick.vid JOIN segments s ON s.id = pick.sid"
             f" ORDER BY {order} LIMIT ?",
             [*args, limit],

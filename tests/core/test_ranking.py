@@ -8,6 +8,7 @@ import itertools
 import json
 import random
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -18,7 +19,7 @@ from core.cli.main import main as cli
 from core.library import Library
 from core.model.encoder import Encoder
 from core.query import relevance
-from core.query.ranking import SearchResult, fold_copies, merge_adjacent
+from core.query.ranking import Place, SearchResult, fold_copies, merge_adjacent
 from core.query.relevance import Background, label, shown_count
 from tests.videos import pattern, write_video
 
@@ -73,10 +74,30 @@ def test_copies_fold_into_one_moment_and_keep_merging() -> None:
     fingerprints = {1: "f-party", 2: "f-party", 3: "f-other"}
     folded = fold_copies(hits, lambda r: fingerprints[r.video_id])
     assert len(folded) == 3
-    assert {r.path for r in folded[:2]} == {b}  # ...so its video is kept, for both windows
-    assert folded[0].copies == (a,) and folded[2].copies == ()
+    # ...yet the video found first (the lowest id) names the card, for both windows: which
+    # copy scores best flips from one search to the next, the card's name must not
+    assert {r.path for r in folded[:2]} == {a}
+    assert folded[0].copies == (b,) and folded[2].copies == ()
     moments = merge_adjacent(folded, 10)
-    assert [(m.path, m.t0, m.t1) for m in moments] == [(b, 0, 12), ("/other.mp4", 0, 8)]
+    assert [(m.path, m.t0, m.t1) for m in moments] == [(a, 0, 12), ("/other.mp4", 0, 8)]
+
+
+def test_a_copy_is_named_by_the_places_it_lives_not_by_the_hits() -> None:
+    """Only the third copy's segments came back from the index: the card is still named after
+    the first place the file was found, with that place's video, dates and length."""
+    first = Place("/photos/bikes.mp4", 1, True, 12.0, "2020-01-01T10:00:00+00:00", 1.5e9, "mtime")
+    places = {"f-bikes": [Place("/z/aaaa_long_name.mp4", 7), first, Place("/b/bikes.mp4", 3)]}
+    hits = [hit(7, 0, 8, 0.9, "/z/aaaa_long_name.mp4"), hit(9, 0, 8, 0.5, "/other.mp4")]
+    prints = {7: "f-bikes", 9: "f-other"}
+    folded = fold_copies(hits, lambda r: prints[r.video_id], places)
+    assert [(r.path, r.video_id) for r in folded] == [("/photos/bikes.mp4", 1), ("/other.mp4", 9)]
+    card = folded[0]
+    assert (card.duration, card.captured_ts, card.captured_source) == (12.0, 1.5e9, "mtime")
+    assert card.copies == ("/b/bikes.mp4", "/z/aaaa_long_name.mp4")  # in the order found
+    assert card.segment_ids == hits[0].segment_ids and card.score == 0.9
+    # a reachable copy goes before an unreachable one, then the first found
+    offline = {"f-bikes": [replace(first, online=False), Place("/z/aaaa_long_name.mp4", 7)]}
+    assert fold_copies(hits[:1], lambda r: "f-bikes", offline)[0].path == "/z/aaaa_long_name.mp4"
 
 
 def test_an_offline_copy_gives_way_to_a_reachable_one() -> None:

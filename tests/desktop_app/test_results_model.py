@@ -17,6 +17,7 @@ from desktop_app.results import (
     MoreRole,
     ResultsModel,
     card_width,
+    header_detail,
     header_layout,
 )
 
@@ -155,3 +156,31 @@ def test_a_square_clip_is_shown_whole_not_cropped_to_16_9(qtbot) -> None:
         if (c := shot.pixelColor(x, y)).red() > 180 and c.green() < 60
     )
     assert reds > 20, "the top of the picture is not on the card"
+
+
+def test_a_group_header_counts_the_moments_laid_out_under_it(qtbot) -> None:
+    """box.mp4 has five moments, two above the cut and three behind Show more: its header
+    said "5 moments" over two cards. It says how many of them are shown."""
+    box = [moment("box", t, 0.9 - t / 1000) for t in (0, 16)]
+    box += [moment("box", t, 0.1 - t / 1000) for t in (32, 48, 64)]
+    weak = [moment(f"other{i}", 0, 0.5 - i / 100) for i in range(30)]
+    model = ResultsModel()
+    model.set_grouped(True)
+    model.set_results(sorted(box + weak + strong_and_weak()[:8], key=lambda r: -r.score), {})
+    laid = rows(model)
+    words = {}
+    for i, row in enumerate(laid):
+        if isinstance(row, Header):
+            under = 0
+            for below in laid[i + 1 :]:
+                if not isinstance(below, SearchResult):
+                    break
+                under += 1
+            words[row.path] = (under, header_detail(row))
+    assert words["/v/box.mp4"] == (2, "2 of 5 moments shown · /v")
+    # three cards and a tile for the other three: the tile says the rest
+    assert words["/v/party.mp4"] == (3, "3 of 6 moments shown · /v")
+    assert words["/v/beach.mp4"] == (2, "2 moments · /v")  # all of them: nothing to explain
+    model.expand("/v/box.mp4")
+    box_header = next(r for r in rows(model) if isinstance(r, Header) and "box" in r.path)
+    assert header_detail(box_header) == "5 moments · /v"

@@ -42,8 +42,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--library", metavar="DIR", help="library folder (e.g. the demo's)")
     parser.add_argument("--debug", action="store_true", help="debug logging")
     args, qt_args = parser.parse_known_args(argv)
-    _logging(args.debug)
-
     from desktop_app.startup_checks import startup_problem
 
     problem = startup_problem(qt_args)
@@ -51,8 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"clipseek-app: {problem}", file=sys.stderr)
         return 1
 
-    from desktop_app.media_noise import route_qt_messages
+    from desktop_app.media_noise import route_qt_messages, route_stderr
 
+    route_stderr()  # FFmpeg's lines (any copy's) to the log, not the terminal; the rest goes on
+    _logging(args.debug)  # (its terminal handler writes to the terminal, not through the pipe)
     route_qt_messages()  # Qt's own messages to the log file; routine ones only with --debug
 
     from PySide6.QtWidgets import QApplication

@@ -81,9 +81,11 @@ def test_the_demo_banner_suggests_a_search_that_finds_its_own_video_first(
     )
     window.engine.open_demo(videos=10)
     qtbot.waitUntil(
-        lambda: window.snapshot.demo
-        and window.snapshot.indexed == 10
-        and "Try “" in window.demo_banner.label.text(),
+        lambda: (
+            window.snapshot.demo
+            and window.snapshot.indexed == 10
+            and "Try “" in window.demo_banner.label.text()
+        ),
         timeout=120_000,
     )
     example = window.demo_banner.label.text().split("“")[1].rstrip("”.")

@@ -10,16 +10,22 @@ are named in ``core.store.layout``. Thumbnails live in the per-user cache folder
 ever written next to the videos.
 
 Reading (search, status) works from any number of threads and processes. Changing the library
-(sync, indexing, rebuild, folders) takes an exclusive lock on ``write.lock`` first, so two
-processes cannot index the same library at once; the lock dies with its process.
+(sync, indexing, rebuild, folders) takes an exclusive lock on ``write.lock`` for as long as it
+writes (:meth:`Library.writing`), so two processes never write the same library at once, and a
+window left open on a library does not keep ``clipseek index`` out; the lock dies with its
+process. A library open in one process sees what another wrote (:meth:`Library.refresh`): every
+search and status checks SQLite's ``data_version`` (one PRAGMA) and, when another process
+committed, adds its new segments to the vector index from the database.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -28,7 +34,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from core import preferences
-from core.errors import LibraryError, ReadOnlyLibrary, UsageError, disk_full
+from core.errors import LibraryBusy, LibraryError, ReadOnlyLibrary, UsageError, disk_full
 from core.ingest import thumbnails
 from core.ingest.job import IndexJob, Progress, VideoOutcome
 from core.ingest.pooling import pool_segments
@@ -64,6 +70,9 @@ log = logging.getLogger(__name__)
 #: "Performance"), and the GPU rate measured on an H100/H200 (README, "GPU and providers").
 ASSUMED_FRAMES_PER_SECOND = {"cpu": 11.0, "cuda": 35.0}
 DEFAULT_CHECKPOINT_SECONDS = 60.0
+#: How long a change waits for another process's write (a scan, a save) before it says the
+#: library is busy: a whole indexing job in the other process is not waited for.
+LOCK_WAIT_SECONDS = 10.0
 
 
 def open_library(
@@ -142,6 +151,14 @@ class Library:
         self.thumbs_dir = cache_dir() / "thumbnails"
         self.checkpoint_seconds = checkpoint_seconds
         self._lock = WriteLock(self.root / LOCK_NAME)
+        #: Seconds a change waits for another process's write before LibraryBusy.
+        self.lock_wait = LOCK_WAIT_SECONDS
+        self._depth = 0  # nesting of writing() in this process
+        self._save_on_close = False  # this object wrote (or was asked to): close saves the index
+        self._refresh_lock = threading.Lock()
+        #: Counts the changes made by other processes that this object has taken in.
+        self.generation = 0
+        self._seen = self.catalog.data_version()
         self._last_save = time.monotonic()
         self._last_save_cost = 0.0
         self.index = VectorIndex(self.root / INDEX_NAME, encoder.embed_dim)
@@ -174,6 +191,7 @@ class Library:
                 time.perf_counter() - started,
             )
         self._searcher = Searcher(self.catalog, self.index, encoder, self.thumbs_dir)
+        self._seen = self.catalog.data_version()  # what opening wrote is not another's change
 
     def _settings(self, rate: float | None, segment: SegmentRule | None) -> LibrarySettings:
         """Check the model and read (or, for a new library, record) the sampling settings."""
@@ -216,13 +234,7 @@ class Library:
                 f"the library {self.root} was indexed with {other}; open it with that model"
                 " or choose another --library"
             )
-        stored = LibrarySettings(
-            float(cat.get_meta("sample_rate") or DEFAULT_RATE),
-            SegmentRule(
-                float(cat.get_meta("segment_window") or DEFAULT_WINDOW),
-                float(cat.get_meta("segment_hop") or DEFAULT_HOP),
-            ),
-        )
+        stored = self._stored_settings()
         if rate is not None and abs(rate - stored.sample_rate) > 1e-9:
             raise UsageError(
                 f"this library samples {stored.sample_rate:g} frames/s; a different rate needs a"
@@ -235,6 +247,16 @@ class Library:
             )
         return stored
 
+    def _stored_settings(self) -> LibrarySettings:
+        cat = self.catalog
+        return LibrarySettings(
+            float(cat.get_meta("sample_rate") or DEFAULT_RATE),
+            SegmentRule(
+                float(cat.get_meta("segment_window") or DEFAULT_WINDOW),
+                float(cat.get_meta("segment_hop") or DEFAULT_HOP),
+            ),
+        )
+
     def _recover_folders(self) -> str:
         """The database is gone but the library was here: watch its folders again (from
         folders.json), so the next indexing run rebuilds it, and say so."""
@@ -245,9 +267,9 @@ class Library:
                 " watched folders was found; add them again)"
             )
         if not self.read_only:
-            self.writable()
-            for folder in folders:
-                self.catalog.add_folder(folder)
+            with self.writing():
+                for folder in folders:
+                    self.catalog.add_folder(folder)
         count = f"{len(folders)} watched folder{'s' if len(folders) != 1 else ''}"
         return f"the library database is missing; {count} will be indexed again"
 
@@ -266,11 +288,16 @@ class Library:
 
     @_explained
     def close(self) -> None:
-        if self._lock.held:
+        if self._lock.held:  # closed while writing (another thread's job was stopped)
             try:
                 self.checkpoint(force=True)
             finally:
                 self._lock.release()
+        elif self._save_on_close and self.index.dirty and self.catalog.full is None:
+            # e.g. the index was repaired on open: saved if no other process is writing now
+            # (if one is, it saves its own index)
+            with contextlib.suppress(LibraryBusy, ReadOnlyLibrary), self.writing(wait=0):
+                pass
         self.catalog.close()
 
     @property
@@ -278,15 +305,16 @@ class Library:
         """Why this library cannot be changed (read-only drive, no write permission), or None."""
         return self.catalog.read_only
 
-    def writable(self) -> None:
-        """Take the write lock (once); raises :class:`LibraryBusy` if another process has it
-        and :class:`ReadOnlyLibrary` if nothing here may be changed (searching still works)."""
+    def _take_lock(self, wait: float | None) -> None:
+        """Take the write lock, waiting up to ``wait`` (default :attr:`lock_wait`) seconds
+        for another process's write; :class:`LibraryBusy` if it goes on,
+        :class:`ReadOnlyLibrary` if nothing here may be changed (searching still works)."""
         if self.catalog.full is not None:
             raise self.catalog.full
         why = self.catalog.read_only
         if why is None:
             try:
-                self._lock.acquire()
+                self._lock.acquire(self.lock_wait if wait is None else wait)
                 return
             except OSError as exc:  # the lock file cannot be made: a read-only folder
                 why = f"cannot write {self._lock.path.name}: {exc.strerror or exc}"
@@ -294,6 +322,103 @@ class Library:
             f"the library {self.root} is read-only ({why}): searching and status work;"
             " indexing, folders and rebuild need write access"
         )
+
+    def writable(self) -> None:
+        """Check that this library can be changed now: raises :class:`ReadOnlyLibrary` if
+        nothing here may be changed (searching still works) and :class:`LibraryBusy` if
+        another process is writing it (after :attr:`lock_wait` seconds). The lock is not kept:
+        each change takes it for as long as it writes (:meth:`writing`)."""
+        self._save_on_close = True
+        if self._depth == 0:
+            self._take_lock(None)
+            self._lock.release()
+
+    @contextlib.contextmanager
+    def writing(self, wait: float | None = None) -> Iterator[None]:
+        """Hold the write lock for a change (nested calls share the outer one's).
+
+        Taking it first takes in what another process changed meanwhile (:meth:`refresh`);
+        leaving the outermost saves the vector index if it changed and lets the lock go, so
+        that another process may write. Raises as :meth:`writable` does.
+        """
+        if self._depth == 0:
+            self._take_lock(wait)
+            try:
+                self._save_on_close = True
+                with self._refresh_lock:
+                    self._catch_up()
+            except BaseException:
+                self._lock.release()
+                raise
+        self._depth += 1
+        failed = False
+        try:
+            yield
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                try:
+                    if failed:  # a second error (the same full disk) must not hide the first
+                        with contextlib.suppress(Exception):
+                            self.checkpoint(force=True)
+                    else:
+                        try:
+                            self.checkpoint(force=True)
+                        except (OSError, sqlite3.Error) as exc:
+                            explained = self.explain(exc)
+                            if explained is exc:
+                                raise
+                            raise explained from exc
+                finally:
+                    # our own commits are not another process's change
+                    with self._refresh_lock, contextlib.suppress(sqlite3.Error):
+                        self._seen = self.catalog.data_version()
+                    self._lock.release()
+
+    # -- other processes' changes -----
+    def changed_elsewhere(self) -> bool:
+        """Whether another process changed the library since this one last looked (one
+        PRAGMA; never true for this process's own writes)."""
+        if self._depth:
+            return False  # we hold the lock: nobody else can be writing
+        return self.catalog.data_version() != self._seen
+
+    def refresh(self) -> bool:
+        """Take in what another process wrote (new, changed and deleted moments, the
+        segment rule): True if there was something. Cheap when nothing changed; searches and
+        status call it themselves."""
+        with self._refresh_lock:
+            if self._depth:
+                return False
+            return self._catch_up()
+
+    def _catch_up(self) -> bool:
+        """(Holding ``_refresh_lock``.) Compare ``data_version`` and catch up when it moved."""
+        version = self.catalog.data_version()
+        if version == self._seen:
+            return False
+        self._seen = version  # read first: a commit made while catching up is seen next time
+        started = time.perf_counter()
+        self.settings = self._stored_settings()
+        dim = self.encoder.embed_dim
+        added, dropped = self.index.catch_up(
+            self.catalog.segment_ids,
+            self.catalog.segment_count,
+            self.catalog.segment_ids_above,
+            lambda ids: self.catalog.iter_segment_vectors(dim, ids),
+        )
+        self.generation += 1
+        log.info(
+            "library %s changed elsewhere: %d moments added, %d dropped in %.3f s",
+            self.root,
+            added,
+            dropped,
+            time.perf_counter() - started,
+        )
+        return True
 
     def checkpoint(self, force: bool = False) -> None:
         """Save the vector index if it changed (every ``checkpoint_seconds`` while indexing)."""
@@ -314,9 +439,9 @@ class Library:
         folder = canonical(path)
         if not os.path.exists(folder):
             raise UsageError(f"no such file or folder: {path}")
-        self.writable()
-        folder_id = self.catalog.add_folder(folder)
-        self._record_folders()
+        with self.writing():
+            folder_id = self.catalog.add_folder(folder)
+            self._record_folders()
         return folder_id
 
     @_explained
@@ -331,19 +456,19 @@ class Library:
             fid = self.catalog.folder_id(str(Path(path).expanduser().absolute()))
         if fid is None:
             raise UsageError(f"not a watched folder: {path}")
-        self.writable()
-        others = [(i, p) for i, p in self.catalog.folder_paths() if i != fid]
-        forget: list[VideoRow] = []
-        for video in self.catalog.videos(folder_id=fid):
-            home = owner(video.path, others)
-            if home is None:
-                forget.append(video)
-            else:
-                self.catalog.set_folder(video.id, home)
-        self._syncer.forget(forget)
-        self.catalog.delete_folder(fid)
-        self._record_folders()
-        self.checkpoint(force=True)
+        with self.writing():
+            others = [(i, p) for i, p in self.catalog.folder_paths() if i != fid]
+            forget: list[VideoRow] = []
+            for video in self.catalog.videos(folder_id=fid):
+                home = owner(video.path, others)
+                if home is None:
+                    forget.append(video)
+                else:
+                    self.catalog.set_folder(video.id, home)
+            self._syncer.forget(forget)
+            self.catalog.delete_folder(fid)
+            self._record_folders()
+            self.checkpoint(force=True)
         return len(forget)
 
     def folders(self) -> list[FolderRow]:
@@ -357,9 +482,9 @@ class Library:
         ``paths`` limits the scan to those watched folders (default: all). A folder that is
         missing (an unplugged drive) is reported offline and its videos are kept.
         """
-        self.writable()
-        report = self._syncer.sync(None if paths is None else {canonical(p) for p in paths})
-        self.checkpoint(force=True)
+        with self.writing():
+            report = self._syncer.sync(None if paths is None else {canonical(p) for p in paths})
+            self.checkpoint(force=True)
         return report
 
     # -- indexing -----
@@ -377,8 +502,11 @@ class Library:
         """A job over every pending video; run it with ``job.run()`` (blocking) in any thread.
 
         ``workers`` (videos decoded at once) defaults to a choice by provider and core count.
+        The job holds the write lock while it runs (``run()`` waits :attr:`lock_wait` seconds
+        for another process's write, then raises :class:`LibraryBusy`).
         """
         self.writable()
+        self.refresh()  # another process may have indexed some of them, or re-cut the moments
         return IndexJob(
             self,
             self.encoder,
@@ -389,6 +517,7 @@ class Library:
             on_video=on_video,
             workers=workers,
             batch_size=batch_size,
+            session=self.writing,
         )
 
     def store_video(
@@ -451,27 +580,26 @@ class Library:
         Re-pooling reads the stored frame vectors, so no video is decoded again. Returns the
         number of segments in the new index.
         """
-        self.writable()
-        dim = self.encoder.embed_dim
-        if segment is not None and segment != self.settings.segment:
-            recut = LibrarySettings(self.settings.sample_rate, segment)
+        with self.writing():
+            dim = self.encoder.embed_dim
+            if segment is not None and segment != self.settings.segment:
+                recut = LibrarySettings(self.settings.sample_rate, segment)
 
-            def pooled() -> Iterator[tuple[int, list[SegmentSpan], np.ndarray]]:
-                for video in self.catalog.videos(status=VideoStatus.INDEXED):
-                    times, frames = self.catalog.frames(video.id, dim)
-                    if len(times):
-                        spans = plan_segments(list(times), recut.step, segment)
-                        yield video.id, spans, pool_segments(self.encoder, frames, spans)
+                def pooled() -> Iterator[tuple[int, list[SegmentSpan], np.ndarray]]:
+                    for video in self.catalog.videos(status=VideoStatus.INDEXED):
+                        times, frames = self.catalog.frames(video.id, dim)
+                        if len(times):
+                            spans = plan_segments(list(times), recut.step, segment)
+                            yield video.id, spans, pool_segments(self.encoder, frames, spans)
 
-            # All videos and the recorded rule in one transaction (a kill half way changes
-            # nothing); the vector index below is a cache, rebuilt or reconciled at any open.
-            self.catalog.recut(
-                pooled(), {"segment_window": repr(segment.window), "segment_hop": repr(segment.hop)}
-            )
-            self.settings = recut
-        count = self.catalog.segment_count()
-        self.index.rebuild(count, self.catalog.iter_segment_vectors(dim))
-        self.checkpoint(force=True)
+                # All videos and the recorded rule in one transaction (a kill half way changes
+                # nothing); the vector index below is a cache, rebuilt or reconciled at any open.
+                rule = {"segment_window": repr(segment.window), "segment_hop": repr(segment.hop)}
+                self.catalog.recut(pooled(), rule)
+                self.settings = recut
+            count = self.catalog.segment_count()
+            self.index.rebuild(count, self.catalog.iter_segment_vectors(dim))
+            self.checkpoint(force=True)
         return len(self.index)
 
     # -- search -----
@@ -487,6 +615,7 @@ class Library:
     ) -> list[SearchResult]:
         """The ``k`` moments that best match a sentence (:class:`core.query.search.Searcher`),
         shot within ``when``, by relevance or date. Raises QueryError for a bad query."""
+        self.refresh()
         return self._searcher.text(text, k, folders=folders, merge=merge, when=when, order=order)
 
     def search_image(
@@ -500,6 +629,7 @@ class Library:
         order: str = "relevance",
     ) -> list[SearchResult]:
         """Moments that look like a picture (a photo, or a frame of a video)."""
+        self.refresh()
         return self._searcher.image(image, k, folders=folders, merge=merge, when=when, order=order)
 
     def browse(
@@ -510,6 +640,7 @@ class Library:
         limit: int = 2000,
     ) -> list[SearchResult]:
         """The library without a query, one card per video, newest shot first."""
+        self.refresh()
         return self._searcher.browse(folders=folders, when=when, limit=limit)
 
     def frame_thumbnail(self, result: SearchResult, t: float) -> str | None:
@@ -531,6 +662,7 @@ class Library:
 
     def status(self) -> LibraryStatus:
         """What the library holds and how it stands (``to_json()``: ``status --json``)."""
+        self.refresh()
         cat = self.catalog
         counts = cat.counts()
         fps, measured = self.throughput()

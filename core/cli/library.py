@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from core import preferences
 from core.cli.progress import ProgressLine
-from core.errors import EXIT_FAILURE, DiskFull, UsageError
+from core.errors import EXIT_FAILURE, DiskFull, LibraryBusy, UsageError
 from core.ingest.job import IndexReport, Progress, VideoOutcome
 from core.ingest.segments import SegmentRule
 from core.ingest.sync import SyncReport
@@ -173,16 +173,28 @@ def cmd_index(args: argparse.Namespace) -> int:
         code = 0
         first = True
         while True:
-            sync = lib.sync(args.paths or None)
-            if first or sync.changed or sync.pending:
-                out.line(_sync_summary(sync))
+            # The write lock is held for a scan and its job, not while --watch sleeps: the
+            # window open on the same library may write in between.
             try:
-                report, stop = _run_job(lib, args, out)
-            except DiskFull as exc:
-                if not args.watch:
+                with lib.writing():  # nested changes share it: only taking it raises LibraryBusy
+                    sync = lib.sync(args.paths or None)
+                    if first or sync.changed or sync.pending:
+                        out.line(_sync_summary(sync))
+                    try:
+                        report, stop = _run_job(lib, args, out)
+                    except DiskFull as exc:
+                        if not args.watch:
+                            raise
+                        out.line(f"stopped: {exc}")  # watching goes on: the next scan tries again
+                        report, stop = IndexReport(cancelled=False), False
+            except LibraryBusy as exc:
+                if first or not args.watch:
                     raise
-                out.line(f"stopped: {exc}")  # watching goes on: the next scan tries again
-                report, stop = IndexReport(cancelled=False), False
+                out.line(f"waiting: {exc}")  # the window is indexing: the next scan tries again
+                if not _sleep(args.interval):
+                    out.line("stopped watching")
+                    break
+                continue
             if first or report.encoded or report.failed or report.cancelled:
                 out.line(
                     f"done: {len(report.encoded)} indexed, {len(report.failed)} failed,"

@@ -23,6 +23,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -185,8 +186,13 @@ class IndexJob:
         workers: int | None = None,
         batch_size: int = DEFAULT_BATCH,
         progress_interval: float = 0.25,
+        session: Callable[[], AbstractContextManager[object]] | None = None,
     ) -> None:
-        """``workers``: videos decoded at once; None picks :func:`auto_decode_workers`."""
+        """``workers``: videos decoded at once; None picks :func:`auto_decode_workers`.
+
+        ``session`` is entered for the whole of :meth:`run` (the library's write lock: held
+        while the job writes, not from when it was made)."""
+        self._session = session
         self.sink = sink
         self.encoder = encoder
         self.settings = settings
@@ -385,6 +391,12 @@ class IndexJob:
 
     # -- encoding and committing (the job's own thread) -----
     def run(self) -> IndexReport:
+        if self._session is None:
+            return self._run()
+        with self._session():
+            return self._run()
+
+    def _run(self) -> IndexReport:
         sink = self.sink
         by_id = self._by_id
         pending: dict[int, _Pending] = {}

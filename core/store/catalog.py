@@ -381,6 +381,23 @@ class Catalog:
             self._connections.clear()
         self._local = threading.local()
 
+    def data_version(self) -> int:
+        """A number that changes when another connection commits: another process (or one of
+        this process's other connections, i.e. its own writes, which the caller discounts).
+        One cheap PRAGMA on a connection of its own (SQLite's ``data_version``)."""
+        with self._lock:
+            conn: sqlite3.Connection | None = getattr(self, "_watch", None)
+            for _ in range(2):
+                if conn is None:
+                    conn = self._connect()
+                    self._watch = conn
+                    self._connections.append(conn)
+                try:
+                    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+                except sqlite3.ProgrammingError:  # closed by close(): open another
+                    conn = None
+            raise AssertionError("unreachable")
+
     # -- meta -----
     def get_meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -722,6 +739,11 @@ class Catalog:
     # -- segments and frames -----
     def segment_ids(self) -> set[int]:
         return {int(r[0]) for r in self.conn.execute("SELECT id FROM segments")}
+
+    def segment_ids_above(self, last: int) -> list[int]:
+        """Segments added after ``last`` (ids only grow: AUTOINCREMENT never reuses one)."""
+        rows = self.conn.execute("SELECT id FROM segments WHERE id > ? ORDER BY id", (last,))
+        return [int(r[0]) for r in rows]
 
     def segment_count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM segments").fetchone()[0])

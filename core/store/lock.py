@@ -1,8 +1,13 @@
-"""The library's write lock: one process changes a library at a time; readers never wait."""
+"""The library's write lock: one process changes a library at a time; readers never wait.
+
+It is held only while a process writes (a scan, an indexing job, a rebuild, a folder change,
+saving the index), so a window left open on a library does not keep ``clipseek index`` out.
+"""
 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import IO
 
@@ -17,9 +22,21 @@ class WriteLock:
         self.path = path
         self._fh: IO[bytes] | None = None
 
-    def acquire(self) -> None:
-        """Take the lock (once); :class:`LibraryBusy` if another process holds it. An
-        :class:`OSError` (the lock file cannot be made) is left to the caller to explain."""
+    def acquire(self, wait: float = 0.0) -> None:
+        """Take the lock (once), trying again for up to ``wait`` seconds while another process
+        holds it (its write is usually short: a scan, a save); :class:`LibraryBusy` if it still
+        does. An :class:`OSError` (the lock file cannot be made) is left to the caller."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                self._try_acquire()
+                return
+            except LibraryBusy:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+
+    def _try_acquire(self) -> None:
         if self._fh is not None:
             return
         fh = self.path.open("a+b")
@@ -35,8 +52,8 @@ class WriteLock:
         except OSError:
             fh.close()
             raise LibraryBusy(
-                f"another ClipSeek process is changing the library {self.path.parent};"
-                " wait for it to finish or close it"
+                f"another ClipSeek process is changing the library {self.path.parent}"
+                " (indexing, a scan or a rebuild); try again when it is done"
             ) from None
         self._fh = fh
 

@@ -322,6 +322,8 @@ class VectorIndex:
         self._save_lock = threading.Lock()
         self._index = self._new(capacity)
         self._live: set[int] = set()
+        #: The largest label ever added: segments another process adds later have larger ids.
+        self._top = 0
         self.dirty = False
         # (n, live count when drawn, ids, vectors) of the last sample(); see there
         self._sample: tuple[int, int, list[int], np.ndarray] | None = None
@@ -358,19 +360,61 @@ class VectorIndex:
                 return f"rebuilt from the database ({len(self._live)} segments)"
             index, labels = loaded
             self._index = index
-            stale = labels - truth
-            missing = truth - labels
-            for label in stale:
-                with contextlib.suppress(RuntimeError):  # deleted before the save already
-                    self._index.mark_deleted(label)
-            self._live = labels & truth
-            if missing:
-                for ids, vectors in fetch(missing):
-                    self._add_locked(ids, vectors)
+            self._live = labels
+            self._top = max(labels, default=0)
+            missing, stale = self._reconcile_locked(truth, fetch)
             self.dirty = bool(stale or missing)
             if self.dirty:
                 return f"reconciled ({len(missing)} added, {len(stale)} dropped)"
             return "loaded"
+
+    def _reconcile_locked(
+        self,
+        truth: set[int],
+        fetch: Callable[[Iterable[int] | None], Iterator[tuple[list[int], np.ndarray]]],
+    ) -> tuple[int, int]:
+        """Drop the live labels ``truth`` lacks, add those it has more: (added, dropped)."""
+        stale = self._live - truth
+        missing = truth - self._live
+        for label in stale:
+            with contextlib.suppress(RuntimeError):  # deleted before the save already
+                self._index.mark_deleted(label)
+        self._live &= truth
+        if missing:
+            for ids, vectors in fetch(missing):
+                self._add_locked(ids, vectors)
+        return len(missing), len(stale)
+
+    def catch_up(
+        self,
+        truth: Callable[[], set[int]],
+        count: Callable[[], int],
+        added_after: Callable[[int], list[int]],
+        fetch: Callable[[Iterable[int] | None], Iterator[tuple[list[int], np.ndarray]]],
+    ) -> tuple[int, int]:
+        """Take in what another process changed in the database: (added, dropped).
+
+        The usual change (the other process indexed videos) costs two indexed queries: the
+        segments above the largest label known here are added, and if the database then holds
+        as many segments as this index, nothing was deleted (ids are never reused). Otherwise
+        the labels are compared with ``truth()`` in full; a change of most of the index (the
+        other process re-cut every moment) is rebuilt instead. ``dirty`` is left as it was:
+        the process that wrote saves its own file.
+        """
+        with self._lock:
+            new = added_after(self._top)
+            if new:
+                for ids, vectors in fetch(new):
+                    self._add_locked(ids, vectors)
+            if count() == len(self._live):
+                return len(new), 0
+            ids = truth()
+            added, dropped = len(ids - self._live), len(self._live - ids)
+            if added + dropped > max(1024, len(self._live) // 2):
+                self._rebuild_locked(len(ids), fetch(None))
+            else:
+                self._reconcile_locked(ids, fetch)
+            return len(new) + added, dropped
 
     def _load_checked(self) -> tuple[hnswlib.Index, set[int]] | None:
         if not self.path.is_file() or not self.sidecar.is_file():
@@ -408,6 +452,7 @@ class VectorIndex:
     def _rebuild_locked(self, count: int, batches: Iterator[tuple[list[int], np.ndarray]]) -> None:
         self._index = self._new(max(count, 1024))
         self._live = set()
+        self._top = 0
         self._sample = None
         for ids, vectors in batches:
             self._add_locked(ids, vectors)
@@ -431,6 +476,7 @@ class VectorIndex:
             replace_deleted=True,
         )
         self._live.update(ids)
+        self._top = max(self._top, max(ids))
 
     def add(self, ids: list[int], vectors: np.ndarray) -> None:
         with self._lock:

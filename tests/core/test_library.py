@@ -278,10 +278,12 @@ def test_one_library_per_model_and_settings_are_kept(tmp_path, encoder, convert_
 
 def test_a_second_writer_is_refused(tmp_path, encoder) -> None:
     with Library(encoder, tmp_path / "lib") as first, Library(encoder, tmp_path / "lib") as second:
-        first.writable()
-        with pytest.raises(LibraryBusy):
-            second.add_folder(tmp_path)
-        assert second.search("reading still works", k=1) == []
+        second.lock_wait = 0.2
+        with first.writing():  # the lock is held while a change is being written ...
+            with pytest.raises(LibraryBusy):
+                second.add_folder(tmp_path)
+            assert second.search("reading still works", k=1) == []
+        second.add_folder(tmp_path)  # ... and only then
 
 
 def test_rebuild_with_new_segment_length_needs_no_decoding(tmp_path, encoder, counted) -> None:

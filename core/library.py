@@ -56,8 +56,8 @@ from core.query.period import ANY_TIME, Period
 from core.query.ranking import SearchResult
 from core.query.search import Searcher
 from core.status import FileNote, FolderStatus, LibraryStatus, ModelStatus, SamplingStatus
-from core.store import layout
-from core.store.catalog import Catalog, FolderRow, VideoMedia, VideoRow, VideoStatus
+from core.store import layout, salvage
+from core.store.catalog import Catalog, CatalogError, FolderRow, VideoMedia, VideoRow, VideoStatus
 from core.store.folders import canonical, owner
 from core.store.layout import DB_NAME, INDEX_NAME, LOCK_NAME
 from core.store.lock import WriteLock
@@ -92,14 +92,30 @@ def open_library(
     rate = preferences.sample_rate() if sample_rate is None else sample_rate
     where = Path(root).expanduser() if root else library_root(encoder, rate)
     fresh = not layout.has_database(where)
-    return Library(
-        encoder,
-        where,
-        sample_rate=rate if fresh else None,
-        segment=segment if fresh else None,
-        checkpoint_seconds=checkpoint_seconds,
-        load_index=load_index,
-    )
+    options: dict[str, Any] = {
+        "sample_rate": rate if fresh else None,
+        "segment": segment if fresh else None,
+        "checkpoint_seconds": checkpoint_seconds,
+        "load_index": load_index,
+    }
+    try:
+        return Library(encoder, where, **options)
+    except (sqlite3.DatabaseError, CatalogError) as exc:
+        if not salvage.is_corruption(exc):
+            raise
+        log.info("library %s: the database is damaged (%s): salvaging it", where, exc)
+    return salvage_library(encoder, where, **options)
+
+
+def salvage_library(encoder: Encoder, root: Path, **options: Any) -> Library:
+    """Salvage the damaged database of the library in ``root`` (:mod:`core.store.salvage`: what
+    it still holds is kept, the videos it lost are indexed again by the next run) and open the
+    library on the result; its ``notice`` says once what was recovered. The caller has closed
+    any :class:`Library` it had open there."""
+    report = salvage.repair(root, encoder.embed_dim, functools.partial(pool_segments, encoder))
+    library = Library(encoder, root, **options)
+    library.notice = report.describe(DB_NAME)
+    return library
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])

@@ -23,7 +23,7 @@ from core.errors import EXIT_FAILURE, DiskFull, LibraryBusy, UsageError
 from core.ingest.job import IndexReport, Progress, VideoOutcome
 from core.ingest.segments import SegmentRule
 from core.ingest.sync import SyncReport
-from core.library import Library, open_library
+from core.library import Library, open_library, salvage_library
 from core.location import folders_at
 from core.model.encoder import Encoder
 from core.model.registry import resolve_model
@@ -31,6 +31,7 @@ from core.pathnames import readable
 from core.query import relevance
 from core.query.period import Period, PeriodError
 from core.query.ranking import SearchResult
+from core.status import LibraryStatus
 from core.store.layout import DB_NAME
 from core.times import clock
 
@@ -347,12 +348,15 @@ def cmd_browse(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     lib = _open(args)
     try:
-        try:
-            st = lib.status()
-        except sqlite3.DatabaseError as exc:  # too damaged to count: say where, and stop
-            print(_damaged(lib.catalog.integrity_problems() or [str(exc)]), file=sys.stderr)
+        st, problems = _status(lib)
+        if problems and lib.read_only is None:  # damaged where opening did not look: salvage
+            lib.close()
+            lib = salvage_library(lib.encoder, lib.root)
+            print(f"clipseek: warning: {lib.notice}", file=sys.stderr)
+            st, problems = _status(lib)
+        if st is None:  # too damaged to count (and read-only): say where, and stop
+            print(_damaged(problems), file=sys.stderr)
             return EXIT_FAILURE
-        problems = lib.catalog.integrity_problems()
     finally:
         lib.close()
     code = EXIT_FAILURE if problems else 0
@@ -389,6 +393,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     if len(st.skipped) > 20:
         print(f"skipped   … and {len(st.skipped) - 20} more (--json lists them all)")
     return code
+
+
+def _status(lib: Library) -> tuple[LibraryStatus | None, list[str]]:
+    """The library's status (None when the database is too damaged to count) and what SQLite's
+    integrity check finds wrong with it ([] when sound)."""
+    try:
+        st = lib.status()
+    except sqlite3.DatabaseError as exc:
+        return None, lib.catalog.integrity_problems() or [str(exc)]
+    return st, lib.catalog.integrity_problems()
 
 
 def _damaged(problems: list[str]) -> str:

@@ -34,7 +34,7 @@ def _fail(args: argparse.Namespace, exc: BaseException, code: int) -> int:
     text = str(exc).strip()
     first = text.splitlines()[0] if text else ""
     if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
-        first = f"the library database is damaged ({first}); `clipseek status` says more"
+        first = f"the library database is damaged ({first}); `clipseek status` repairs it"
     elif isinstance(exc, OSError) and exc.strerror:
         first = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
     elif not isinstance(exc, known):  # e.g. ONNX Runtime refusing a damaged graph

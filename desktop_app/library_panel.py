@@ -65,7 +65,11 @@ class LibraryPanel(QWidget):
         self.list.setObjectName("folders")
         self.list.setIconSize(QSize(22, 22))
         self.list.setSpacing(2)
-        self.list.setWordWrap(True)
+        # a folder's name is cut to the panel's width (whole in its tooltip),
+        # not wrapped mid-word with a scroll bar under it
+        self.list.setWordWrap(False)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.currentItemChanged.connect(self._current_changed)

@@ -643,10 +643,14 @@ class Library:
         merge: bool = True,
         when: Period = ANY_TIME,
         order: str = "relevance",
+        exclude: tuple[str, float, float] | None = None,
     ) -> list[SearchResult]:
-        """Moments that look like a picture (a photo, or a frame of a video)."""
+        """Moments that look like a picture (a photo, or a frame of a video); ``exclude``
+        (path, t0, t1) leaves out the moment a "find similar" started from."""
         self.refresh()
-        return self._searcher.image(image, k, folders=folders, merge=merge, when=when, order=order)
+        return self._searcher.image(
+            image, k, folders=folders, merge=merge, when=when, order=order, exclude=exclude
+        )
 
     def browse(
         self,

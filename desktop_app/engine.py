@@ -145,6 +145,8 @@ class SearchRequest:
     #: When the videos were shot, and the order of the answer ("relevance" or "date").
     when: Period = ANY_TIME
     order: str = "relevance"
+    #: A picture search's own moment (path, t0, t1), left out of its answer ("find similar").
+    exclude: tuple[str, float, float] | None = None
 
     @property
     def browsing(self) -> bool:
@@ -364,8 +366,13 @@ class Engine(QObject):
         folder: str | None = None,
         when: Period = ANY_TIME,
         order: str = "relevance",
+        exclude: tuple[str, float, float] | None = None,
     ) -> int:
-        return self._search(SearchRequest(0, image=image, folder=folder, when=when, order=order))
+        """A picture search; ``exclude`` (path, t0, t1) leaves out the moment it came from."""
+        request = SearchRequest(
+            0, image=image, folder=folder, when=when, order=order, exclude=exclude
+        )
+        return self._search(request)
 
     def browse(self, folder: str | None = None, when: Period = ANY_TIME) -> int:
         """The library without a query, newest shot first (answered like a search)."""
@@ -781,7 +788,9 @@ class Engine(QObject):
                     results = lib.search(request.text, request.k, **options)  # type: ignore[arg-type]
                 else:
                     assert request.image is not None
-                    results = lib.search_image(request.image, request.k, **options)  # type: ignore[arg-type]
+                    results = lib.search_image(
+                        request.image, request.k, exclude=request.exclude, **options  # type: ignore[arg-type]
+                    )
         except (QueryError, TokenizerError, LibraryError) as exc:
             return SearchResponse(request, error=str(exc))
         except Exception as exc:

@@ -122,6 +122,7 @@ class MainWindow(QMainWindow):
         self._latest_serial = 0
         self._refreshes: set[int] = set()  # serials of searches repeated to refresh results
         self._image_label: str | None = None  # what a picture search is "looking like"
+        self._image_exclude: tuple[str, float, float] | None = None  # "find similar"'s own moment
         self._busy_text = ""
 
         self.engine = Engine(self)
@@ -455,10 +456,17 @@ class MainWindow(QMainWindow):
         self.last_query = ("text", text)
         self._latest_serial = self._ask()
 
-    def search_image(self, image: str | np.ndarray, label: str | None = None) -> None:
-        """Search by a picture (a file, or a moment's frame with ``label`` naming it)."""
+    def search_image(
+        self,
+        image: str | np.ndarray,
+        label: str | None = None,
+        exclude: tuple[str, float, float] | None = None,
+    ) -> None:
+        """Search by a picture (a file, or a moment's frame with ``label`` naming it and
+        ``exclude`` its moment, which the answer leaves out: it would only find itself)."""
         self.last_query = ("image", image)
         self._image_label = label
+        self._image_exclude = exclude
         self.search_box.clear_quietly()
         self._latest_serial = self._ask()
 
@@ -486,7 +494,9 @@ class MainWindow(QMainWindow):
             return self.engine.browse(self.folder_filter, when)
         if kind == "text":
             return self.engine.search_text(str(query), self.folder_filter, when, order)
-        return self.engine.search_image(query, self.folder_filter, when, order)  # type: ignore[arg-type]
+        return self.engine.search_image(
+            query, self.folder_filter, when, order, self._image_exclude  # type: ignore[arg-type]
+        )
 
     def _repeat_search(self) -> None:
         """The same search again (videos were indexed, the folder filter changed)."""
@@ -786,7 +796,9 @@ class MainWindow(QMainWindow):
             self._on_message("error", "The thumbnail of this moment could not be read")
             return
         self.search_image(
-            cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), f"{Path(r.path).name} at {time_range(r.t0, r.t1)}"
+            cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB),
+            f"{Path(r.path).name} at {time_range(r.t0, r.t1)}",
+            exclude=(r.path, r.t0, r.t1),
         )
         self.summary.setText(f"Moments that look like {self._image_label}…")
 

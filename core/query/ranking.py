@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from core.query.relevance import label
+
 
 @dataclass(frozen=True)
 class SearchResult:
@@ -53,6 +55,7 @@ class SearchResult:
             "t1": round(self.t1, 3),
             "score": round(self.score, 6),
             "relevance": None if self.relevance is None else round(self.relevance, 3),
+            "match": label(self.relevance),
             "thumbnail": self.thumbnail,
             "video_id": self.video_id,
             "segment_ids": list(self.segment_ids),

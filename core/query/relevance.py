@@ -18,6 +18,26 @@ Which moments a search shows at first (:func:`shown_count`) follows the distribu
 that stand out by at least :data:`MIN_STANDOUT` spreads *and* come within :data:`DROP` spreads
 of the best. A strong best hides a tail of middling ones; when nothing stands out, the closest
 few (:data:`MIN_SHOWN`) are still shown, and everything else is one "show more" away.
+
+**Labels** (:func:`judge`) need more than the library: in a library of look-alike videos even
+nonsense has a moment three spreads above the median, and a video's own frame can sit only 1.5
+spreads above it. So a label also weighs the score against what the model gives queries that
+match nothing (:mod:`core.query.null_queries`: a bank of null sentences, or of null pictures, run
+against the same library sample — :class:`NullScores`):
+
+* **above the null**: the score must reach :data:`NULL_QUANTILE` of the bank's best scores on
+  this library (what a query with nothing to find typically reaches as its best);
+* **the best description of this moment**: the score must come within :data:`MARGIN_GOOD`
+  spreads of the best any null query gives *this* moment (the hubness correction of cross-modal
+  retrieval: a moment every sentence scores high on proves nothing by scoring high on yours);
+* **strong** needs, beyond that, a clear margin over every null query on the moment
+  (:data:`MARGIN_STRONG` spreads) and either a strong standout in the library (three spreads) or
+  a score above every null query's best on this library by :data:`BEYOND_NULL` spreads (a
+  picture of the moment itself, in a library where everything looks alike).
+
+Anything else is *weak*. Margins are in spreads of the query's own library scores, so the rule
+reads the same for models whose cosines live at 0.2 (CLIP text–image) or at 0.9 (the demo model).
+The bar drawn beside a label stays within that label's band.
 """
 
 from __future__ import annotations
@@ -42,6 +62,15 @@ MIN_SHOWN = 3
 #: Relevance from which a moment reads as a strong or a good match (standout 3 and 2).
 STRONG = 0.75
 GOOD = 0.5
+#: A label needs a score at least this quantile of the null bank's best scores on the library.
+NULL_QUANTILE = 0.75
+#: ...and to come within this many spreads of the best null query on the moment itself...
+MARGIN_GOOD = -0.25
+#: ...and, to be strong, to beat every null query on the moment by this many spreads...
+MARGIN_STRONG = 0.5
+#: ...and either stand out by FULL_STANDOUT * STRONG spreads, or beat every null query's best
+#: on the library by this many.
+BEYOND_NULL = 1.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +99,65 @@ class Background:
 
     def relevance(self, score: float) -> float:
         return float(min(1.0, max(0.0, self.standout(score) / FULL_STANDOUT)))
+
+
+@dataclass(frozen=True)
+class NullScores:
+    """What a bank of null queries (:mod:`core.query.null_queries`) scores on one library: each
+    null query's best score over the library sample, and the bank itself, to score the moments
+    a search returns."""
+
+    tops: np.ndarray  # [N] each null query's best score over the sample
+    bank: np.ndarray  # [N, D] the null queries' vectors
+
+    @classmethod
+    def of(cls, bank: np.ndarray, sample: np.ndarray) -> NullScores | None:
+        """From the bank's vectors and the library sample's; None without either."""
+        if not len(bank) or not len(sample):
+            return None
+        return cls(np.asarray((bank @ sample.T).max(axis=1), np.float64), bank)
+
+    @property
+    def typical_best(self) -> float:
+        return float(np.quantile(self.tops, NULL_QUANTILE))
+
+    @property
+    def highest_best(self) -> float:
+        return float(self.tops.max())
+
+    def best_on(self, vectors: np.ndarray) -> np.ndarray:
+        """For each moment vector [M, D]: the best score any null query gives it [M]."""
+        if not len(vectors):
+            return np.zeros(0, np.float64)
+        return np.asarray((vectors @ self.bank.T).max(axis=1), np.float64)
+
+
+def judge(
+    score: float,
+    background: Background | None,
+    null: NullScores | None = None,
+    null_on_moment: float | None = None,
+) -> float | None:
+    """A moment's relevance (0–1), such that :func:`label` of it is the moment's label under the
+    rule in this module's docstring. None when the library is too small to say anything. Without
+    a null (no bank for this model) the library standout alone decides, as before."""
+    if background is None:
+        return None
+    bar = background.relevance(score)
+    if null is None:
+        return bar
+    spread = background.spread
+    above = score >= null.typical_best
+    margin = (score - null_on_moment) / spread if null_on_moment is not None else 0.0
+    if not above or margin < MARGIN_GOOD:
+        return min(bar, GOOD - 0.01)
+    clear = (
+        background.standout(score) >= FULL_STANDOUT * STRONG
+        or score >= null.highest_best + BEYOND_NULL * spread
+    )
+    if clear and margin >= MARGIN_STRONG:
+        return max(bar, STRONG)
+    return min(max(bar, GOOD), STRONG - 0.01)
 
 
 def label(relevance: float | None) -> str:

@@ -13,6 +13,7 @@ from a video finds the very segment it came from.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -22,7 +23,7 @@ import numpy as np
 
 from core.ingest import thumbnails
 from core.model.encoder import Encoder, QueryError, l2_normalise
-from core.query import relevance
+from core.query import null_queries, relevance
 from core.query.images import MIN_SHORT_SIDE, read_query_image
 from core.query.period import ANY_TIME, Period
 from core.query.ranking import (
@@ -34,10 +35,12 @@ from core.query.ranking import (
     merge_adjacent,
     named_place,
 )
-from core.query.relevance import Background
+from core.query.relevance import Background, NullScores
 from core.store.catalog import Catalog, SegmentRow
 from core.store.folders import canonical, owner
 from core.store.vector_index import VectorIndex
+
+log = logging.getLogger(__name__)
 
 #: Candidates a picture query takes from the index before rescoring by frame.
 IMAGE_CANDIDATES = 64
@@ -55,6 +58,8 @@ class Searcher:
         self.index = index
         self.encoder = encoder
         self.thumbs_dir = thumbs_dir
+        #: The null bank's scores per query kind, with the sample they were computed on.
+        self._nulls: dict[str, tuple[np.ndarray, NullScores | None]] = {}
 
     def text(
         self,
@@ -71,9 +76,10 @@ class Searcher:
         vector = self.encoder.encode_text(text)
         allowed = self.allowed(folders, when)
         hits = self.index.query(vector, k * 4 if merge else k, allowed)
+        background, null = self._background(vector)
         found = self._results(
-            hits, k, merge, background=self._background(vector), query=vector,
-            folders=folders, when=when,
+            hits, k, merge, background=background, query=vector,
+            folders=folders, when=when, null=null,
         )  # fmt: skip
         return in_order(found, order)
 
@@ -86,8 +92,11 @@ class Searcher:
         merge: bool = True,
         when: Period = ANY_TIME,
         order: str = "relevance",
+        exclude: tuple[str, float, float] | None = None,
     ) -> list[SearchResult]:
-        """Moments that look like a picture (a photo, or a frame of a video)."""
+        """Moments that look like a picture (a photo, or a frame of a video). ``exclude``
+        (path, t0, t1) leaves out the moment a "find similar" started from: it is the picture's
+        own moment, and showing it first would only repeat the question."""
         rgb = self._read_image(image)
         query = l2_normalise(self.encoder.encode_images([rgb]))[0]
         allowed = self.allowed(folders, when)
@@ -97,10 +106,13 @@ class Searcher:
         by_frame = self._frame_scores([rows[i] for i, _ in kept], [s for _, s in kept], query)
         rescored = [(seg_id, score) for (seg_id, _), score in zip(kept, by_frame, strict=True)]
         rescored.sort(key=lambda h: -h[1])
-        background = self._background(query, by_frame=True)
+        background, null = self._background(query, by_frame=True)
         found = self._results(
-            rescored, k, merge, rows, background, query, folders=folders, when=when
-        )
+            rescored, k + (exclude is not None), merge, rows, background, query,
+            folders=folders, when=when, null=null,
+        )  # fmt: skip
+        if exclude is not None:
+            found = [r for r in found if not _same_moment(r, exclude)][:k]
         return in_order(found, order)
 
     def browse(
@@ -210,14 +222,18 @@ class Searcher:
             for score, peak in zip(scores, _peaks(found, query), strict=True)
         ]
 
-    def _background(self, query: np.ndarray, *, by_frame: bool = False) -> Background | None:
+    def _background(
+        self, query: np.ndarray, *, by_frame: bool = False
+    ) -> tuple[Background | None, NullScores | None]:
         """The query's scores over a sample of the library's moments (see core.query.relevance),
-        scored as results are: by segment vector, or for a picture by best frame too."""
+        scored as results are: by segment vector, or for a picture by best frame too; and what
+        the null bank of the query's kind scores on the same sample."""
         ids, vectors = self.index.sample(
             relevance.SAMPLE if not by_frame else IMAGE_BACKGROUND_SAMPLE
         )
         if not ids:
-            return None
+            return None, None
+        null = self._null("picture" if by_frame else "sentence", vectors)
         scores = vectors @ query
         if by_frame:
             rows = self.catalog.segments(ids)
@@ -227,7 +243,23 @@ class Searcher:
             )
             scores = scores.astype(np.float64)
             scores[present] = rescored
-        return Background.of(scores)
+        return Background.of(scores), null
+
+    def _null(self, kind: str, sample: np.ndarray) -> NullScores | None:
+        """The null bank's scores on this sample, kept while the index keeps the same sample
+        (a bank against 2,048 moments is a product of ~260 x 2,048 vectors). A model whose
+        tower cannot encode the bank is rated by the library alone, and says so in the log."""
+        cached = self._nulls.get(kind)
+        if cached is not None and cached[0] is sample:
+            return cached[1]
+        try:
+            bank = null_queries.bank_vectors(self.encoder, kind)
+        except Exception as exc:  # a model that cannot read its bank: rate without it
+            log.warning("no null %s bank for %s: %s", kind, self.encoder.name, exc)
+            bank = np.zeros((0, self.encoder.embed_dim), np.float32)
+        null = NullScores.of(bank, sample)
+        self._nulls[kind] = (sample, null)
+        return null
 
     def _read_image(self, image: str | os.PathLike[str] | np.ndarray) -> np.ndarray:
         """A query picture as RGB: an array as given, a file through core.query.images (checked
@@ -250,6 +282,7 @@ class Searcher:
         *,
         folders: Sequence[str | os.PathLike[str]] | None = None,
         when: Period = ANY_TIME,
+        null: NullScores | None = None,
     ) -> list[SearchResult]:
         """Hits → moments: each inside its video, copies folded (named after the place found
         first inside ``folders`` and ``when``: core.query.ranking.fold_copies), overlaps merged,
@@ -286,10 +319,25 @@ class Searcher:
             rows[r.segment_ids[0]].fingerprint for r in results
         )
         bests = [None] * len(results) if query is None else self.best_frames(results, rows, query)
+        on_moment = self._null_on_moments(results, null)
         return [
-            self._finish(r, rows, background, everywhere, best)
+            self._finish(
+                r, rows, background, everywhere, best, null, on_moment.get(r.segment_ids[0])
+            )
             for r, best in zip(results, bests, strict=True)
         ]
+
+    def _null_on_moments(
+        self, results: Sequence[SearchResult], null: NullScores | None
+    ) -> dict[int, float]:
+        """The best score any null query gives each moment's best segment (by segment id)."""
+        if null is None or not results:
+            return {}
+        wanted = {r.segment_ids[0] for r in results}
+        out: dict[int, float] = {}
+        for ids, vectors in self.catalog.iter_segment_vectors(self.encoder.embed_dim, wanted):
+            out.update(zip(ids, null.best_on(l2_normalise(vectors)).tolist(), strict=True))
+        return out
 
     def best_frames(
         self, results: Sequence[SearchResult], rows: dict[int, SegmentRow], query: np.ndarray
@@ -328,6 +376,8 @@ class Searcher:
         background: Background | None,
         places: dict[str, list[str]],
         best: float | None,
+        null: NullScores | None = None,
+        null_on_moment: float | None = None,
     ) -> SearchResult:
         """The moment with its best second and that second's thumbnail (if cached), every
         other place its file lives, and its relevance."""
@@ -338,8 +388,14 @@ class Searcher:
             copies = tuple(p for p in places[row.fingerprint] if p != r.path)
         return replace(
             r, thumbnail=thumb, copies=copies, best_t=best,
-            relevance=None if background is None else background.relevance(r.score),
+            relevance=relevance.judge(r.score, background, null, null_on_moment),
         )  # fmt: skip
+
+
+def _same_moment(r: SearchResult, moment: tuple[str, float, float]) -> bool:
+    """Whether ``r`` is (or overlaps) the moment (path, t0, t1), under any of its copies' names."""
+    path, t0, t1 = moment
+    return (r.path == path or path in r.copies) and r.t0 < t1 and r.t1 > t0
 
 
 def _reachable(path: str, known: dict[str, bool]) -> bool:

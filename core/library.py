@@ -101,8 +101,8 @@ def open_library(
     try:
         return Library(encoder, where, **options)
     except (sqlite3.DatabaseError, CatalogError) as exc:
-        if not salvage.is_corruption(exc):
-            raise
+        if not salvage.is_corruption(exc) or not salvage.writable(where):
+            raise  # a damaged library on a read-only drive: said as it is
         log.info("library %s: the database is damaged (%s): salvaging it", where, exc)
     return salvage_library(encoder, where, **options)
 

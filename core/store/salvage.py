@@ -74,6 +74,13 @@ def is_corruption(exc: BaseException) -> bool:
     return any(word in text for word in _CORRUPT_WORDS)
 
 
+def writable(root: Path) -> bool:
+    """Whether a salvage can be written in the library folder ``root`` (the damaged file is
+    renamed there and a new one made beside it)."""
+    db = root / DB_NAME
+    return os.access(root, os.W_OK) and (not db.exists() or os.access(db, os.W_OK))
+
+
 # --------------------------------------------------------------------------- reading the pages
 def _varint(data: bytes, at: int) -> tuple[int, int]:
     """SQLite's big-endian varint at ``at``: (value, next offset)."""

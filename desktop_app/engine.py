@@ -11,6 +11,10 @@ the UI thread. Two Python threads do the work:
   a drop never waits for hours of indexing to end. A bigger request (removing a folder,
   switching the model) stops the job, which keeps every finished video, runs, and indexing
   resumes after it.
+  While idle it looks every :data:`CHANGE_CHECK_SECONDS` whether another process (``clipseek
+  index`` in a terminal) changed the library, and if so re-reads the panels and tells the
+  window (:attr:`Engine.libraryChanged`). The library's write lock is held only while a change
+  is written, so such a process is never kept out by an idle window.
 * the **search thread** answers queries. Only the newest request matters (the user is typing):
   older unanswered ones are dropped. Thumbnails are decoded there too, as ``QImage``, so the UI
   thread only paints.
@@ -79,6 +83,9 @@ SHOWN_THUMBNAILS = 24
 BROWSE_LIMIT = 5000
 #: Hover frames waiting at most: the mouse moves on faster than a seek.
 HOVER_QUEUE = 16
+#: How often the idle library thread looks whether another process changed the library (one
+#: SQLite PRAGMA when nothing did).
+CHANGE_CHECK_SECONDS = 2.0
 
 
 def frame_key(path: str, t: float) -> tuple[str, int]:
@@ -261,6 +268,9 @@ class Engine(QObject):
     framesLoaded = Signal(object)
     watchDirs = Signal(list)
     busy = Signal(str)  # what the library thread is doing ("" when idle)
+    #: Another process (``clipseek index``, ``clipseek folders``) changed the library; the
+    #: panels' snapshot has been sent again, the results may be out of date.
+    libraryChanged = Signal()
     message = Signal(str, str)  # level ('info' | 'warning' | 'error'), text
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -281,6 +291,8 @@ class Engine(QObject):
         self._serving = False
         self._running = False  # an op is being run on the library thread
         self._last_snapshot = 0.0
+        self._last_check = time.monotonic()
+        self._seen_generation = 0  # the library's count of other processes' changes, as shown
         self._search_request: SearchRequest | None = None
         self._thumbs_wanted: list[str] = []
         # Frames to decode: the best seconds of the newest answer (in order; a new search drops
@@ -438,11 +450,20 @@ class Engine(QObject):
         while True:
             with self._cv:
                 while not self._ops and not self._stop:
-                    self._cv.wait()
+                    wait = self._last_check + CHANGE_CHECK_SECONDS - time.monotonic()
+                    if wait <= 0:
+                        break
+                    self._cv.wait(wait)
                 if self._stop:
                     return
-                op = self._ops.popleft()
-                self._running = True
+                if not self._ops:
+                    op = None
+                else:
+                    op = self._ops.popleft()
+                    self._running = True
+            if op is None:
+                self._check_elsewhere()
+                continue
             try:
                 self._run_op(op)
             finally:
@@ -451,6 +472,25 @@ class Engine(QObject):
                     idle = not self._ops
             if idle:
                 self.busy.emit("")
+
+    def _check_elsewhere(self) -> None:
+        """(Idle.) Take in what another process changed; tell the panels and the window."""
+        self._last_check = time.monotonic()
+        lib = self._library
+        if lib is None:
+            return
+        try:
+            lib.refresh()  # a search may have taken the change in already: generation says
+            generation = lib.generation
+        except Exception:
+            log.exception("looking for changes to the library failed")
+            return
+        if generation == self._seen_generation:
+            return
+        self._seen_generation = generation
+        self._emit_snapshot(force=True)
+        self._emit_watch_dirs()
+        self.libraryChanged.emit()
 
     def _run_op(self, op: _Op) -> None:
         try:
@@ -500,6 +540,7 @@ class Engine(QObject):
         )
         with self._lib_lock:
             self._library = library
+        self._seen_generation = library.generation
         snap = self._read_snapshot()
         self.libraryOpened.emit(snap)
         if library.notice:  # e.g. its database was lost and its folders are indexed again

@@ -239,6 +239,7 @@ class MainWindow(QMainWindow):
         e.snapshot.connect(self._on_snapshot)
         e.progress.connect(self._on_progress)
         e.videoIndexed.connect(self._on_video)
+        e.libraryChanged.connect(self._on_changed_elsewhere)
         e.jobFinished.connect(self._on_job_finished)
         e.searchDone.connect(self._on_search_done)
         e.thumbnailsLoaded.connect(self._on_thumbnails)
@@ -403,6 +404,11 @@ class MainWindow(QMainWindow):
     def _on_video(self, outcome: VideoOutcome) -> None:
         if self.last_query is not None and not self._refresh.isActive():
             self._refresh.start()  # new segments appear in the current results
+
+    def _on_changed_elsewhere(self) -> None:
+        """Another process (``clipseek index``) changed the library: the results again."""
+        if self.last_query is not None and not self._refresh.isActive():
+            self._refresh.start()
 
     def _on_job_finished(self, s: JobSummary) -> None:
         pending = self.snapshot.pending if self.snapshot is not None else 0

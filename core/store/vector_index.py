@@ -362,10 +362,10 @@ class VectorIndex:
             self._index = index
             self._live = labels
             self._top = max(labels, default=0)
-            missing, stale = self._reconcile_locked(truth, fetch)
-            self.dirty = bool(stale or missing)
+            added, dropped = self._reconcile_locked(truth, fetch)
+            self.dirty = bool(added or dropped)
             if self.dirty:
-                return f"reconciled ({len(missing)} added, {len(stale)} dropped)"
+                return f"reconciled ({added} added, {dropped} dropped)"
             return "loaded"
 
     def _reconcile_locked(
@@ -408,12 +408,12 @@ class VectorIndex:
                     self._add_locked(ids, vectors)
             if count() == len(self._live):
                 return len(new), 0
-            ids = truth()
-            added, dropped = len(ids - self._live), len(self._live - ids)
+            labels = truth()
+            added, dropped = len(labels - self._live), len(self._live - labels)
             if added + dropped > max(1024, len(self._live) // 2):
-                self._rebuild_locked(len(ids), fetch(None))
+                self._rebuild_locked(len(labels), fetch(None))
             else:
-                self._reconcile_locked(ids, fetch)
+                self._reconcile_locked(labels, fetch)
             return len(new) + added, dropped
 
     def _load_checked(self) -> tuple[hnswlib.Index, set[int]] | None:

@@ -28,8 +28,10 @@ def test_the_window_shows_what_another_process_indexed(qtbot, window, tmp_path) 
         qtbot.waitUntil(lambda: window.snapshot.indexed == 2, timeout=15_000)
         assert [Path(f.path).name for f in window.snapshot.folders] == [folder.name]
         qtbot.waitUntil(
-            lambda: window.response is not None
-            and {Path(r.path).name for r in window.response.results} == {"one.mp4", "two.mp4"},
+            lambda: (
+                window.response is not None
+                and {Path(r.path).name for r in window.response.results} == {"one.mp4", "two.mp4"}
+            ),
             timeout=15_000,
         )
 

@@ -51,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "Encoder": "core.model.encoder",
     "load_bundle": "core.model.bundle",
     "resolve_model": "core.model.registry",
+    "models_dir": "core.model.registry",
     "DEMO_MODEL": "core.model.registry",
     "install_model": "core.model.install",
     "precision_for_this_machine": "core.model.sources",
@@ -151,6 +152,7 @@ __all__ = [
     "load_bundle",
     "logs_dir",
     "make_demo_videos",
+    "models_dir",
     "open_library",
     "openable",
     "plan_videos",
@@ -213,7 +215,7 @@ if TYPE_CHECKING:  # what the names are, for mypy and editors
     from core.model.bundle import BundleError, load_bundle
     from core.model.encoder import Encoder, QueryError
     from core.model.install import install_model
-    from core.model.registry import DEMO_MODEL, resolve_model
+    from core.model.registry import DEMO_MODEL, models_dir, resolve_model
     from core.model.sources import (
         DEFAULT_SOURCE,
         InstallCancelled,

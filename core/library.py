@@ -112,7 +112,9 @@ def salvage_library(encoder: Encoder, root: Path, **options: Any) -> Library:
     it still holds is kept, the videos it lost are indexed again by the next run) and open the
     library on the result; its ``notice`` says once what was recovered. The caller has closed
     any :class:`Library` it had open there."""
-    report = salvage.repair(root, encoder.embed_dim, functools.partial(pool_segments, encoder))
+    report = salvage.repair(
+        root, encoder.embed_dim, functools.partial(pool_segments, encoder), DEFAULT_RATE
+    )
     library = Library(encoder, root, **options)
     library.notice = report.describe(DB_NAME)
     return library
@@ -206,7 +208,9 @@ class Library:
                 dated,
                 time.perf_counter() - started,
             )
-        self._searcher = Searcher(self.catalog, self.index, encoder, self.thumbs_dir)
+        self._searcher = Searcher(
+            self.catalog, self.index, encoder, self.thumbs_dir, cache_dir() / "null_queries"
+        )
         self._seen = self.catalog.data_version()  # what opening wrote is not another's change
 
     def _settings(self, rate: float | None, segment: SegmentRule | None) -> LibrarySettings:

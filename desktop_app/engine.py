@@ -830,7 +830,10 @@ class Engine(QObject):
                 else:
                     assert request.image is not None
                     results = lib.search_image(
-                        request.image, request.k, exclude=request.exclude, **options  # type: ignore[arg-type]
+                        request.image,
+                        request.k,
+                        exclude=request.exclude,
+                        **options,  # type: ignore[arg-type]
                     )
         except (QueryError, TokenizerError, LibraryError) as exc:
             return SearchResponse(request, error=str(exc))

@@ -500,9 +500,8 @@ class MainWindow(QMainWindow):
             return self.engine.browse(self.folder_filter, when)
         if kind == "text":
             return self.engine.search_text(str(query), self.folder_filter, when, order)
-        return self.engine.search_image(
-            query, self.folder_filter, when, order, self._image_exclude  # type: ignore[arg-type]
-        )
+        image: str | np.ndarray = query  # type: ignore[assignment]
+        return self.engine.search_image(image, self.folder_filter, when, order, self._image_exclude)
 
     def _repeat_search(self) -> None:
         """The same search again (videos were indexed, the folder filter changed)."""

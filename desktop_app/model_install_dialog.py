@@ -26,7 +26,9 @@ from core import (
     install_model,
     precision_for_this_machine,
 )
-from core.model.registry import models_dir as default_models_dir
+from core import (
+    models_dir as default_models_dir,
+)
 from desktop_app.background import BackgroundTask, TaskControl
 from desktop_app.formatting import duration
 

@@ -15,8 +15,8 @@ bank per kind of query:
   match a frame of a real video.
 
 Their vectors depend only on the model, so they are computed once per model (the text or image
-tower's checksum and the bank's own) and kept in the cache folder; a lost or unreadable cache is
-simply computed again.
+tower's checksum and the bank's own) and kept in a cache folder the caller names (the library
+passes the per-user cache folder); a lost or unreadable cache is simply computed again.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 
 from core.model.encoder import Encoder, l2_normalise
-from core.paths import cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -102,13 +101,15 @@ def _bank_key(encoder: Encoder, kind: str) -> str:
     return hashlib.sha256(recipe.encode()).hexdigest()[:24]
 
 
-def bank_vectors(encoder: Encoder, kind: str) -> np.ndarray:
+def bank_vectors(encoder: Encoder, kind: str, cache: Path | None = None) -> np.ndarray:
     """The L2-normalised vectors [N, D] of ``kind``'s bank under ``encoder``'s model, from the
-    cache folder when they were computed before."""
+    ``cache`` folder when they were computed before (None: computed every time)."""
     if kind not in KINDS:
         raise ValueError(f"no null bank for {kind!r}")
-    path = cache_dir() / "null_queries" / f"{_bank_key(encoder, kind)}.npy"
+    path = None if cache is None else cache / f"{_bank_key(encoder, kind)}.npy"
     try:
+        if path is None:
+            raise FileNotFoundError
         cached = np.load(path, allow_pickle=False)
         if cached.ndim == 2 and cached.shape[1] == encoder.embed_dim and len(cached):
             return np.asarray(cached, np.float32)
@@ -119,7 +120,8 @@ def bank_vectors(encoder: Encoder, kind: str) -> np.ndarray:
     else:
         vectors = encoder.encode_images(null_pictures())
     vectors = l2_normalise(np.asarray(vectors, np.float32))
-    _save(path, vectors)
+    if path is not None:
+        _save(path, vectors)
     return vectors
 
 

@@ -52,12 +52,20 @@ class Searcher:
     """Queries over one library's catalog and vector index, with the model that made them."""
 
     def __init__(
-        self, catalog: Catalog, index: VectorIndex, encoder: Encoder, thumbs_dir: Path
+        self,
+        catalog: Catalog,
+        index: VectorIndex,
+        encoder: Encoder,
+        thumbs_dir: Path,
+        null_cache: Path | None = None,
     ) -> None:
+        """``null_cache``: where the null banks' vectors are kept between runs
+        (:mod:`core.query.null_queries`); None computes them once per searcher."""
         self.catalog = catalog
         self.index = index
         self.encoder = encoder
         self.thumbs_dir = thumbs_dir
+        self.null_cache = null_cache
         #: The null bank's scores per query kind, with the sample they were computed on.
         self._nulls: dict[str, tuple[np.ndarray, NullScores | None]] = {}
 
@@ -253,7 +261,7 @@ class Searcher:
         if cached is not None and cached[0] is sample:
             return cached[1]
         try:
-            bank = null_queries.bank_vectors(self.encoder, kind)
+            bank = null_queries.bank_vectors(self.encoder, kind, self.null_cache)
         except Exception as exc:  # a model that cannot read its bank: rate without it
             log.warning("no null %s bank for %s: %s", kind, self.encoder.name, exc)
             bank = np.zeros((0, self.encoder.embed_dim), np.float32)

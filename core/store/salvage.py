@@ -37,7 +37,6 @@ from core.ingest.segments import (
     SegmentSpan,
     plan_segments,
 )
-from core.preferences import DEFAULT_RATE
 from core.store import layout
 from core.store.catalog import Catalog, from_blobs, to_blob
 from core.store.layout import DB_NAME, LOCK_NAME
@@ -399,29 +398,31 @@ def move_aside(db: Path) -> Path:
 Pool = Callable[[np.ndarray, Sequence[SegmentSpan]], np.ndarray]
 
 
-def repair(root: Path, dim: int, pool: Pool) -> SalvageReport:
+def repair(root: Path, dim: int, pool: Pool, default_rate: float = 1.0) -> SalvageReport:
     """Salvage the library database in ``root`` under its write lock (the caller has closed its
     own connections), and drop the saved vector index: it is rebuilt from the stored vectors
     when the library is opened next."""
     lock = WriteLock(root / LOCK_NAME)
     lock.acquire()
     try:
-        report = salvage(root / DB_NAME, dim, pool)
+        report = salvage(root / DB_NAME, dim, pool, default_rate)
         layout.drop_index_files(root)
         return report
     finally:
         lock.release()
 
 
-def salvage(db: Path, dim: int, pool: Pool) -> SalvageReport:
+def salvage(db: Path, dim: int, pool: Pool, default_rate: float = 1.0) -> SalvageReport:
     """Move the damaged ``db`` aside and write a new one at ``db`` from what it still holds.
+    ``default_rate`` is the sampling rate to assume when the row that recorded it was lost (the
+    caller's default: the store knows nothing of the user's preferences).
 
     The caller must have closed every connection to ``db`` (and hold the write lock).
     """
     aside = move_aside(db)
     rows = read_rows(aside, dim)
     report = SalvageReport(kept_as=aside, meta_kept="model_id" in rows.meta)
-    rate = _float(rows.meta.get("sample_rate"), DEFAULT_RATE)
+    rate = _float(rows.meta.get("sample_rate"), default_rate)
     rule = SegmentRule(
         _float(rows.meta.get("segment_window"), DEFAULT_WINDOW),
         _float(rows.meta.get("segment_hop"), DEFAULT_HOP),

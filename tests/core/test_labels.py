@@ -113,27 +113,27 @@ def test_judge_weighs_the_null_as_well_as_the_library() -> None:
 
 
 def test_null_banks_are_the_models_own_and_cached(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("CLIPSEEK_HOME", str(tmp_path))
     encoder = Encoder(DEMO_MODEL, force_cpu=True)
-    sentences = null_queries.bank_vectors(encoder, "sentence")
+    sentences = null_queries.bank_vectors(encoder, "sentence", tmp_path)
     assert sentences.shape == (len(null_queries.null_sentences()), encoder.embed_dim)
     np.testing.assert_allclose(np.linalg.norm(sentences, axis=1), 1.0, atol=1e-5)
-    pictures = null_queries.bank_vectors(encoder, "picture")
+    pictures = null_queries.bank_vectors(encoder, "picture", tmp_path)
     assert pictures.shape == (null_queries.PICTURE_COUNT, encoder.embed_dim)
-    cached = list((tmp_path / "cache" / "null_queries").glob("*.npy"))
+    cached = list(tmp_path.glob("*.npy"))
     assert len(cached) == 2
     # the second time comes from the cache: the towers are not run again
     monkeypatch.setattr(encoder, "encode_texts", lambda *a, **k: pytest.fail("re-encoded"))
-    np.testing.assert_array_equal(null_queries.bank_vectors(encoder, "sentence"), sentences)
+    np.testing.assert_array_equal(
+        null_queries.bank_vectors(encoder, "sentence", tmp_path), sentences
+    )
     # a damaged cache file is computed again, not trusted
     for path in cached:
         path.write_bytes(b"not a numpy file")
     monkeypatch.undo()
-    monkeypatch.setenv("CLIPSEEK_HOME", str(tmp_path))
-    again = null_queries.bank_vectors(Encoder(DEMO_MODEL, force_cpu=True), "picture")
+    again = null_queries.bank_vectors(Encoder(DEMO_MODEL, force_cpu=True), "picture", tmp_path)
     np.testing.assert_allclose(again, pictures, atol=1e-6)
     with pytest.raises(ValueError):
-        null_queries.bank_vectors(encoder, "sound")
+        null_queries.bank_vectors(encoder, "sound", tmp_path)
 
 
 def test_null_pictures_are_fixed_and_varied() -> None:

@@ -178,8 +178,7 @@ def test_dropping_a_picture_searches_by_it(qtbot, indexed, footage, tmp_path) ->
     )
     assert indexed.response.results
     assert not any(
-        r.path == mine.path and r.t0 < mine.t1 and r.t1 > mine.t0
-        for r in indexed.response.results
+        r.path == mine.path and r.t0 < mine.t1 and r.t1 > mine.t0 for r in indexed.response.results
     )
 
 

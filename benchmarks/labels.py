@@ -114,7 +114,16 @@ def label_of(results: list[Any], path: str | None = None) -> str:
 def one_seed(encoder: Encoder, seed: int, videos: int, root: Path) -> dict[str, list[str]]:
     lib, pairs = build_demo(encoder, videos=videos, seed=seed, root=root / f"demo-{seed}")
     out: dict[str, list[str]] = {
-        k: [] for k in ("present", "picture", "similar", "absent", "absent-misses", "unrelated")
+        k: []
+        for k in (
+            "present",
+            "picture",
+            "similar",
+            "absent",
+            "absent-misses",
+            "absent-preferred",
+            "unrelated",
+        )
     }
     try:
         present = set().union(*(pairs_in(c) for _, c in pairs))
@@ -137,9 +146,17 @@ def one_seed(encoder: Encoder, seed: int, videos: int, root: Path) -> dict[str, 
                 results = lib.search(caption, k=10)
                 out["absent"].append(label_of(results))
                 if out["absent"][-1] != "weak":  # what the model took it for
-                    shown = pairs_in(captions.get(results[0].path, ""))
-                    same = any(c == pair[0] for c, _ in shown)
+                    best = results[0]
+                    own = captions.get(best.path, "")
+                    same = any(c == pair[0] for c, _ in pairs_in(own))
                     out["absent-misses"].append("same colour" if same else "other colour")
+                    # does the model score the absent caption at least as high on that video
+                    # as the video's own caption? Then no rule on its scores can tell them apart
+                    mine = next(
+                        (r for r in lib.search(own, k=len(pairs)) if r.path == best.path), None
+                    )
+                    beaten = mine is not None and best.score >= mine.score
+                    out["absent-preferred"].append("yes" if beaten else "no")
         for sentence in UNRELATED:
             out["unrelated"].append(label_of(lib.search(sentence, k=10)))
     finally:
@@ -216,7 +233,13 @@ def main() -> int:
             "absent captions not called weak: the best video shows the same colour with another"
             f" shape in {misses['same colour']} of {sum(misses.values())}"
         )
+        preferred = Counter(totals.get("absent-preferred", []))
+        print(
+            "  ...and the model scores the absent caption on that video at least as high as the"
+            f" video's own caption in {preferred['yes']} of {sum(preferred.values())}"
+        )
         report["absent_misses"] = dict(misses)
+        report["absent_preferred_to_own_caption"] = dict(preferred)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0

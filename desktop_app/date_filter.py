@@ -10,9 +10,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate, Signal
-from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtCore import QDate, QTimer, Signal
+from PySide6.QtGui import QFocusEvent, QKeyEvent, QMouseEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QDateTimeEdit,
+    QHBoxLayout,
+    QLabel,
+    QToolButton,
+    QWidget,
+)
 
 from core import ANY_TIME, LAST_DAY, Period
 
@@ -30,6 +38,19 @@ class DateField(QDateEdit):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.start = QDate.currentDate()
+        #: The field was "any" when it took the focus, and nothing was chosen since.
+        self._visiting = False
+        #: The last key filled a part of the date and Qt moved on to the next by itself.
+        self._advanced = False
+        self.dateChanged.connect(self._chosen)
+
+    def _chosen(self) -> None:
+        self._visiting = False
+
+    @property
+    def visiting(self) -> bool:
+        """Entered at "any" and nothing chosen yet: the day shown is only where typing starts."""
+        return self._visiting
 
     def is_any(self) -> bool:
         return self.date() == _NO_BOUND
@@ -47,6 +68,46 @@ class DateField(QDateEdit):
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self._leave_any()  # the calendar then opens on the library's dates
         super().mousePressEvent(event)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        """Entering an "any" field (a click lands on its line edit, or Tab) shows the library's
+        day with the day selected, so that typing "9 Jun 2020" replaces it: typed into the word
+        "any", the keys were refused or became "any1Dec2026" (found living with the window).
+        Nothing is searched until a day is chosen; left untouched, the field is "any" again."""
+        if self.is_any():
+            self.blockSignals(True)
+            self.setDate(self.start)
+            self.blockSignals(False)
+            self._visiting = True
+        super().focusInEvent(event)
+        if self._visiting:
+            # after the click that gave the focus has placed its cursor (inside the year)
+            QTimer.singleShot(0, self._select_day)
+
+    def _select_day(self) -> None:
+        if self._visiting and self.hasFocus():
+            self.setSelectedSection(QDateTimeEdit.Section.DaySection)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Qt's date typing moves to the next part by itself once a part is full ("12" fills
+        the day), and a separator typed then moved on again: "12 Mar 2020" became 12 Jun 2020,
+        the month skipped. A separator right after such a move is taken as already done."""
+        text = event.text()
+        if text and text in " /-.," and self._advanced:
+            self._advanced = False
+            event.accept()
+            return
+        before = self.currentSection()
+        super().keyPressEvent(event)
+        self._advanced = bool(text) and text.isalnum() and self.currentSection() != before
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)  # a typed day is taken here (dateChanged)
+        if self._visiting:
+            self._visiting = False
+            self.blockSignals(True)
+            self.setDate(_NO_BOUND)
+            self.blockSignals(False)
 
 
 def _field(parent: QWidget, name: str, tip: str) -> DateField:
@@ -66,8 +127,12 @@ def _field(parent: QWidget, name: str, tip: str) -> DateField:
 
 
 def _day(field: DateField) -> date | None:
+    """The field's day; None for "any" (also while a field entered at "any" only shows the
+    day it would start from)."""
     d = field.date()
-    return None if d == _NO_BOUND else date(d.year(), d.month(), d.day())
+    if d == _NO_BOUND or field.visiting:
+        return None
+    return date(d.year(), d.month(), d.day())
 
 
 class DateFilter(QWidget):
@@ -100,6 +165,8 @@ class DateFilter(QWidget):
         row.addWidget(self.order_box)
         self.first.dateChanged.connect(self._on_dates)
         self.last.dateChanged.connect(self._on_dates)
+        self.first.editingFinished.connect(self._in_order)
+        self.last.editingFinished.connect(self._in_order)
         self.clear_button.clicked.connect(self.clear)
         self.order_box.currentIndexChanged.connect(lambda _i: self.changed.emit())
 
@@ -136,14 +203,20 @@ class DateFilter(QWidget):
         self.order_box.setCurrentIndex(max(0, self.order_box.findData(order)))
 
     def _on_dates(self) -> None:
+        if not (self.first.hasFocus() or self.last.hasFocus()):
+            self._in_order()  # set from code, the calendar or the wheel: finished at once
+        self.clear_button.setVisible(self.period().bounded)
+        self.changed.emit()
+
+    def _in_order(self) -> None:
+        """ "9 Jun 2027 – 1 Dec 2026" means the days between: the fields say so, in order (the
+        search used to swap them silently while the fields stayed reversed). Only once a typed
+        day is finished: Qt takes a day in as each part of it is typed, and swapping then moved
+        the other date under the user's fingers (found living with the window)."""
         first, last = _day(self.first), _day(self.last)
         if first and last and last < first:
-            # "9 Jun 2027 – 1 Dec 2026" means the days between: the fields say so, in order
-            # (the search used to swap them silently while the fields stayed reversed)
             a, b = self.first.date(), self.last.date()
             for field, day in ((self.first, b), (self.last, a)):
                 field.blockSignals(True)
                 field.setDate(day)
                 field.blockSignals(False)
-        self.clear_button.setVisible(self.period().bounded)
-        self.changed.emit()

@@ -463,6 +463,12 @@ def more_text(row: More) -> str:
     return f"{plural(row.count, 'more moment')} in this video"
 
 
+def time_badge(r: SearchResult, browsing: bool = False) -> str:
+    """The time on a card's picture: a moment's range, or a whole video's length when browsing
+    (its range always read "0:00 – 0:11", as its tooltip once did)."""
+    return length_text(r.t0, r.t1) if browsing else time_range(r.t0, r.t1)
+
+
 def card_tooltip(r: SearchResult, browsing: bool = False) -> str:
     if browsing:
         return "\n".join([readable(r.path), shot_detail(r), f"Length {length_text(r.t0, r.t1)}"])
@@ -698,7 +704,7 @@ class ResultDelegate(QStyledItemDelegate):
             text = f"{len(r.copies) + 1} places"
             w = fm.horizontalAdvance(text) + 12
             self._chip(p, fm, text, thumb.right() - w - 6, thumb.top() + 6, QColor(0, 0, 0, 170))
-        badge_text = time_range(r.t0, r.t1)
+        badge_text = time_badge(r, isinstance(model, ResultsModel) and model.browsing)
         bw, bh = fm.horizontalAdvance(badge_text) + 12, fm.height() + 4
         self._chip(
             p, fm, badge_text, thumb.right() - bw - 6, thumb.bottom() - bh - 6, QColor(0, 0, 0, 170)

@@ -19,6 +19,7 @@ from desktop_app.results import (
     card_width,
     header_detail,
     header_layout,
+    time_badge,
 )
 
 
@@ -184,3 +185,10 @@ def test_a_group_header_counts_the_moments_laid_out_under_it(qtbot) -> None:
     model.expand("/v/box.mp4")
     box_header = next(r for r in rows(model) if isinstance(r, Header) and "box" in r.path)
     assert header_detail(box_header) == "5 moments · /v"
+
+
+def test_a_browse_card_shows_its_videos_length_a_moment_its_range() -> None:
+    """A whole video's card read "0:00 – 0:06" on its picture (seen living with the window)."""
+    video = SearchResult("/v/a.mp4", 0.0, 6.0, 0.0, None, 1, (1,), duration=6.0)
+    assert time_badge(video, browsing=True) == "0:06"
+    assert time_badge(moment("a", 8.0, 0.9)) == "0:08 – 0:16"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate, QTimer, Signal
+from PySide6.QtCore import QDate, QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QFocusEvent, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -43,6 +43,19 @@ class DateField(QDateEdit):
         #: The last key filled a part of the date and Qt moved on to the next by itself.
         self._advanced = False
         self.dateChanged.connect(self._chosen)
+        self.lineEdit().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """A click into a field that only shows its suggested day (entered by Tab) selects the
+        day again instead of leaving the cursor inside the year, where typed days were refused
+        (found living with the window)."""
+        if (
+            watched is self.lineEdit()
+            and event.type() == QEvent.Type.MouseButtonRelease
+            and self._visiting
+        ):
+            QTimer.singleShot(0, self._select_day)
+        return super().eventFilter(watched, event)
 
     def _chosen(self) -> None:
         self._visiting = False

@@ -55,3 +55,16 @@ def test_a_field_only_visited_stays_any(qtbot) -> None:
     f.last.setFocus()
     qtbot.wait(50)
     assert f.first.is_any() and not f.period().bounded
+
+
+def test_tab_into_an_any_field_then_click_then_type(qtbot) -> None:
+    """Tab from "from" enters "to" (at "any"); a click into it then placed the cursor in the
+    year, and the typed day was refused (seen living with the window)."""
+    f = _filter(qtbot)
+    _type_into(qtbot, f.first, "9 Jun 2027")
+    qtbot.keyClick(f.first, Qt.Key.Key_Tab)
+    qtbot.wait(50)  # a person looks before clicking: the field has settled
+    assert f.last.hasFocus()
+    _type_into(qtbot, f.last, "1 Dec 2026")
+    assert f.first.date().toPython() == date(2026, 12, 1)
+    assert f.last.date().toPython() == date(2027, 6, 9)

@@ -130,7 +130,10 @@ class PreviewPane(QWidget):
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() + 1)
         self.title.setFont(font)
-        self.info = ElidedLabel("", self)
+        # what the moment is (a sentence: cut at its end), then where the file is (a path)
+        self.info = ElidedLabel(
+            "", self, (Qt.TextElideMode.ElideRight, Qt.TextElideMode.ElideMiddle)
+        )
         self.info.setObjectName("detailInfo")
         self.info.setStyleSheet("color: palette(placeholder-text);")
         self.problem = QLabel("", self)

@@ -107,12 +107,14 @@ class ElidedLabel(QLabel):
         self,
         text: str = "",
         parent: QWidget | None = None,
-        mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle,
+        mode: Qt.TextElideMode | tuple[Qt.TextElideMode, ...] = Qt.TextElideMode.ElideMiddle,
         preferred_chars: int = 40,
     ) -> None:
+        """``mode``: how every line is cut, or one mode per line (the last one for the rest):
+        a name keeps its both ends, a sentence its beginning."""
         super().__init__(parent)
         self.setTextFormat(Qt.TextFormat.PlainText)
-        self._mode = mode
+        self._modes = mode if isinstance(mode, tuple) else (mode,)
         self._preferred = preferred_chars
         self._extra_tip = ""
         self.setText(text)
@@ -136,9 +138,12 @@ class ElidedLabel(QLabel):
     def elided_lines(self) -> list[str]:
         """The lines as drawn."""
         fm, width = self.fontMetrics(), self._text_width()
+        modes = self._modes
         return [
-            line if fm.horizontalAdvance(line) <= width else fm.elidedText(line, self._mode, width)
-            for line in self.text().split("\n")
+            line
+            if fm.horizontalAdvance(line) <= width
+            else fm.elidedText(line, modes[min(i, len(modes) - 1)], width)
+            for i, line in enumerate(self.text().split("\n"))
         ]
 
     # -- size -----

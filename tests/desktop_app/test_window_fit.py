@@ -249,3 +249,22 @@ def test_no_clear_button_in_an_empty_search_box(qtbot) -> None:
     qtbot.waitUntil(showing, timeout=2_000)
     box.clear()
     qtbot.waitUntil(lambda: not showing(), timeout=2_000)
+
+
+def test_the_previews_detail_line_is_cut_at_its_end_its_path_in_the_middle(qtbot) -> None:
+    """The detail line was cut in the middle of a word ("Shot 9 Jun 2014,…rom the phone's
+    recording date", seen living with the window); a path keeps both its ends."""
+    from PySide6.QtCore import Qt
+
+    from desktop_app.text_fit import ElidedLabel
+
+    detail = "Length 0:12 · Shot 9 Jun 2014, 14:03 (UTC+02:00), from the phone's recording date"
+    path = "/tmp/live/awkward/" + "b" * 120 + ".mp4"
+    label = ElidedLabel(
+        f"{detail}\n{path}", None, (Qt.TextElideMode.ElideRight, Qt.TextElideMode.ElideMiddle)
+    )
+    qtbot.addWidget(label)
+    label.resize(260, 60)
+    first, second = label.elided_lines()
+    assert first.endswith("…") and first.startswith("Length 0:12")
+    assert second.startswith("/tmp") and second.endswith(".mp4") and "…" in second

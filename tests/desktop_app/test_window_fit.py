@@ -211,6 +211,25 @@ def test_pausing_keeps_the_indexing_bar_in_place(qtbot) -> None:
     assert places() == before and bar.sizeHint().width() == width
 
 
+def test_the_indexing_bar_has_room_for_what_it_says(qtbot) -> None:
+    """ "18 of 25 indexed · 4 failed" was clipped at the bar's edge ("4 fail|ed"), seen living
+    with the window: the bar was laid out at its 160 px minimum."""
+    from PySide6.QtGui import QFontMetrics
+
+    from desktop_app.indexing_bar import IndexingBar
+
+    bar = IndexingBar()
+    qtbot.addWidget(bar)
+    bar.set_counts(1818, 2525, 404, 303)
+    bar.update_progress(Progress("indexing", 1818, 2525, 0, 40, 12.5, 30.0, 4.0, "/v/a.mp4"))
+    bar.resize(bar.minimumSizeHint())
+    bar.show()
+    qtbot.wait(20)
+    text = bar.bar.text()
+    assert "404 failed" in text
+    assert bar.bar.width() >= QFontMetrics(bar.bar.font()).horizontalAdvance(text) + 8
+
+
 def test_the_loop_button_shows_its_state(qtbot) -> None:
     """(h) Loop looked the same on and off."""
     from desktop_app.player import PreviewPlayer

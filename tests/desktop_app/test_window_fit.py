@@ -187,18 +187,25 @@ def test_a_folder_of_copies_says_nothing_new_was_indexed(qtbot, window, tmp_path
     assert not any(m.startswith("Indexed 0") for m in said), said
 
 
-def test_pausing_keeps_the_indexing_bar_in_place(qtbot) -> None:
-    """(g) Pausing hid the speed and shortened "Indexing" to "Paused": the bar and its buttons
-    jumped sideways under the pointer."""
+def _indexing_bar(qtbot, indexed: int, videos: int, failed: int, pending: int, smallest=False):
+    """An indexing bar in the middle of a job, shown at its preferred (or smallest) size."""
     from desktop_app.indexing_bar import IndexingBar
 
     bar = IndexingBar()
     qtbot.addWidget(bar)
-    bar.set_counts(1, 3, 0, 2)
-    bar.update_progress(Progress("indexing", 1, 3, 0, 40, 12.5, 30.0, 4.0, "/v/a.mp4"))
-    bar.resize(bar.sizeHint())
+    bar.set_counts(indexed, videos, failed, pending)
+    progress = Progress("indexing", indexed, videos, 0, 40, 12.5, 30.0, 4.0, "/v/a.mp4")
+    bar.update_progress(progress)
+    bar.resize(bar.minimumSizeHint() if smallest else bar.sizeHint())
     bar.show()
     qtbot.wait(20)
+    return bar
+
+
+def test_pausing_keeps_the_indexing_bar_in_place(qtbot) -> None:
+    """(g) Pausing hid the speed and shortened "Indexing" to "Paused": the bar and its buttons
+    jumped sideways under the pointer."""
+    bar = _indexing_bar(qtbot, 1, 3, 0, 2)
 
     def places() -> list[tuple[int, int]]:
         return [(w.x(), w.width()) for w in (bar.bar, bar.pause_button, bar.cancel_button)]
@@ -216,15 +223,7 @@ def test_the_indexing_bar_has_room_for_what_it_says(qtbot) -> None:
     with the window: the bar was laid out at its 160 px minimum."""
     from PySide6.QtGui import QFontMetrics
 
-    from desktop_app.indexing_bar import IndexingBar
-
-    bar = IndexingBar()
-    qtbot.addWidget(bar)
-    bar.set_counts(1818, 2525, 404, 303)
-    bar.update_progress(Progress("indexing", 1818, 2525, 0, 40, 12.5, 30.0, 4.0, "/v/a.mp4"))
-    bar.resize(bar.minimumSizeHint())
-    bar.show()
-    qtbot.wait(20)
+    bar = _indexing_bar(qtbot, 1818, 2525, 404, 303, smallest=True)
     text = bar.bar.text()
     assert "404 failed" in text
     assert bar.bar.width() >= QFontMetrics(bar.bar.font()).horizontalAdvance(text) + 8

@@ -1,8 +1,18 @@
 # Two commands: `make run` and `make test`. Each creates .venv, installs what is missing, then acts.
+# `make run` installs the app's runtime only (no PyTorch); `make test` adds the `export` and `dev`
+# extras (PyTorch, open_clip, pytest, ruff, mypy) on top. Neither removes what the other installed.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+# With an NVIDIA driver, the CUDA runtime and cuDNN wheels ONNX Runtime's CUDA provider loads
+# (the `cuda` extra: onnxruntime-gpu[cuda,cudnn]); without one, nothing of CUDA is installed.
+NVIDIA_DRIVER := $(shell { nvidia-smi >/dev/null 2>&1 || [ -e /proc/driver/nvidia/version ]; } && echo yes)
+RUN_EXTRAS := $(if $(NVIDIA_DRIVER),[cuda])
+comma := ,
+TEST_EXTRAS := [$(if $(NVIDIA_DRIVER),cuda$(comma))export,dev]
+
 # What Qt's xcb platform, widgets and multimedia link from the system (`ldd` on
 # PySide6/Qt/plugins/platforms/libqxcb.so; desktop_app/startup_checks.py maps each library to its
 # package, and a test keeps the two lists in step).
@@ -12,7 +22,7 @@ QT_DEBS := libegl1 libgl1 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 l
 	libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 \
 	libxcb-xkb1
 
-.PHONY: run test lint bench system-deps clean
+.PHONY: install run test lint bench system-deps clean
 
 # Install the missing Qt system libraries when root (apt-get); otherwise say which are missing.
 system-deps:
@@ -25,26 +35,36 @@ system-deps:
 	  else echo "note: Qt may need these system packages:$$missing"; fi; \
 	fi
 
-$(STAMP): pyproject.toml constraints.txt
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e '.[export,dev]'
-	touch $(STAMP)
 
-run: system-deps $(STAMP)
+# The app's runtime: `pip install -e .` (plus the `cuda` extra where an NVIDIA driver is present).
+$(RUN_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install -q -c constraints.txt -e '.$(RUN_EXTRAS)'
+	touch $@
+
+# Tests, lint and benchmarks: the runtime plus the export and dev extras (torch from constraints.txt).
+$(TEST_STAMP): $(RUN_STAMP) pyproject.toml constraints.txt
+	$(BIN)/pip install -q -c constraints.txt -e '.$(TEST_EXTRAS)'
+	touch $@
+
+install: $(RUN_STAMP)
+
+run: system-deps install
 	$(BIN)/clipseek-app
 
-test: system-deps $(STAMP)
+test: system-deps $(TEST_STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 	$(BIN)/ruff check .
 	$(BIN)/mypy core desktop_app export
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy core desktop_app export
 
 # Figures quoted in README; ~10 min on a 2-core machine (the 1e6-segment ANN build is most of it).
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/indexing.py --arch ViT-B-32 --json bench-out/indexing.json
 	$(BIN)/python benchmarks/vector_index.py --json bench-out/vector_index.json
 	$(BIN)/python benchmarks/date_filter.py --json bench-out/date_filter.json

@@ -138,10 +138,11 @@ def read_weights(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         _fail(path, f"cannot be read ({exc.strerror or exc})")
     if head.startswith(ZIP_MAGIC):
         return read_pytorch(path)
+    if len(head) == 9 and head[8:9] == b"{":
+        # Before the pickle check: a header length may well start with the byte 0x80.
+        return read_safetensors(path)
     if head[:1] == b"\x80":
         _legacy(path)
-    if len(head) == 9 and head[8:9] == b"{":
-        return read_safetensors(path)
     _fail(path, "not a weights file (neither safetensors nor PyTorch's zip format)")
 
 

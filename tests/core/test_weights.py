@@ -485,3 +485,13 @@ def test_negative_bit_views_are_resolved(tmp_path: Path) -> None:
     x = torch.randn(5)
     torch.save({"n": torch._neg_view(x)}, tmp_path / "n.pt")
     assert np.array_equal(read_weights(tmp_path / "n.pt")["n"], -x.numpy())
+
+
+def test_a_header_length_starting_like_a_pickle_is_still_safetensors(tmp_path: Path) -> None:
+    # A 128-byte header: the file's first byte is 0x80, pickle's PROTO opcode.
+    name = "n" * (128 - len('{"":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'))
+    header = f'{{"{name}":{{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}}}'.encode()
+    assert len(header) == 128
+    path = _raw_st(tmp_path / "w.safetensors", header, np.float32(2.5).tobytes())
+    assert path.read_bytes()[:1] == b"\x80"
+    assert read_weights(path)[name].tolist() == [2.5]

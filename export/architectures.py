@@ -3,8 +3,10 @@
 We never re-implement CLIP: the towers are open_clip's ``CLIP`` class, built from a config dict
 in open_clip's own JSON schema. What this module adds is (1) a registry of the architectures
 ClipSeek supports, including ``tiny`` — a model of a few MB that walks exactly the same code paths
-as ViT-B/32 so that tests can export and run real bundles in seconds — and (2) a way to recover an
-architecture from a bare state dict, which is all an original CLIP4Clip checkpoint carries.
+as ViT-B/32 so that tests can export and run real bundles in seconds; the numbers of our own
+architectures live in ``core.model.archs``, shared with the numpy reference — and (2) a way to
+recover an architecture from a bare state dict, which is all an original CLIP4Clip checkpoint
+carries.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import torch
+
+from core.model.archs import CONTEXT_LENGTH as CONTEXT_LENGTH
+from core.model.archs import CUSTOM_ARCHS, OPENAI_ARCHS
+from core.model.archs import VOCAB_SIZE as VOCAB_SIZE
 
 # OpenAI CLIP's normalisation constants live with the preprocessing that uses them (re-exported).
 from core.model.preprocess import OPENAI_MEAN as OPENAI_MEAN
@@ -39,57 +45,14 @@ if TYPE_CHECKING:
 else:
     ClipTowers = torch.nn.Module
 
-CONTEXT_LENGTH = 77
-VOCAB_SIZE = 49408
-
-
 #: OpenAI's CLIP architectures, whose configs are open_clip's own (its JSON, read when asked):
-#: never retyped here, so they cannot drift from the weights open_clip loads.
-OPEN_CLIP_ARCHS = ("ViT-B-32", "ViT-B-16")
+#: never retyped here, so they cannot drift from the weights open_clip loads. (core.model.archs
+#: keeps a copy for the torch-free runtime, pinned to open_clip's by a test.)
+OPEN_CLIP_ARCHS = tuple(OPENAI_ARCHS)
 
-
-# The tiny model keeps the real tokenizer (49,408 tokens), so its size is dominated by the token
-# embedding table: 49,408 x 8 floats = 1.6 MB. Everything else is a few tens of KB. embed_dim equals
-# the text width, as in ViT-B/32, because seqTransf initialises its frame position embeddings from
-# the text tower's positions and adds them to frame vectors.
-_ARCHS: dict[str, dict[str, Any]] = {
-    "tiny": {
-        "embed_dim": 8,
-        "vision_cfg": {
-            "image_size": 32,
-            "layers": 2,
-            "width": 16,
-            "patch_size": 8,
-            "head_width": 8,
-        },
-        "text_cfg": {
-            "context_length": CONTEXT_LENGTH,
-            "vocab_size": VOCAB_SIZE,
-            "width": 8,
-            "heads": 2,
-            "layers": 4,
-        },
-    },
-    # Trained from scratch on the synthetic benchmark and shipped as the demo model: 64 px frames,
-    # a 32-wide text tower (the token table, 49,408 x 32, is most of its 3-4 MB in float16).
-    "small": {
-        "embed_dim": 32,
-        "vision_cfg": {
-            "image_size": 64,
-            "layers": 4,
-            "width": 96,
-            "patch_size": 8,
-            "head_width": 24,
-        },
-        "text_cfg": {
-            "context_length": CONTEXT_LENGTH,
-            "vocab_size": VOCAB_SIZE,
-            "width": 32,
-            "heads": 4,
-            "layers": 4,
-        },
-    },
-}
+# Our own architectures (tiny, small) are defined once, as plain numbers, in core.model.archs:
+# the numpy reference (core.model.reference) reads the same dicts.
+_ARCHS: dict[str, dict[str, Any]] = CUSTOM_ARCHS
 
 ARCH_NAMES: tuple[str, ...] = (*_ARCHS, *OPEN_CLIP_ARCHS)
 

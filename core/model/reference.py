@@ -188,7 +188,9 @@ def _linear(x: F64, weights: Weights, prefix: str, out_features: int, in_feature
     """torch.nn.Linear: ``x @ W.T + b`` with ``W`` stored [out, in]."""
     weight = _f64(weights, f"{prefix}.weight", (out_features, in_features))
     bias = _f64(weights, f"{prefix}.bias", (out_features,))
-    result: F64 = x @ weight.T + bias
+    # as one 2-D product: numpy's stacked matmul with a transposed operand can miss BLAS
+    flat = x.reshape(-1, in_features) @ weight.T + bias
+    result: F64 = flat.reshape(*x.shape[:-1], out_features)
     return result
 
 
@@ -218,7 +220,7 @@ def _attention(x: F64, weights: Weights, prefix: str, heads: int, mask: F64 | No
     head_dim = width // heads
     w_in = _f64(weights, f"{prefix}.in_proj_weight", (3 * width, width))
     b_in = _f64(weights, f"{prefix}.in_proj_bias", (3 * width,))
-    qkv = x @ w_in.T + b_in  # [B, L, 3W]: q, k, v side by side
+    qkv = (x.reshape(-1, width) @ w_in.T + b_in).reshape(batch, length, 3 * width)  # q, k, v
 
     def split(part: int) -> F64:  # [B, H, L, head_dim]
         chunk = qkv[..., part * width : (part + 1) * width]

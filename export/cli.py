@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.model.bundle import BundleError
@@ -240,6 +241,29 @@ def _run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_template(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "template",
+        help="write an architecture's weight-free ONNX templates (the torch-free model install)",
+    )
+    p.add_argument("--arch", required=True, help="tiny, small, ViT-B-32 or ViT-B-16")
+    p.add_argument(
+        "--out", metavar="DIR", help="default: resources/templates/ARCH-meanP in this checkout"
+    )
+
+
+def _run_template(args: argparse.Namespace) -> int:
+    from core.model.assemble import TEMPLATES, template_dir
+    from export.templates import make_template
+
+    out = Path(args.out) if args.out else template_dir(args.arch, TEMPLATES)
+    recipe = make_template(args.arch, out)
+    filled = sum(len(v) for v in recipe["files"].values())
+    size = sum(f.stat().st_size for f in out.iterdir())
+    print(f"{args.arch}: {filled} weights by name, {size / 1e6:.1f} MB of graph in {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clipseek-export", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
@@ -248,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_synth(sub)
     _add_train(sub)
     _add_eval(sub)
+    _add_template(sub)
     return parser
 
 
@@ -267,6 +292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_train(args)
         if args.command == "eval":
             return _run_eval(args)
+        if args.command == "template":
+            return _run_template(args)
     except (ExportError, BundleError, OSError) as exc:
         if args.debug:
             raise

@@ -19,10 +19,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from core.model.quantize import quantize_int8
 from export.errors import ExportError
 from export.model import CLIP4Clip
 
 OPSET = 18
+
+__all__ = ["convert_to_fp16", "export_towers", "quantize_int8"]
 
 
 class ImageTower(nn.Module):
@@ -128,28 +131,6 @@ def export_towers(model: CLIP4Clip, out_dir: Path) -> dict[str, Path]:
         {"frames": {0: batch, 1: steps}, "mask": {0: batch, 1: steps}},
     )
     return paths
-
-
-def quantize_int8(path: Path) -> None:
-    """Weights of MatMul/Gemm/Conv stored as int8, activations quantized on the fly (in place).
-
-    ONNX Runtime's dynamic quantization, int8 per output channel with ``reduce_range`` (7-bit
-    weights): on CPUs without VNNI the 8-bit products of u8 activations and s8 weights saturate
-    the 16-bit accumulators of the AVX2 kernels; with 7 bits they cannot. Measured on ViT-B/32:
-    cosine 0.9997 to the fp32 tower with reduce_range, 0.980 without. Inputs and outputs stay
-    float32, so the runtime treats the file like any other.
-    """
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    quantized = path.with_name(path.stem + ".int8.onnx")
-    quantize_dynamic(
-        path,
-        quantized,
-        per_channel=True,
-        reduce_range=True,
-        weight_type=QuantType.QInt8,
-    )
-    quantized.replace(path)
 
 
 def convert_to_fp16(path: Path) -> None:

@@ -8,6 +8,7 @@ import json
 import sys
 
 from core.cli.progress import ProgressLine
+from core.errors import UsageError
 from core.model.encoder import Encoder
 from core.model.registry import resolve_model
 
@@ -48,7 +49,7 @@ def cmd_embed_text(args: argparse.Namespace) -> int:
 
 
 def cmd_install_model(args: argparse.Namespace) -> int:
-    from core.model.install import install_model
+    from core.model.install import install_file, install_model
     from core.model.sources import (
         DEFAULT_SOURCE,
         InstallCancelled,
@@ -80,8 +81,13 @@ def cmd_install_model(args: argparse.Namespace) -> int:
             out.line(text)
         last_stage = p.stage
 
+    if args.arch is not None and args.file is None:
+        raise UsageError("--arch goes with --file (the architecture of a weights file on disk)")
     try:
-        path = install_model(source, hub_url=args.hub, on_progress=progress)
+        if args.file is not None:
+            path = install_file(args.file, source, arch=args.arch, on_progress=progress)
+        else:
+            path = install_model(source, hub_url=args.hub, on_progress=progress)
     except InstallCancelled:
         print("clipseek: install interrupted; run it again to resume", file=sys.stderr)
         return 130

@@ -41,6 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="int8: an image tower quantized for CPUs (1.7x faster); auto: int8 unless an"
         " NVIDIA GPU will run it",
     )
+    p.add_argument(
+        "--file",
+        metavar="PATH",
+        help="install from a weights file already on disk (safetensors or pytorch_model.bin)"
+        " instead of downloading; it must be the pinned file unless --arch names what it is",
+    )
+    p.add_argument(
+        "--arch",
+        metavar="ARCH",
+        help="with --file: the architecture of weights other than the pinned file (e.g. ViT-B-32)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=model_commands.cmd_install_model)
     _add_library_commands(sub)

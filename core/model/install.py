@@ -2,8 +2,9 @@
 
 The only time ClipSeek goes online, and only when the user asks. Steps:
 
-0. The converter is looked for first (``torch``, ``open_clip``, ``onnx`` in the Python that will
-   convert): without the ``export`` extra nothing is downloaded.
+0. For weights ClipSeek cannot assemble itself (an architecture without a shipped template, or a
+   trained CLIP4Clip head), the converter is looked for first (``torch``, ``open_clip``, ``onnx``
+   in the Python that will convert): without the ``export`` extra nothing is downloaded.
 1. **connecting**: the hub's file listing (``/api/models/<repo>/tree/<revision>``) gives the
    weights file's size and SHA-256 (its LFS object id). The default source also carries the
    SHA-256 and size ClipSeek expects, pinned to one hub commit: listing and pin must agree.
@@ -11,10 +12,16 @@ The only time ClipSeek goes online, and only when the user asks. Steps:
    resumed with an HTTP Range request after an interruption or a cancel (a server that ignores
    Range sends the whole file again and the download starts over).
 3. **verifying**: the SHA-256 of what arrived against the expected one; a mismatch deletes it.
-4. **converting**: ``python -m export.cli convert`` in a subprocess (PyTorch stays out of the
-   app's process), which checks ONNX Runtime against PyTorch before it writes the bundle.
+4. **converting**: zero-shot CLIP of a templated architecture (ViT-B/32) is **assembled in this
+   process without PyTorch** (:mod:`core.model.weights` reads the file, :mod:`core.model.assemble`
+   fills the exporter's graph templates and checks them against a numpy reference); anything
+   else runs ``python -m export.cli convert`` in a subprocess.
 5. The bundle is moved into ``<models>/<folder>`` only when complete (a previous bundle there is
    replaced only then); the downloaded weights are deleted.
+
+:func:`install_file` makes the same bundle from a weights file already on disk (copied from
+another computer, or downloaded by hand): the pinned SHA-256 must match, unless the caller names
+the architecture, which the tensors must then fit.
 
 No torch, no Qt: the CLI (``clipseek install-model``) and the app's dialog both call
 :func:`install_model`, which runs the steps: ``hub`` talks to the network, ``converter`` runs
@@ -31,9 +38,11 @@ import tempfile
 import threading
 from pathlib import Path
 
+from core.model.assemble import TEMPLATE_HEAD, AssembleError, assemble, template_archs
 from core.model.bundle import BundleError, load_bundle, write_manifest
 from core.model.converter import check_converter, convert
 from core.model.hub import download, host, remote_file, resolve_hub, sha256_of
+from core.model.reference import ClipConfig, ClipWeightsError
 from core.model.registry import models_dir as default_models_dir
 from core.model.sources import (
     DEFAULT_SOURCE,
@@ -43,6 +52,7 @@ from core.model.sources import (
     ModelSource,
     Report,
 )
+from core.model.weights import WeightsError, read_weights
 
 
 def _check_space(models: Path, need: int) -> None:
@@ -76,7 +86,8 @@ def install_model(
         if on_progress is not None:
             on_progress(p)
 
-    check_converter(python, safetensors=source.filename.endswith(".safetensors"))
+    if not assembled_here(source):
+        check_converter(python, safetensors=source.filename.endswith(".safetensors"))
     report(InstallProgress("connecting", message=f"Asking {host(hub)} about {source.repo}…"))
     size, sha = remote_file(source, hub)
     models.mkdir(parents=True, exist_ok=True)
@@ -96,13 +107,49 @@ def install_model(
             f"{source.filename} arrived damaged (its SHA-256 does not match the hub's);"
             " it was deleted: try again"
         )
-    report(InstallProgress("converting", message="Converting to ONNX and checking it…"))
+    final = _make_bundle(
+        source, weights, models, f"huggingface:{source.label} sha256:{sha}", python, cancel, report
+    )
+    weights.unlink(missing_ok=True)
+    report(InstallProgress("done", size, size, message=f"Installed in {final}"))
+    return final
+
+
+def assembled_here(source: ModelSource) -> bool:
+    """Whether ``source`` is made into a bundle in this process, without PyTorch."""
+    return source.head == TEMPLATE_HEAD and source.arch in template_archs()
+
+
+def _make_bundle(
+    source: ModelSource,
+    weights: Path,
+    models: Path,
+    origin: str,
+    python: str,
+    cancel: threading.Event | None,
+    report: Report,
+) -> Path:
+    """``weights`` made into ``<models>/<source.folder>``, replacing what is there only once the
+    new bundle is complete."""
     final = models / source.folder
     scratch = Path(tempfile.mkdtemp(prefix=f".{source.folder}-", dir=models))
     try:
         bundle = scratch / "bundle"
-        convert(source, weights, bundle, python, cancel, report)
-        _record_source(bundle, f"huggingface:{source.label} sha256:{sha}")
+        if assembled_here(source):
+            report(
+                InstallProgress("converting", message="Building the ONNX model and checking it…")
+            )
+            try:
+                assemble(
+                    read_weights(weights), source.arch, bundle,
+                    precision=source.precision, name=source.name, source=origin,
+                )  # fmt: skip
+            except (WeightsError, AssembleError, ClipWeightsError) as exc:
+                raise InstallError(f"the weights cannot be made into a model: {exc}") from None
+        else:
+            report(InstallProgress("converting", message="Converting to ONNX and checking it…"))
+            convert(source, weights, bundle, python, cancel, report)
+            _record_source(bundle, origin)
         if cancel is not None and cancel.is_set():
             raise InstallCancelled("cancelled")
         # Swap: the previous bundle goes into the scratch folder (deleted with it below), so
@@ -112,7 +159,63 @@ def install_model(
         bundle.rename(final)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    weights.unlink(missing_ok=True)
+    return final
+
+
+def install_file(
+    path: str | os.PathLike[str],
+    source: ModelSource = DEFAULT_SOURCE,
+    *,
+    arch: str | None = None,
+    models_dir: str | os.PathLike[str] | None = None,
+    on_progress: Report | None = None,
+    cancel: threading.Event | None = None,
+    python: str = sys.executable,
+) -> Path:
+    """A bundle from a weights file on disk (safetensors, or PyTorch's zip read without running
+    its pickled code). Its SHA-256 must be ``source``'s pinned one; a file that is not (another
+    copy, fine-tuned weights) is taken only when ``arch`` names what it is, and then gets a
+    folder and a name of its own, so the pinned model is never replaced by something else.
+    The file itself is left where it is."""
+    weights = Path(path).expanduser()
+
+    def report(p: InstallProgress) -> None:
+        if on_progress is not None:
+            on_progress(p)
+
+    if not weights.is_file():
+        raise InstallError(f"no weights file at {weights}")
+    size = weights.stat().st_size
+    report(InstallProgress("verifying", 0, size, message="Checking the SHA-256…"))
+    sha = sha256_of(weights, report, cancel)
+    if sha != source.sha256:
+        if arch is None:
+            raise InstallError(
+                f"{weights.name} is not the file this ClipSeek expects for {source.name}"
+                f" (SHA-256 {sha[:12]}…, expected {(source.sha256 or '?')[:12]}…); if it is other"
+                " weights of a known architecture, name it with --arch (e.g. --arch ViT-B-32)"
+            )
+        try:
+            ClipConfig.for_arch(arch)
+        except ClipWeightsError as exc:
+            raise InstallError(str(exc)) from None
+        suffix = "-int8" if source.precision == "int8" else ""
+        source = dataclasses.replace(
+            source,
+            arch=arch,
+            head=TEMPLATE_HEAD,
+            name=f"CLIP {arch} ({weights.name}){' (int8)' if suffix else ''}",
+            folder=f"{arch.lower()}-{sha[:8]}{suffix}",
+        )
+    elif arch is not None and arch != source.arch:
+        raise InstallError(f"{weights.name} is {source.name} ({source.arch}), not {arch}")
+    if not assembled_here(source):
+        check_converter(python, safetensors=weights.suffix == ".safetensors")
+    models = Path(models_dir) if models_dir else default_models_dir()
+    models.mkdir(parents=True, exist_ok=True)
+    _check_space(models, size + size // 10 + (64 << 20))
+    final = _make_bundle(source, weights, models, f"file:{weights.name} sha256:{sha}", python,
+                         cancel, report)  # fmt: skip
     report(InstallProgress("done", size, size, message=f"Installed in {final}"))
     return final
 

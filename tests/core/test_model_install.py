@@ -237,14 +237,98 @@ def test_a_server_that_ignores_range_makes_the_download_start_over(hub, tmp_path
 
 
 def test_without_the_export_extra_nothing_is_downloaded(hub, tmp_path) -> None:
+    """Weights ClipSeek cannot assemble itself (no template: here the ``small`` architecture)
+    still go through the converter, which is looked for before anything is downloaded."""
     no_torch = tmp_path / "python-without-torch"  # an interpreter whose find_spec finds nothing
     no_torch.write_text("#!/bin/sh\necho torch open_clip; exit 1\n")
     no_torch.chmod(0o755)
+    small = ModelSource(repo=REPO, filename=SOURCE.filename, arch="small", name="x", folder="x")
     with pytest.raises(
         InstallError, match=r"needs the export extra: pip install 'clipseek\[export\]'"
     ):
-        install_model(SOURCE, models_dir=tmp_path / "models", hub_url=hub.url, python=str(no_torch))
+        install_model(small, models_dir=tmp_path / "models", hub_url=hub.url, python=str(no_torch))
     assert hub.ranges == []  # asked before the 600 MB, not after
+
+
+def test_zero_shot_clip_installs_without_pytorch(hub, tiny_clip, tmp_path) -> None:
+    """The whole install, in a Python where ``import torch`` fails: downloaded from the stand-in
+    hub, assembled from the templates, checked against the numpy reference."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['torch'] = None; sys.modules['open_clip'] = None\n"
+        "from core.model.install import install_model\n"
+        "from core.model.sources import ModelSource\n"
+        f"source = ModelSource(repo={REPO!r}, filename={SOURCE.filename!r}, arch='tiny',"
+        " name='Tiny CLIP', folder='tiny')\n"
+        f"print(install_model(source, models_dir={str(tmp_path)!r}, hub_url={hub.url!r},"
+        " python='/nonexistent/python'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    bundle = Path(done.stdout.strip().splitlines()[-1])
+    encoder = Encoder(bundle, force_cpu=True)
+    assert encoder.manifest.parity["image_min_cosine"] >= 0.9999
+    import torch
+
+    model = tiny_clip[0]
+    with torch.no_grad():
+        tokens = torch.tensor([encoder.tokenize_query("a dog on the beach")])
+        expected = model.encode_text(tokens).numpy()[0]
+    assert _cosine(encoder.encode_text("a dog on the beach", normalize=False), expected) > 0.99999
+
+
+def _pinned(payload: bytes) -> ModelSource:
+    return ModelSource(
+        repo=REPO, filename=SOURCE.filename, arch="tiny", name="Tiny CLIP", folder="tiny",
+        sha256=hashlib.sha256(payload).hexdigest(), size=len(payload),
+    )  # fmt: skip
+
+
+def test_install_from_a_file_on_disk(tiny_clip, tmp_path) -> None:
+    from core.model.install import install_file
+
+    weights = tmp_path / "copied from the other laptop.safetensors"
+    weights.write_bytes(tiny_clip[1])
+    stages: list[str] = []
+    path = install_file(
+        weights, _pinned(tiny_clip[1]), models_dir=tmp_path / "models",
+        on_progress=lambda p: stages.append(p.stage),
+    )  # fmt: skip
+    assert path == tmp_path / "models" / "tiny" and weights.exists()  # the file stays
+    assert list(dict.fromkeys(stages)) == ["verifying", "converting", "done"]
+    encoder = Encoder(path, force_cpu=True)
+    assert encoder.manifest.name == "Tiny CLIP"
+    origin = "file:copied from the other laptop.safetensors sha256:"
+    assert encoder.manifest.source.startswith(origin)
+
+
+def test_a_file_that_is_not_the_pinned_one_needs_its_architecture_named(
+    tiny_clip, tmp_path
+) -> None:
+    """Another file (fine-tuned, or a pytorch_model.bin) is refused unless --arch says what it
+    is; then it gets a folder of its own, and weights of another shape say so in one line."""
+    import torch
+
+    from core.model.install import install_file
+
+    pinned = _pinned(b"the official file")
+    other = tmp_path / "pytorch_model.bin"
+    torch.save({k: v.clone() for k, v in tiny_clip[0].clip.state_dict().items()}, other)
+    models = tmp_path / "models"
+    with pytest.raises(InstallError, match=r"not the file this ClipSeek expects.*--arch"):
+        install_file(other, pinned, models_dir=models)
+    path = install_file(other, pinned, arch="tiny", models_dir=models)
+    assert path.parent == models and path.name.startswith("tiny-") and path.name != "tiny"
+    assert Encoder(path, force_cpu=True).manifest.name == "CLIP tiny (pytorch_model.bin)"
+    with pytest.raises(InstallError, match=r"cannot be made into a model: .*needs"):
+        install_file(other, pinned, arch="ViT-B-32", models_dir=models)
+    with pytest.raises(InstallError, match="no weights file"):
+        install_file(tmp_path / "missing.bin", pinned, arch="tiny", models_dir=models)
+    assert sorted(p.name for p in models.iterdir()) == [path.name]  # nothing half-made left
 
 
 def test_a_file_other_than_the_pinned_one_is_refused(hub, tmp_path) -> None:
@@ -416,25 +500,17 @@ def test_a_source_in_int8_installs_beside_its_fp32_bundle(monkeypatch) -> None:
     assert precision_for_this_machine() == "int8"
 
 
-def test_clipseek_install_model_command(hub, installed, tmp_path, monkeypatch, capsys) -> None:
+def test_clipseek_install_model_command(hub, tmp_path, monkeypatch, capsys) -> None:
     from core.cli import main as cli
-    from core.model import install as model_install
     from core.model import sources
 
     monkeypatch.setattr(sources, "DEFAULT_SOURCE", SOURCE)
-    fake = _fake_converter(installed[0])
-    asked: list[str] = []
-
-    def converting(source, *args, **kwargs) -> None:
-        asked.append(source.precision)
-        fake(source, *args, **kwargs)
-
-    monkeypatch.setattr(model_install, "convert", converting)
     monkeypatch.setenv("CLIPSEEK_HOME", str(tmp_path))
     monkeypatch.setenv("CLIPSEEK_FORCE_CPU", "1")  # no GPU: the int8 image tower by default
     assert cli.main(["install-model", "--hub", hub.url]) == 0
     out = capsys.readouterr()
-    assert out.out.strip() == str(tmp_path / "models" / "tiny-int8") and asked == ["int8"]
+    assert out.out.strip() == str(tmp_path / "models" / "tiny-int8")
+    assert Encoder(tmp_path / "models" / "tiny-int8", force_cpu=True).manifest.precision == "int8"
     stages = [line.split()[0] for line in out.err.splitlines()]  # not a TTY: a line per stage
     assert stages == ["connecting", "downloading", "verifying", "converting", "done"]
     # ...and the app now finds it without being told
@@ -446,12 +522,30 @@ def test_clipseek_install_model_command(hub, installed, tmp_path, monkeypatch, c
         "model": "Tiny CLIP",
         "path": str(tmp_path / "models" / "tiny"),
     }
-    assert asked == ["int8", "fp32"]
+    assert Encoder(tmp_path / "models" / "tiny", force_cpu=True).manifest.precision == "fp32"
     hub.corrupt = True
     assert cli.main(["install-model", "--hub", hub.url]) == 1  # the work failed
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) - 1 == err.index(next(e for e in err if e.startswith("clipseek: error:")))
     assert "arrived damaged" in err[-1]
+
+
+def test_clipseek_install_model_from_a_file(tiny_clip, tmp_path, monkeypatch, capsys) -> None:
+    from core.cli import main as cli
+    from core.model import sources
+
+    monkeypatch.setattr(sources, "DEFAULT_SOURCE", _pinned(b"the official file"))
+    monkeypatch.setenv("CLIPSEEK_HOME", str(tmp_path))
+    weights = tmp_path / "weights.safetensors"
+    weights.write_bytes(tiny_clip[1])
+    assert cli.main(["install-model", "--file", str(weights), "--precision", "fp32"]) == 1
+    assert "name it with --arch" in capsys.readouterr().err
+    argv = ["install-model", "--file", str(weights), "--arch", "tiny", "--precision", "fp32"]
+    assert cli.main([*argv, "--json"]) == 0
+    path = Path(json.loads(capsys.readouterr().out)["path"])
+    assert path.parent == tmp_path / "models" and Encoder(path, force_cpu=True).embed_dim == 8
+    assert cli.main(["install-model", "--arch", "tiny"]) == 2  # --arch only with --file
+    assert "--arch goes with --file" in capsys.readouterr().err
 
 
 def test_clipseek_install_model_offline(tmp_path, monkeypatch, capsys) -> None:

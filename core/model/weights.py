@@ -109,6 +109,16 @@ TORCH_DTYPES: dict[str, tuple[str, bool]] = {
     "bool": ("?", False),
 }
 
+#: What a PyTorch zip file may cost in memory, as a multiple of its size on disk (plus
+#: :data:`MEMORY_SLACK`): decompressed records and every tensor built, together. A real checkpoint
+#: needs about 1x (2x for bfloat16, widened; a little more for a tied weight); a file whose tensors
+#: repeat one element (stride 0), rebuild one storage many times, or inflate (a zip bomb) is
+#: refused before the memory is taken.
+MEMORY_PER_FILE_BYTE = 8
+MEMORY_SLACK = 16 << 20
+#: How deep a checkpoint's containers may nest (real ones: a handful of levels).
+MAX_NESTING = 100
+
 #: Which keys of a checkpoint hold the weights, tried in this order (module docstring).
 WEIGHT_KEYS: tuple[str, ...] = ("state_dict", "model")
 
@@ -320,12 +330,44 @@ class _Refused(Exception):
     """Raised inside the unpickler; turned into a :class:`WeightsError` naming the file."""
 
 
+def _no_setstate(self: object, state: object) -> NoReturn:
+    # A pickle's BUILD opcode calls __setstate__ (frozen slotted dataclasses have one that sets
+    # every field): without this, a file could re-point a stand-in's dtype or a tensor's array.
+    raise _Refused(f"a pickle that rewrites one of the reader's objects ({type(self).__name__})")
+
+
+for _standin in (_StorageType, _Dtype, _Storage, _Tensor):
+    setattr(_standin, "__setstate__", _no_setstate)  # noqa: B010
+
+
+class _Budget:
+    """The memory a file may make the reader take (:data:`MEMORY_PER_FILE_BYTE`)."""
+
+    def __init__(self, file_size: int) -> None:
+        self.left = self.limit = MEMORY_PER_FILE_BYTE * file_size + MEMORY_SLACK
+        self.file_size = file_size
+
+    def take(self, nbytes: int, what: str) -> None:
+        self.left -= nbytes
+        if self.left < 0:
+            raise _Refused(
+                f"{what} would take the reader past {self.limit:,} bytes of memory, more than a"
+                f" {self.file_size:,}-byte checkpoint can hold (a damaged or hostile file)"
+            )
+
+
 class _AllowListUnpickler(pickle.Unpickler):
     """An unpickler that can only build containers, storages and tensors (module docstring)."""
 
-    def __init__(self, file: io.BytesIO, storage: Callable[[str, _StorageType, int], _Storage]):
+    def __init__(
+        self,
+        file: io.BytesIO,
+        storage: Callable[[str, _StorageType, int], _Storage],
+        budget: _Budget,
+    ):
         super().__init__(file)
         self._storage = storage
+        self._budget = budget
         # Bound methods, built per file: a BUILD opcode cannot re-point them for later loads.
         self._allowed: dict[tuple[str, str], object] = {
             ("collections", "OrderedDict"): OrderedDict,
@@ -378,7 +420,10 @@ class _AllowListUnpickler(pickle.Unpickler):
         if not isinstance(storage, _Storage):
             raise _Refused("a tensor whose storage is not a storage record")
         kind = storage.kind
-        return _Tensor(_view(storage, storage.data, kind, storage_offset, size, stride, metadata))
+        data = storage.data
+        return _Tensor(
+            _view(storage, data, kind, storage_offset, size, stride, metadata, self._budget)
+        )
 
     def _rebuild_tensor_v3(
         self,
@@ -397,7 +442,9 @@ class _AllowListUnpickler(pickle.Unpickler):
             raise _Refused(f"a tensor of an unsupported dtype ({dtype!r})")
         raw = "u1" if dtype.dtype == "?" else dtype.dtype
         data = storage.data.view(np.dtype(raw).newbyteorder(storage.order))
-        return _Tensor(_view(storage, data, dtype, storage_offset, size, stride, metadata))
+        return _Tensor(
+            _view(storage, data, dtype, storage_offset, size, stride, metadata, self._budget)
+        )
 
     def _rebuild_parameter(
         self, data: object, requires_grad: object, backward_hooks: object
@@ -451,6 +498,7 @@ def _view(
     size: object,
     stride: object,
     metadata: object,
+    budget: _Budget,
 ) -> np.ndarray:
     """The tensor ``size``/``stride`` at ``storage_offset`` over ``data``, as an owned array."""
     shape = _ints(size)
@@ -465,7 +513,10 @@ def _view(
         if not isinstance(metadata, dict) or set(metadata) - {"neg", "conj"}:
             raise _Refused(f"a tensor with unknown metadata ({str(metadata)[:80]})")
         negate = bool(metadata.get("neg"))
-    if 0 in shape:
+    numel = math.prod(shape)
+    itemsize = 4 if kind.bf16 else data.dtype.itemsize  # bfloat16 is widened to float32
+    budget.take(numel * itemsize, f"a tensor of shape {list(shape)[:8]}")
+    if numel == 0:
         out = np.empty(shape, data.dtype)
     else:
         last = storage_offset + sum((n - 1) * s for n, s in zip(shape, strides, strict=True))
@@ -534,6 +585,7 @@ def _read_zip(path: str | os.PathLike[str], mm: mmap.mmap, zf: zipfile.ZipFile) 
             _fail(path, f"damaged PyTorch checkpoint (byteorder {said[:20]!r})")
         order = "<" if said == "little" else ">"
     cache: dict[str, _Storage] = {}
+    budget = _Budget(len(mm))
 
     def storage(key: str, kind: _StorageType, numel: int) -> _Storage:
         if key in cache:
@@ -548,12 +600,13 @@ def _read_zip(path: str | os.PathLike[str], mm: mmap.mmap, zf: zipfile.ZipFile) 
             raise _Refused(
                 f"storage data/{key} holds {info.file_size} bytes, its tensors need {need}"
             )
-        cache[key] = _Storage(key, _record(mm, zf, info, dtype, numel), kind, order)
+        cache[key] = _Storage(key, _record(mm, zf, info, dtype, numel, budget), kind, order)
         return cache[key]
 
     try:
+        budget.take(records["data.pkl"].file_size, "data.pkl")
         pickled = zf.read(records["data.pkl"])
-        obj = _AllowListUnpickler(io.BytesIO(pickled), storage).load()
+        obj = _AllowListUnpickler(io.BytesIO(pickled), storage, budget).load()
     except _Refused as exc:
         _fail(path, str(exc))
     except WeightsError:
@@ -564,11 +617,16 @@ def _read_zip(path: str | os.PathLike[str], mm: mmap.mmap, zf: zipfile.ZipFile) 
         # Damaged or odd pickles fail in many ways (UnpicklingError, EOFError, TypeError from
         # a call with the wrong arguments …): none of them ran code, all mean "cannot read".
         _fail(path, f"damaged PyTorch checkpoint (data.pkl: {type(exc).__name__}: {exc})")
-    return _flatten_checkpoint(path, obj)
+    return _flatten_checkpoint(path, obj, len(pickled))
 
 
 def _record(
-    mm: mmap.mmap, zf: zipfile.ZipFile, info: zipfile.ZipInfo, dtype: np.dtype[Any], numel: int
+    mm: mmap.mmap,
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    dtype: np.dtype[Any],
+    numel: int,
+    budget: _Budget,
 ) -> np.ndarray:
     """A storage record's first ``numel`` elements: mapped when stored, else read."""
     if info.compress_type == zipfile.ZIP_STORED:
@@ -579,18 +637,21 @@ def _record(
             start = at + 30 + name_len + extra_len
             if start + numel * dtype.itemsize <= len(mm):
                 return np.frombuffer(mm, dtype=dtype, count=numel, offset=start)
+    budget.take(info.file_size, f"record {info.filename}")
     raw = zf.read(info)
     return np.frombuffer(raw, dtype=dtype, count=numel)
 
 
-def _flatten_checkpoint(path: str | os.PathLike[str], obj: object) -> dict[str, np.ndarray]:
+def _flatten_checkpoint(
+    path: str | os.PathLike[str], obj: object, pickle_size: int
+) -> dict[str, np.ndarray]:
     if isinstance(obj, Mapping):
         for key in WEIGHT_KEYS:
             if isinstance(obj.get(key), Mapping):
                 obj = obj[key]
                 break
     out: dict[str, np.ndarray] = {}
-    for name, array in _leaves(path, "", obj):
+    for name, array in _leaves(path, "", obj, _Walk(set(), pickle_size + 1024)):
         if name in out:
             _fail(path, f"two tensors are both named {name!r}")
         out[name] = array
@@ -599,7 +660,22 @@ def _flatten_checkpoint(path: str | os.PathLike[str], obj: object) -> dict[str, 
     return out
 
 
-def _leaves(path: str | os.PathLike[str], prefix: str, obj: object) -> Iterator[tuple[str, Any]]:
+@dataclass(slots=True)
+class _Walk:
+    """The walk over a checkpoint's containers: the ones above the current one (a pickle can
+    file a list inside itself) and how many entries were visited, at most one per byte of
+    data.pkl plus slack (a pickle can file one list twice at every level: 2**depth names)."""
+
+    above: set[int]
+    left: int
+
+
+def _leaves(
+    path: str | os.PathLike[str], prefix: str, obj: object, walk: _Walk, depth: int = 0
+) -> Iterator[tuple[str, Any]]:
+    walk.left -= 1
+    if walk.left < 0:
+        _fail(path, "a checkpoint that repeats its containers into more entries than it holds")
     if isinstance(obj, _Tensor):
         yield prefix, obj.array
         return
@@ -609,9 +685,16 @@ def _leaves(path: str | os.PathLike[str], prefix: str, obj: object) -> Iterator[
         items = [(index, value) for index, value in enumerate(obj)]
     else:
         return  # numbers, strings, None, dtypes: not weights
+    if id(obj) in walk.above:
+        _fail(path, f"a checkpoint that holds itself (at {prefix[:80]!r})")
+    if depth >= MAX_NESTING:
+        _fail(path, f"containers nested more than {MAX_NESTING} deep (at {prefix[:80]!r})")
+    walk.above.add(id(obj))
     for key, value in items:
         if not isinstance(key, (str, int)) or isinstance(key, bool):
             if isinstance(value, (_Tensor, Mapping, list, tuple)):
                 _fail(path, f"a tensor is filed under a key that is not a name ({key!r})")
             continue
-        yield from _leaves(path, f"{prefix}.{key}" if prefix else str(key), value)
+        name = f"{prefix}.{key}" if prefix else str(key)
+        yield from _leaves(path, name, value, walk, depth + 1)
+    walk.above.discard(id(obj))

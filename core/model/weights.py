@@ -233,10 +233,13 @@ def read_safetensors(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
                 f" {count * dtype.itemsize} bytes, its range holds {end - begin}",
             )
         spans.append((begin, end, name))
-        if count == 0:
-            raw = np.empty(shape, dtype)
-        else:
-            raw = np.frombuffer(mm, dtype=dtype, count=count, offset=base + begin).reshape(shape)
+        try:
+            if count == 0:
+                raw = np.empty(shape, dtype)
+            else:
+                raw = np.frombuffer(mm, dtype, count=count, offset=base + begin).reshape(shape)
+        except ValueError as exc:  # more dimensions than numpy has, or a dimension too big
+            _fail(path, f"tensor {name!r} has a shape numpy cannot hold ({exc})")
         out[name] = _to_native(raw, bf16=dtype_name == "BF16", boolean=dtype_name == "BOOL")
     reach, furthest = 0, ""
     for begin, end, name in sorted(spans):

@@ -3,6 +3,7 @@ own stand-ins, are refused in one line. Written by hand (pickle opcodes): no tor
 
 from __future__ import annotations
 
+import json
 import pickle
 import pickletools
 import struct
@@ -152,3 +153,12 @@ def test_a_container_filed_twice_gives_both_names(tmp_path: Path) -> None:
     path = _zip(tmp_path / "w.pt", pkl, {"0": b"\0\0\x80\x3f"})
     got = read_weights(path)
     assert sorted(got) == ["a.w", "b.w"] and got["a.w"][0] == 1.0
+
+
+@pytest.mark.parametrize("shape", [[1] * 70, [0, 2**62, 2**62]], ids=["70 dims", "too big"])
+def test_a_safetensors_shape_numpy_cannot_hold_gives_one_line(tmp_path, shape) -> None:
+    end = 0 if 0 in shape else 4
+    header = json.dumps({"w": {"dtype": "F32", "shape": shape, "data_offsets": [0, end]}})
+    path = tmp_path / "w.safetensors"
+    path.write_bytes(struct.pack("<Q", len(header)) + header.encode() + bytes(4))
+    _refused(path, "a shape numpy cannot hold")

@@ -163,7 +163,8 @@ def check_parity(
     text = _min_cosine(run(TEXT_FILE, {"input_ids": ids}), encode_text(weights, cfg, ids))
     head = _min_cosine(run(HEAD_FILE, {"frames": frames, "mask": mask}), pooled)
     image_threshold = INT8_IMAGE_THRESHOLD if precision == "int8" else THRESHOLD
-    if image < image_threshold or text < THRESHOLD or head < THRESHOLD:
+    # written as 'not >=' so that a NaN cosine (NaN in the weights) fails too, as in export.parity
+    if not (image >= image_threshold and text >= THRESHOLD and head >= THRESHOLD):
         raise AssembleError(
             f"the assembled bundle does not compute what the weights do (min cosine: image"
             f" {image:.6f}, text {text:.6f}, head {head:.6f}; needed {THRESHOLD})"

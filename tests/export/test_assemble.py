@@ -74,3 +74,40 @@ def test_weights_of_another_architecture_are_refused_in_one_line(tmp_path) -> No
     with pytest.raises(AssembleError, match=r"no visual\.proj"):
         assemble(weights, "tiny", tmp_path / "tiny")
     assert not list(tmp_path.iterdir())  # nothing half-made left
+
+
+def test_half_precision_weights_give_the_converters_bundle(tmp_path) -> None:
+    """Some public files are float16 or bfloat16: the assembler widens them to float32 exactly,
+    as load_state_dict does when the converter loads them into its float32 model."""
+    torch.manual_seed(11)
+    model = build_model("tiny", head="meanP")
+    distinct_parameters(model, seed=5)
+    for dtype in (torch.float16, torch.bfloat16):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(p.to(dtype).float())  # what the converter's model holds after loading
+        half = {
+            k.removeprefix("clip."): (v.to(dtype).view(torch.int16) if dtype == torch.bfloat16
+                                      else v.to(dtype)).numpy()
+            for k, v in model.state_dict().items()
+            if k.startswith("clip.")
+        }  # fmt: skip
+        if dtype == torch.bfloat16:  # what core.model.weights returns for bfloat16: float32
+            half = {k: (v.astype(np.uint32) << 16).view(np.float32) if v.dtype == np.int16
+                    else v for k, v in half.items()}  # fmt: skip
+        else:
+            assert half["visual.proj"].dtype == np.float16
+        name = str(dtype).removeprefix("torch.")
+        made = assemble(half, "tiny", tmp_path / f"assembled-{name}")
+        converted = convert(model, tmp_path / f"converted-{name}").manifest
+        for file in ("image.onnx", "text.onnx", "head.onnx"):
+            assert made.files[file].sha256 == converted.files[file].sha256, (name, file)
+
+
+def test_weights_that_hold_nan_fail_parity(tmp_path) -> None:
+    weights = _weights(build_model("tiny", head="meanP"))
+    weights["visual.proj"] = weights["visual.proj"].copy()
+    weights["visual.proj"][0, 0] = np.nan
+    with pytest.raises(AssembleError, match="does not compute what the weights do"):
+        assemble(weights, "tiny", tmp_path / "tiny")
+    assert not list(tmp_path.iterdir())

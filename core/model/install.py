@@ -36,6 +36,7 @@ import shutil
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from core.model.assemble import TEMPLATE_HEAD, AssembleError, assemble, template_archs
@@ -128,9 +129,10 @@ def _make_bundle(
     python: str,
     cancel: threading.Event | None,
     report: Report,
+    unchanged: Callable[[], bool] | None = None,
 ) -> Path:
     """``weights`` made into ``<models>/<source.folder>``, replacing what is there only once the
-    new bundle is complete."""
+    new bundle is complete (and, with ``unchanged``, only if the file was not changed meanwhile)."""
     final = models / source.folder
     scratch = Path(tempfile.mkdtemp(prefix=f".{source.folder}-", dir=models))
     try:
@@ -152,6 +154,11 @@ def _make_bundle(
             _record_source(bundle, origin)
         if cancel is not None and cancel.is_set():
             raise InstallCancelled("cancelled")
+        if unchanged is not None and not unchanged():
+            raise InstallError(
+                f"{weights.name} changed while it was being read (still being copied?);"
+                " install it again once it is complete"
+            )
         # Swap: the previous bundle goes into the scratch folder (deleted with it below), so
         # at no point does a half bundle, or a second one, sit in models/.
         if final.exists():
@@ -185,7 +192,8 @@ def install_file(
 
     if not weights.is_file():
         raise InstallError(f"no weights file at {weights}")
-    size = weights.stat().st_size
+    before = _identity(weights)
+    size = before[0]
     report(InstallProgress("verifying", 0, size, message="Checking the SHA-256…"))
     sha = sha256_of(weights, report, cancel)
     if sha != source.sha256:
@@ -215,9 +223,18 @@ def install_file(
     models.mkdir(parents=True, exist_ok=True)
     _check_space(models, size + size // 10 + (64 << 20))
     final = _make_bundle(source, weights, models, f"file:{weights.name} sha256:{sha}", python,
-                         cancel, report)  # fmt: skip
+                         cancel, report, lambda: _identity(weights) == before)  # fmt: skip
     report(InstallProgress("done", size, size, message=f"Installed in {final}"))
     return final
+
+
+def _identity(path: Path) -> tuple[int, int, int, int]:
+    """What changes when a file is written: size, modification time, inode, device."""
+    try:
+        st = path.stat()
+    except OSError:
+        return (-1, -1, -1, -1)
+    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
 
 
 def _record_source(bundle: Path, source: str) -> None:

@@ -654,3 +654,31 @@ def test_install_from_the_window_opens_the_dialog_without_starting(qtbot, window
     monkeypatch.setattr(ModelInstallDialog, "exec", fake_exec)
     window.install_real_model()
     assert seen == [(False, True)]
+
+
+def test_a_file_that_changes_while_it_is_read_is_not_installed(tiny_clip, tmp_path, monkeypatch):
+    """A copy still in progress: the SHA-256 was of one file, the weights read are another."""
+    import torch
+    from safetensors.torch import save
+
+    import core.model.install as install
+    from export.model import build_model
+
+    torch.manual_seed(4)
+    other = save(
+        {k: v.contiguous() for k, v in build_model("tiny", "meanP").clip.state_dict().items()}
+    )
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(tiny_clip[1])
+    hashed = install.sha256_of
+
+    def hash_then_change(path, *args):
+        digest = hashed(path, *args)
+        Path(path).write_bytes(other)
+        return digest
+
+    monkeypatch.setattr(install, "sha256_of", hash_then_change)
+    models = tmp_path / "models"
+    with pytest.raises(InstallError, match="changed while it was being read"):
+        install.install_file(weights, _pinned(tiny_clip[1]), models_dir=models)
+    assert list(models.iterdir()) == []

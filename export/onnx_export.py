@@ -91,6 +91,35 @@ def _trace(
             raise ExportError(f"ONNX export of {path.name} failed: {first}") from exc
         finally:
             torch.backends.mha.set_fastpath_enabled(fastpath)
+    _without_debug_info(path)
+
+
+def _without_debug_info(path: Path) -> None:
+    """Drop the exporter's per-node debug metadata (in place).
+
+    torch.onnx records, on every node, the Python stack that made it — with the absolute paths of
+    our code and of open_clip's — plus FX names and scopes. The runtime never reads them, but they
+    made the same weights give different files in two checkouts (so a different vector identity,
+    and the torch-free install's templates could not match the converter's output outside the
+    folder they were made in). Without them a graph depends only on the model and the torch
+    version that exported it.
+    """
+    import onnx
+
+    model = onnx.load(str(path))
+    graphs = [model.graph]
+    while graphs:
+        graph = graphs.pop()
+        for node in graph.node:
+            del node.metadata_props[:]
+            for attr in node.attribute:
+                if attr.HasField("g"):
+                    graphs.append(attr.g)
+                graphs.extend(attr.graphs)
+    for function in model.functions:
+        for node in function.node:
+            del node.metadata_props[:]
+    onnx.save(model, str(path))
 
 
 def export_towers(model: CLIP4Clip, out_dir: Path) -> dict[str, Path]:

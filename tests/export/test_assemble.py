@@ -111,3 +111,22 @@ def test_weights_that_hold_nan_fail_parity(tmp_path) -> None:
     with pytest.raises(AssembleError, match="does not compute what the weights do"):
         assemble(weights, "tiny", tmp_path / "tiny")
     assert not list(tmp_path.iterdir())
+
+
+def test_exported_graphs_carry_no_source_paths(tmp_path) -> None:
+    """torch.onnx wrote each node's Python stack (absolute paths of our code and open_clip's)
+    into the graph: the same weights gave other bytes in another checkout (found when CI, in a
+    fresh clone, failed the equality tests above)."""
+    import onnx
+
+    from core.model.assemble import TEMPLATES
+    from export.onnx_export import export_towers
+
+    exported = export_towers(build_model("tiny", head="meanP"), tmp_path)
+    shipped = sorted(TEMPLATES.glob("*/*.onnx"))
+    assert shipped
+    for path in [*exported.values(), *shipped]:
+        data = path.read_bytes()
+        assert b'.py", line' not in data and b"site-packages" not in data, path
+        graph = onnx.load(str(path))
+        assert not any(node.metadata_props for node in graph.graph.node), path

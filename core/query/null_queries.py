@@ -21,6 +21,7 @@ passes the per-user cache folder); a lost or unreadable cache is simply computed
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.resources
 import logging
@@ -49,6 +50,20 @@ def null_sentences() -> list[str]:
     """The bank of sentences, without comments and blank lines."""
     lines = SENTENCES.read_text(encoding="utf-8").splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+@functools.cache
+def _positions() -> dict[str, int]:
+    return {_normal(t): i for i, t in enumerate(null_sentences())}
+
+
+def position(text: str) -> int | None:
+    """Where ``text`` stands in the sentence bank (case and spacing aside), or None."""
+    return _positions().get(_normal(text))
 
 
 def null_pictures(count: int = PICTURE_COUNT, size: int = PICTURE_SIZE) -> list[np.ndarray]:

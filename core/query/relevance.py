@@ -125,11 +125,16 @@ class NullScores:
     def highest_best(self) -> float:
         return float(self.tops.max())
 
-    def best_on(self, vectors: np.ndarray) -> np.ndarray:
-        """For each moment vector [M, D]: the best score any null query gives it [M]."""
+    def best_on(self, vectors: np.ndarray, leave_out: int | None = None) -> np.ndarray:
+        """For each moment vector [M, D]: the best score any null query gives it [M], leaving
+        out bank entry ``leave_out`` (the query itself, when it is one of the bank's sentences:
+        a query cannot be its own null)."""
         if not len(vectors):
             return np.zeros(0, np.float64)
-        return np.asarray((vectors @ self.bank.T).max(axis=1), np.float64)
+        scores = vectors @ self.bank.T
+        if leave_out is not None and 0 <= leave_out < scores.shape[1]:
+            scores[:, leave_out] = -np.inf
+        return np.asarray(scores.max(axis=1), np.float64)
 
 
 def judge(

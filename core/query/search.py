@@ -87,7 +87,7 @@ class Searcher:
         background, null = self._background(vector)
         found = self._results(
             hits, k, merge, background=background, query=vector,
-            folders=folders, when=when, null=null,
+            folders=folders, when=when, null=null, leave_out=null_queries.position(text),
         )  # fmt: skip
         return in_order(found, order)
 
@@ -291,6 +291,7 @@ class Searcher:
         folders: Sequence[str | os.PathLike[str]] | None = None,
         when: Period = ANY_TIME,
         null: NullScores | None = None,
+        leave_out: int | None = None,
     ) -> list[SearchResult]:
         """Hits → moments: each inside its video, copies folded (named after the place found
         first inside ``folders`` and ``when``: core.query.ranking.fold_copies), overlaps merged,
@@ -327,7 +328,7 @@ class Searcher:
             rows[r.segment_ids[0]].fingerprint for r in results
         )
         bests = [None] * len(results) if query is None else self.best_frames(results, rows, query)
-        on_moment = self._null_on_moments(results, null)
+        on_moment = self._null_on_moments(results, null, leave_out)
         return [
             self._finish(
                 r, rows, background, everywhere, best, null, on_moment.get(r.segment_ids[0])
@@ -336,15 +337,17 @@ class Searcher:
         ]
 
     def _null_on_moments(
-        self, results: Sequence[SearchResult], null: NullScores | None
+        self, results: Sequence[SearchResult], null: NullScores | None, leave_out: int | None
     ) -> dict[int, float]:
-        """The best score any null query gives each moment's best segment (by segment id)."""
+        """The best score any null query (but ``leave_out``, the query's own sentence) gives each
+        moment's best segment (by segment id)."""
         if null is None or not results:
             return {}
         wanted = {r.segment_ids[0] for r in results}
         out: dict[int, float] = {}
         for ids, vectors in self.catalog.iter_segment_vectors(self.encoder.embed_dim, wanted):
-            out.update(zip(ids, null.best_on(l2_normalise(vectors)).tolist(), strict=True))
+            best = null.best_on(l2_normalise(vectors), leave_out)
+            out.update(zip(ids, best.tolist(), strict=True))
         return out
 
     def best_frames(

@@ -141,3 +141,18 @@ def test_null_pictures_are_fixed_and_varied() -> None:
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     assert all(x.dtype == np.uint8 and x.shape == (256, 256, 3) for x in a)
     assert len({x.tobytes() for x in a}) == len(a)
+
+
+def test_a_query_that_is_a_bank_sentence_is_not_its_own_null() -> None:
+    """A person may type exactly one of the bank's everyday sentences ("a dog catching a ball");
+    compared with itself on its own moment, it could never stand clear of the null."""
+    sentences = null_queries.null_sentences()
+    assert null_queries.position(sentences[3]) == 3
+    assert null_queries.position("  " + sentences[3].upper() + " ") == 3  # case and spacing aside
+    assert null_queries.position("something nobody wrote in the bank") is None
+    bank = np.eye(4, dtype=np.float32)
+    null = NullScores.of(bank, bank)
+    assert null is not None
+    moment = np.array([[0.0, 0.0, 1.0, 0.0]], dtype=np.float32)
+    assert null.best_on(moment)[0] == 1.0  # bank sentence 2 describes this moment exactly
+    assert null.best_on(moment, leave_out=2)[0] == 0.0  # ...unless it is the query itself

@@ -15,6 +15,7 @@ import contextlib
 import io
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -22,6 +23,9 @@ from torch import nn
 from core.model.quantize import quantize_int8
 from export.errors import ExportError
 from export.model import CLIP4Clip
+
+if TYPE_CHECKING:
+    import onnx
 
 OPSET = 18
 
@@ -107,6 +111,12 @@ def _without_debug_info(path: Path) -> None:
     import onnx
 
     model = onnx.load(str(path))
+    strip_debug_info(model)
+    onnx.save(model, str(path))
+
+
+def strip_debug_info(model: onnx.ModelProto) -> None:
+    """Drop every node's metadata_props (in place), in the graph, its subgraphs and functions."""
     graphs = [model.graph]
     while graphs:
         graph = graphs.pop()
@@ -119,7 +129,6 @@ def _without_debug_info(path: Path) -> None:
     for function in model.functions:
         for node in function.node:
             del node.metadata_props[:]
-    onnx.save(model, str(path))
 
 
 def export_towers(model: CLIP4Clip, out_dir: Path) -> dict[str, Path]:

@@ -270,6 +270,8 @@ def export_text_tower(
             location=data_path.name,
             size_threshold=1024,
         )
+        # onnx creates the data file owner-only (0600); give it the graph's own permissions
+        data_path.chmod(out_path.stat().st_mode & 0o777)
         return [out_path, data_path]
     onnx.save(proto, str(out_path))
     return [out_path]

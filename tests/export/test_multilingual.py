@@ -177,6 +177,7 @@ def test_external_data_in_one_file(tmp_path: Path) -> None:
     }
     assert locations == {"text.onnx.data"}
     assert path.stat().st_size < data.stat().st_size
+    assert data.stat().st_mode & 0o777 == path.stat().st_mode & 0o777  # not onnx's 0600
     ids, mask = _batch(_sentences([8, 3], seed=6))
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     assert _cos(_run(session, ids, mask), _torch(model, ids, mask)).min() >= 0.9999

@@ -18,12 +18,11 @@ from core.model.bundle import (
     HEAD_FILE,
     IMAGE_FILE,
     MANIFEST_NAME,
-    REQUIRED_FILES,
     TEXT_FILE,
     VOCAB_FILE,
     Manifest,
-    describe_files,
-    write_manifest,
+    new_manifest,
+    with_parity,
 )
 from core.model.tokenizer import default_vocab_path
 from export.architectures import OPENAI_MEAN, OPENAI_STD, VOCAB_SIZE
@@ -88,27 +87,16 @@ def convert(
         vocab_target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(default_vocab_path(), vocab_target)
         assert {p.name for p in paths.values()} == {IMAGE_FILE, TEXT_FILE, HEAD_FILE}
-        manifest = Manifest(
-            name=name or f"{model.arch}-{model.head_name}",
-            arch=model.arch,
-            embed_dim=model.embed_dim,
-            image_size=model.image_size,
-            mean=OPENAI_MEAN,
-            std=OPENAI_STD,
-            context_length=model.context_length,
-            vocab_size=VOCAB_SIZE,
-            head=model.head_name,
-            max_frames=max_frames,
-            precision=precision,
-            files=describe_files(scratch, list(REQUIRED_FILES)),
-            source=source,
-            created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        )
-        write_manifest(scratch, manifest)
+        manifest = new_manifest(
+            scratch, name=name or f"{model.arch}-{model.head_name}", arch=model.arch,
+            embed_dim=model.embed_dim, image_size=model.image_size,
+            context_length=model.context_length, vocab_size=VOCAB_SIZE, head=model.head_name,
+            max_frames=max_frames, precision=precision, source=source,
+            mean=OPENAI_MEAN, std=OPENAI_STD,
+        )  # fmt: skip
         log.info("checking parity of %s against PyTorch", precision)
         report = check_parity(model, scratch, precision)
-        manifest = Manifest(**{**manifest.__dict__, "parity": report.as_dict()})
-        write_manifest(scratch, manifest)
+        manifest = with_parity(scratch, manifest, report.as_dict())
         _swap_into_place(scratch, out)
     finally:
         if scratch.exists():

@@ -17,7 +17,6 @@ thresholds. ``precision="int8"`` quantizes the image tower with ONNX Runtime's d
 
 from __future__ import annotations
 
-import datetime as _dt
 import importlib.resources
 import json
 import shutil
@@ -32,12 +31,11 @@ import onnx
 from core.model.bundle import (
     HEAD_FILE,
     IMAGE_FILE,
-    REQUIRED_FILES,
     TEXT_FILE,
     VOCAB_FILE,
     Manifest,
-    describe_files,
-    write_manifest,
+    new_manifest,
+    with_parity,
 )
 from core.model.preprocess import OPENAI_MEAN, OPENAI_STD
 from core.model.quantize import quantize_int8
@@ -206,26 +204,14 @@ def assemble(
         vocab = scratch / VOCAB_FILE
         vocab.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(default_vocab_path(), vocab)
-        manifest = Manifest(
-            name=name or f"{arch}-{TEMPLATE_HEAD}",
-            arch=arch,
-            embed_dim=cfg.embed_dim,
-            image_size=cfg.image_size,
-            mean=OPENAI_MEAN,
-            std=OPENAI_STD,
-            context_length=cfg.context_length,
-            vocab_size=cfg.vocab_size,
-            head=TEMPLATE_HEAD,
-            max_frames=MAX_FRAMES,
-            precision=precision,
-            files=describe_files(scratch, list(REQUIRED_FILES)),
-            source=source,
-            created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        )
-        write_manifest(scratch, manifest)
-        parity = check_parity(scratch, weights, cfg, precision)
-        manifest = Manifest(**{**manifest.__dict__, "parity": parity})
-        write_manifest(scratch, manifest)
+        manifest = new_manifest(
+            scratch, name=name or f"{arch}-{TEMPLATE_HEAD}", arch=arch,
+            embed_dim=cfg.embed_dim, image_size=cfg.image_size,
+            context_length=cfg.context_length, vocab_size=cfg.vocab_size, head=TEMPLATE_HEAD,
+            max_frames=MAX_FRAMES, precision=precision, source=source,
+            mean=OPENAI_MEAN, std=OPENAI_STD,
+        )  # fmt: skip
+        manifest = with_parity(scratch, manifest, check_parity(scratch, weights, cfg, precision))
         scratch.rename(out)
     finally:
         if scratch.exists():

@@ -193,6 +193,54 @@ def write_manifest(root: Path, manifest: Manifest) -> Path:
     return target
 
 
+def new_manifest(
+    root: Path,
+    *,
+    name: str,
+    arch: str,
+    embed_dim: int,
+    image_size: int,
+    context_length: int,
+    vocab_size: int,
+    head: str,
+    max_frames: int,
+    precision: str,
+    source: str,
+    mean: tuple[float, float, float],
+    std: tuple[float, float, float],
+) -> Manifest:
+    """The manifest of a bundle just written into ``root`` (checksums of its files, the time),
+    written there, before parity is measured: the converter (``export``) and the torch-free
+    assembly (:mod:`core.model.assemble`) make theirs here, so the two cannot drift."""
+    import datetime as _dt
+
+    manifest = Manifest(
+        name=name,
+        arch=arch,
+        embed_dim=embed_dim,
+        image_size=image_size,
+        mean=mean,
+        std=std,
+        context_length=context_length,
+        vocab_size=vocab_size,
+        head=head,
+        max_frames=max_frames,
+        precision=precision,
+        files=describe_files(root, list(REQUIRED_FILES)),
+        source=source,
+        created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    )
+    write_manifest(root, manifest)
+    return manifest
+
+
+def with_parity(root: Path, manifest: Manifest, parity: Mapping[str, Any]) -> Manifest:
+    """``manifest`` with its parity figures, written into ``root``."""
+    manifest = Manifest(**{**manifest.__dict__, "parity": dict(parity)})
+    write_manifest(root, manifest)
+    return manifest
+
+
 def _require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
     if key not in data:
         raise BundleError(f"{MANIFEST_NAME}: missing field {key!r}")

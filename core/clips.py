@@ -189,7 +189,11 @@ class _Progress:
 
 def _display_matrix(frame: Any) -> list[int] | None:
     """The 3x3 display matrix a decoded frame carries (rotation, flips), or None."""
-    for side in frame.side_data:  # iterating gives the entries themselves
+    # PyAV 18.1.0 iterates a frame's side data as its entries (and its values() breaks), 18.1.1
+    # as its keys (a fresh install took 18.1.1 and saving a clip failed): take either
+    container = frame.side_data
+    for item in container:
+        side = item if hasattr(item, "type") else container[item]
         if getattr(side.type, "name", "") == "DISPLAYMATRIX" and side.buffer_size == 36:
             matrix = list(struct.unpack("<9i", bytes(memoryview(side))))
             identity = [65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30]

@@ -248,16 +248,29 @@ def _add_template(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--arch", required=True, help="tiny, small, ViT-B-32 or ViT-B-16")
     p.add_argument(
-        "--out", metavar="DIR", help="default: resources/templates/ARCH-meanP in this checkout"
+        "--multilingual",
+        action="store_true",
+        help="M-CLIP's XLM-R text tower instead (--arch tiny or full)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="default: resources/templates/ARCH-meanP (with --multilingual: mclip-xlmr-ARCH)"
+        " in this checkout",
     )
 
 
 def _run_template(args: argparse.Namespace) -> int:
     from core.model.assemble import TEMPLATES, template_dir
-    from export.templates import make_template
+    from core.model.assemble_text import text_template_dir
+    from export.templates import make_multilingual_template, make_template
 
-    out = Path(args.out) if args.out else template_dir(args.arch, TEMPLATES)
-    recipe = make_template(args.arch, out)
+    if args.multilingual:
+        out = Path(args.out) if args.out else text_template_dir(args.arch, TEMPLATES)
+        recipe = make_multilingual_template(args.arch, out)
+    else:
+        out = Path(args.out) if args.out else template_dir(args.arch, TEMPLATES)
+        recipe = make_template(args.arch, out)
     filled = sum(len(v) for v in recipe["files"].values())
     size = sum(f.stat().st_size for f in out.iterdir())
     print(f"{args.arch}: {filled} weights by name, {size / 1e6:.1f} MB of graph in {out}")

@@ -27,6 +27,9 @@ _EXPORTS: dict[str, str] = {
     "Progress": "core.ingest.job",
     "VideoOutcome": "core.ingest.job",
     "SearchResult": "core.query.ranking",
+    "QueryRoute": "core.query.towers",
+    "QUERY_LANGUAGES": "core.query.towers",
+    "language_name": "core.query.towers",
     "ORDERS": "core.query.ranking",
     "Period": "core.query.period",
     "LAST_DAY": "core.query.period",
@@ -93,6 +96,7 @@ _EXPORTS: dict[str, str] = {
 #: Exported under another name than the module's own (clearer out of context).
 _RENAMED = {
     "relevance_label": "label",
+    "QueryRoute": "Route",
     "plan_videos": "plan",
     "render_video": "render",
     "generate_videos": "generate",
@@ -109,6 +113,7 @@ __all__ = [
     "DEMO_SPLIT_SEED",
     "LAST_DAY",
     "ORDERS",
+    "QUERY_LANGUAGES",
     "BundleError",
     "DiskFull",
     "Encoder",
@@ -128,6 +133,7 @@ __all__ = [
     "PeriodError",
     "Progress",
     "QueryError",
+    "QueryRoute",
     "SearchResult",
     "SegmentExportCancelled",
     "SegmentExportError",
@@ -149,6 +155,7 @@ __all__ = [
     "indexed_at",
     "install_model",
     "is_candidate",
+    "language_name",
     "load_bundle",
     "logs_dir",
     "make_demo_videos",
@@ -231,5 +238,7 @@ if TYPE_CHECKING:  # what the names are, for mypy and editors
     from core.query.ranking import ORDERS, SearchResult
     from core.query.relevance import label as relevance_label
     from core.query.relevance import shown_count
+    from core.query.towers import QUERY_LANGUAGES, language_name
+    from core.query.towers import Route as QueryRoute
     from core.status import FileNote, FolderStatus, LibraryStatus
     from core.times import clock

@@ -50,11 +50,13 @@ from core.ingest.sync import Syncer, SyncReport
 from core.location import DEFAULT_RATE, library_root, model_id
 from core.model.bundle import legacy_identity
 from core.model.encoder import Encoder
+from core.model.registry import models_dir
 from core.model.sessions import CUDA
 from core.paths import cache_dir
 from core.query.period import ANY_TIME, Period
 from core.query.ranking import SearchResult
 from core.query.search import Searcher
+from core.query.towers import AUTO, QueryTowers, Route
 from core.status import FileNote, FolderStatus, LibraryStatus, ModelStatus, SamplingStatus
 from core.store import layout, salvage
 from core.store.catalog import Catalog, CatalogError, FolderRow, VideoMedia, VideoRow, VideoStatus
@@ -208,9 +210,12 @@ class Library:
                 dated,
                 time.perf_counter() - started,
             )
+        #: Which text tower reads a query (CLIP's, or a multilingual one for this model).
+        self.towers = QueryTowers(encoder, models_dir())
         self._searcher = Searcher(
-            self.catalog, self.index, encoder, self.thumbs_dir, cache_dir() / "null_queries"
-        )
+            self.catalog, self.index, encoder, self.thumbs_dir, cache_dir() / "null_queries",
+            self.towers,
+        )  # fmt: skip
         self._seen = self.catalog.data_version()  # what opening wrote is not another's change
 
     def _settings(self, rate: float | None, segment: SegmentRule | None) -> LibrarySettings:
@@ -632,11 +637,21 @@ class Library:
         merge: bool = True,
         when: Period = ANY_TIME,
         order: str = "relevance",
+        lang: str = AUTO,
     ) -> list[SearchResult]:
         """The ``k`` moments that best match a sentence (:class:`core.query.search.Searcher`),
-        shot within ``when``, by relevance or date. Raises QueryError for a bad query."""
+        shot within ``when``, by relevance or date, read in ``lang`` (``auto``: guessed, ``en``,
+        ``multi`` or a language code; :mod:`core.query.towers`). Raises QueryError for a bad
+        query."""
         self.refresh()
-        return self._searcher.text(text, k, folders=folders, merge=merge, when=when, order=order)
+        return self._searcher.text(
+            text, k, folders=folders, merge=merge, when=when, order=order, lang=lang
+        )
+
+    def route(self, text: str, lang: str = AUTO) -> Route:
+        """Which text tower reads (or read) ``text``, and why: :meth:`search`'s own rule, so a
+        caller can say which model answered. Cheap: nothing is encoded."""
+        return self.towers.route(text, lang)
 
     def search_image(
         self,

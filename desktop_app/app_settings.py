@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from core import DEFAULT_WINDOW, config_dir
+from core import DEFAULT_WINDOW, QUERY_LANGUAGES, config_dir
 from core import preferences as core_preferences
 
 DEFAULT_RESCAN_MINUTES = 10
@@ -27,6 +27,9 @@ class Preferences:
     sample_rate: float = 1.0  # kept by core (core.preferences): the CLI follows it
     segment_seconds: float = DEFAULT_WINDOW
     rescan_minutes: int = DEFAULT_RESCAN_MINUTES
+    #: Which text model reads a typed sentence: "auto" (English to CLIP, other languages to the
+    #: multilingual model), "en" or "multi" (core.QUERY_LANGUAGES).
+    query_language: str = "auto"
 
 
 class AppSettings:
@@ -51,6 +54,9 @@ class AppSettings:
             sample_rate=core_preferences.sample_rate(),
             segment_seconds=self._float("indexing/segment_seconds", d.segment_seconds),
             rescan_minutes=int(self._float("indexing/rescan_minutes", d.rescan_minutes)),
+            query_language=self._choice(
+                "search/language", [v for v, _ in QUERY_LANGUAGES], d.query_language
+            ),
         )
 
     def save_preferences(self, p: Preferences) -> None:
@@ -60,6 +66,7 @@ class AppSettings:
         self._s.remove("indexing/sample_rate")
         self._s.setValue("indexing/segment_seconds", p.segment_seconds)
         self._s.setValue("indexing/rescan_minutes", p.rescan_minutes)
+        self._s.setValue("search/language", p.query_language)
         self._s.sync()
 
     # -- window state -----
@@ -85,6 +92,10 @@ class AppSettings:
         if isinstance(value, str):
             return value.lower() in ("1", "true", "yes", "on")
         return bool(value)
+
+    def _choice(self, key: str, allowed: list[str], default: str) -> str:
+        value = str(self._s.value(key, default))
+        return value if value in allowed else default  # an edited or older file: the default
 
     def _float(self, key: str, default: float) -> float:
         try:

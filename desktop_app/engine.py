@@ -54,6 +54,7 @@ from core import (
     Period,
     Progress,
     QueryError,
+    QueryRoute,
     SearchResult,
     SegmentRule,
     SyncReport,
@@ -128,6 +129,8 @@ class Snapshot:
     frames_per_second: float = 0.0  # this machine's indexing speed (sampled frames)
     speed_measured: bool = False  # ... measured here, or a typical figure
     example: str = ""  # the demo's search to try: its own video comes first ("" until indexed)
+    #: Which model reads queries in other languages, or why none does (one line).
+    multilingual: str = ""
 
     @property
     def empty(self) -> bool:
@@ -154,6 +157,8 @@ class SearchRequest:
     order: str = "relevance"
     #: A picture search's own moment (path, t0, t1), left out of its answer ("find similar").
     exclude: tuple[str, float, float] | None = None
+    #: Which text model reads a sentence: "auto", "en", "multi" (core.QUERY_LANGUAGES).
+    lang: str = "auto"
 
     @property
     def browsing(self) -> bool:
@@ -178,6 +183,8 @@ class SearchResponse:
     thumbnails: dict[str, QImage] = field(default_factory=dict)
     seconds: float = 0.0
     error: str | None = None
+    #: Which text model read the sentence, and why (None for pictures and browsing).
+    route: QueryRoute | None = None
 
 
 @dataclass(frozen=True)
@@ -369,8 +376,10 @@ class Engine(QObject):
         folder: str | None = None,
         when: Period = ANY_TIME,
         order: str = "relevance",
+        lang: str = "auto",
     ) -> int:
-        return self._search(SearchRequest(0, text=text, folder=folder, when=when, order=order))
+        request = SearchRequest(0, text=text, folder=folder, when=when, order=order, lang=lang)
+        return self._search(request)
 
     def search_image(
         self,
@@ -728,6 +737,7 @@ class Engine(QObject):
             frames_per_second=st.indexing_frames_per_second,
             speed_measured=st.speed_measured,
             example=self._example(lib, st.videos, st.indexed, st.pending),
+            multilingual=lib.towers.summary(),
         )
 
     def _example(self, lib: Library, videos: int, indexed: int, pending: int) -> str:
@@ -817,6 +827,7 @@ class Engine(QObject):
     def _answer(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
         folders = [request.folder] if request.folder else None
+        route = None
         try:
             with self._lib_lock:
                 lib = self._library
@@ -826,7 +837,8 @@ class Engine(QObject):
                 if request.browsing:
                     results = lib.browse(folders=folders, when=request.when, limit=request.k)
                 elif request.text is not None:
-                    results = lib.search(request.text, request.k, **options)  # type: ignore[arg-type]
+                    results = lib.search(request.text, request.k, lang=request.lang, **options)  # type: ignore[arg-type]
+                    route = lib.route(request.text, request.lang)
                 else:
                     assert request.image is not None
                     results = lib.search_image(
@@ -847,7 +859,8 @@ class Engine(QObject):
         # already (most are not: indexing keeps one picture per window): made after this
         # answer is shown, so a search never waits for a seek
         self.load_frames([(r, r.start) for r in results[:SHOWN_THUMBNAILS] if needs_frame(r)])
-        return SearchResponse(request, results, thumbs, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        return SearchResponse(request, results, thumbs, seconds, route=route)
 
 
 def needs_frame(r: SearchResult) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from core import clock
+from core import QueryRoute, clock, language_name
 
 
 def time_range(t0: float, t1: float) -> str:
@@ -53,3 +53,17 @@ def media_fragment(path: str, t0: float, t1: float) -> str:
     The ``t=`` part is the W3C media-fragment form, which VLC-style players and browsers read.
     """
     return f"{path} @ {time_range(t0, t1)} (t={t0:g},{t1:g})"
+
+
+def read_by(route: QueryRoute | None) -> str:
+    """Which model read a sentence, for the results line: nothing for English read by CLIP
+    (what every search did before other languages existed), the language and "multilingual
+    model" otherwise, and a warning when a foreign sentence had to go to the English model."""
+    if route is None or (route.tower == "clip" and not route.note):
+        return ""
+    if route.tower == "clip":
+        needs = f"{language_name(route.language)} needs the multilingual one"
+        return f" · read by the English model ({needs})"
+    if route.language in ("und", ""):
+        return " · read by the multilingual model"
+    return f" · read as {language_name(route.language)} by the multilingual model"

@@ -71,6 +71,7 @@ from desktop_app.formatting import (
     media_fragment,
     plural,
     rate_text,
+    read_by,
     time_range,
 )
 from desktop_app.library_panel import LibraryPanel
@@ -499,7 +500,9 @@ class MainWindow(QMainWindow):
         if kind == "browse":
             return self.engine.browse(self.folder_filter, when)
         if kind == "text":
-            return self.engine.search_text(str(query), self.folder_filter, when, order)
+            return self.engine.search_text(
+                str(query), self.folder_filter, when, order, self.prefs.query_language
+            )
         image: str | np.ndarray = query  # type: ignore[assignment]
         return self.engine.search_image(image, self.folder_filter, when, order, self._image_exclude)
 
@@ -560,6 +563,8 @@ class MainWindow(QMainWindow):
         self.group_button.setEnabled(not self.results_model.by_date)
         self.menus.group_action.setEnabled(not self.results_model.by_date)
         self.summary.setText(self._summary_text(response))
+        route = response.route
+        self.summary.setToolTip("" if route is None else f"{route.describe()} ({route.reason})")
         if request.browsing and not request.when.bounded:
             shot = [r.captured_ts for r in response.results if r.captured_ts is not None]
             if shot:  # where a date field starts when touched: the library's own span
@@ -626,7 +631,7 @@ class MainWindow(QMainWindow):
         if strong == 0 and model.results[0].relevance is not None:
             lead += " · none is a clear match"
         order = " · newest first" if request.order == "date" else ""
-        return f"{lead}{when}{order} · {response.seconds * 1000:.0f} ms"
+        return f"{lead}{when}{order}{read_by(response.route)} · {response.seconds * 1000:.0f} ms"
 
     def _load_missing_thumbnails(self) -> None:
         missing = self.results_model.missing_thumbnails()
@@ -894,6 +899,7 @@ class MainWindow(QMainWindow):
             active_provider=self.status.device if self.status else "",
             library_rate=snap.sample_rate if snap else None,
             library_segment=snap.segment_seconds if snap else None,
+            multilingual=snap.multilingual if snap else "",
             parent=self,
         )
         if dialog.exec():
@@ -929,6 +935,13 @@ class MainWindow(QMainWindow):
         self.settings.save_preferences(new)
         self.watcher.set_rescan_minutes(new.rescan_minutes)
         change = plan_change(old, new, snap)
+        if (
+            new.query_language != old.query_language
+            and self.last_query is not None
+            and self.last_query[0] == "text"
+            and not change.restart
+        ):
+            self._latest_serial = self._ask()  # the same sentence, read by the other model
         if change.model_changed:
             self._overrides["model"] = None
         if change.force_cpu_changed:

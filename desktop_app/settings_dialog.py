@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import BundleError, load_bundle
+from core import QUERY_LANGUAGES, BundleError, load_bundle
 from desktop_app.app_settings import Preferences
 
 
@@ -36,6 +37,7 @@ class SettingsDialog(QDialog):
         active_provider: str = "",
         library_rate: float | None = None,
         library_segment: float | None = None,
+        multilingual: str = "",
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -90,6 +92,29 @@ class SettingsDialog(QDialog):
         model_layout.addLayout(install_row)
         model_layout.addWidget(self.cpu_check)
 
+        # -- search -----
+        search_box = QGroupBox("Search", self)
+        self.language_combo = QComboBox(search_box)
+        self.language_combo.setObjectName("queryLanguage")
+        for value, words in QUERY_LANGUAGES:
+            self.language_combo.addItem(words, value)
+        self.language_combo.setCurrentIndex(
+            max(0, self.language_combo.findData(prefs.query_language))
+        )
+        self.language_combo.setToolTip(
+            "Which text model reads what you type. CLIP's own model reads English best; the"
+            " multilingual model (installed separately, for OpenAI CLIP ViT-B/32) reads Korean"
+            " and 47 more languages into the same index."
+        )
+        self.language_note = QLabel(multilingual or "No multilingual text model serves this model.",
+                                    search_box)  # fmt: skip
+        self.language_note.setObjectName("multilingualModel")
+        self.language_note.setWordWrap(True)
+        self.language_note.setStyleSheet("color: palette(placeholder-text);")
+        search_form = QFormLayout(search_box)
+        search_form.addRow("Query language:", self.language_combo)
+        search_form.addRow(self.language_note)
+
         # -- indexing -----
         index_box = QGroupBox("Indexing", self)
         self.rate_spin = QDoubleSpinBox(index_box)
@@ -135,6 +160,7 @@ class SettingsDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(model_box)
+        layout.addWidget(search_box)
         layout.addWidget(index_box)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
@@ -148,6 +174,7 @@ class SettingsDialog(QDialog):
             sample_rate=round(self.rate_spin.value(), 2),
             segment_seconds=round(self.segment_spin.value(), 1),
             rescan_minutes=self.rescan_spin.value(),
+            query_language=str(self.language_combo.currentData() or "auto"),
         )
 
     def _browse(self) -> None:

@@ -279,10 +279,12 @@ def cmd_search(args: argparse.Namespace) -> int:
             "folders": folders, "merge": merge, "when": when, "order": args.sort,
         }  # fmt: skip
         started = time.perf_counter()
+        route = None
         if args.image is not None:
             results = lib.search_image(args.image, args.k, **options)
         else:
-            results = lib.search(args.text, args.k, **options)
+            results = lib.search(args.text, args.k, lang=args.lang, **options)
+            route = lib.route(args.text, args.lang)
         elapsed = time.perf_counter() - started
         if args.json:
             print(
@@ -291,14 +293,19 @@ def cmd_search(args: argparse.Namespace) -> int:
                         "query": {
                             "text": args.text, "image": args.image,
                             "after": args.after, "before": args.before, "sort": args.sort,
+                            "lang": args.lang if args.image is None else None,
                         },
+                        "tower": None if route is None else route.to_json(),
                         "results": [r.to_json() for r in results],
                         "seconds": round(elapsed, 4),
                     },
                     indent=2,
                 )
             )  # fmt: skip
-        elif not results and when.bounded:
+            return 0
+        if route is not None and (route.tower != "clip" or route.note):
+            print(route.describe())  # English read by CLIP goes without saying
+        if not results and when.bounded:
             print(f"no results: no indexed video was {when.describe()}")
         elif not results:
             print("no results: the library is empty (run `clipseek index FOLDER`)")

@@ -53,6 +53,8 @@ class Encoder:
         self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
         m = self.bundle.manifest
         self.manifest = m
+        #: How the sessions were asked for: a second text tower is made the same way.
+        self.force_cpu, self.threads = force_cpu, threads
         self.tokenizer = ClipTokenizer(self.bundle.vocab, context_length=m.context_length)
         # The image tower and head run while video decodes on the same cores: no spinning.
         self._image: Session = create_session(

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from core.model.encoder import Encoder, l2_normalise
+from core.model.text_tower import TextTower
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +105,12 @@ def null_pictures(count: int = PICTURE_COUNT, size: int = PICTURE_SIZE) -> list[
     return out
 
 
-def _bank_key(encoder: Encoder, kind: str) -> str:
+def _bank_key(encoder: Encoder, kind: str, reader: TextTower | None = None) -> str:
     tower = "text.onnx" if kind == "sentence" else "image.onnx"
     files = encoder.manifest.files
     tower_sum = files[tower].sha256 if tower in files else encoder.manifest.name
+    if reader is not None:  # a second text tower reads the sentences: its own vectors
+        tower_sum = f"tower-{reader.identity}"
     if kind == "sentence":
         bank = hashlib.sha256(SENTENCES.read_bytes()).hexdigest()
     else:
@@ -116,12 +119,16 @@ def _bank_key(encoder: Encoder, kind: str) -> str:
     return hashlib.sha256(recipe.encode()).hexdigest()[:24]
 
 
-def bank_vectors(encoder: Encoder, kind: str, cache: Path | None = None) -> np.ndarray:
+def bank_vectors(
+    encoder: Encoder, kind: str, cache: Path | None = None, reader: TextTower | None = None
+) -> np.ndarray:
     """The L2-normalised vectors [N, D] of ``kind``'s bank under ``encoder``'s model, from the
-    ``cache`` folder when they were computed before (None: computed every time)."""
+    ``cache`` folder when they were computed before (None: computed every time). ``reader``: the
+    multilingual tower that reads this query's sentences instead of the bundle's own (a query
+    and its null must be read by the same tower, or the comparison measures the towers)."""
     if kind not in KINDS:
         raise ValueError(f"no null bank for {kind!r}")
-    path = None if cache is None else cache / f"{_bank_key(encoder, kind)}.npy"
+    path = None if cache is None else cache / f"{_bank_key(encoder, kind, reader)}.npy"
     try:
         if path is None:
             raise FileNotFoundError
@@ -131,7 +138,7 @@ def bank_vectors(encoder: Encoder, kind: str, cache: Path | None = None) -> np.n
     except (OSError, ValueError):
         pass
     if kind == "sentence":
-        vectors = encoder.encode_texts(null_sentences())
+        vectors = (reader or encoder).encode_texts(null_sentences(), truncate=True)
     else:
         vectors = encoder.encode_images(null_pictures())
     vectors = l2_normalise(np.asarray(vectors, np.float32))

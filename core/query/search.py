@@ -23,6 +23,7 @@ import numpy as np
 
 from core.ingest import thumbnails
 from core.model.encoder import Encoder, QueryError, l2_normalise
+from core.model.text_tower import TextTower
 from core.query import null_queries, relevance
 from core.query.images import MIN_SHORT_SIDE, read_query_image
 from core.query.period import ANY_TIME, Period
@@ -36,6 +37,7 @@ from core.query.ranking import (
     named_place,
 )
 from core.query.relevance import Background, NullScores
+from core.query.towers import AUTO, MULTILINGUAL_TOWER, QueryTowers
 from core.store.catalog import Catalog, SegmentRow
 from core.store.folders import canonical, owner
 from core.store.vector_index import VectorIndex
@@ -58,12 +60,16 @@ class Searcher:
         encoder: Encoder,
         thumbs_dir: Path,
         null_cache: Path | None = None,
+        towers: QueryTowers | None = None,
     ) -> None:
         """``null_cache``: where the null banks' vectors are kept between runs
-        (:mod:`core.query.null_queries`); None computes them once per searcher."""
+        (:mod:`core.query.null_queries`); None computes them once per searcher. ``towers``:
+        which text tower reads a sentence (:mod:`core.query.towers`); None: the bundle's own,
+        with no multilingual tower."""
         self.catalog = catalog
         self.index = index
         self.encoder = encoder
+        self.towers = towers if towers is not None else QueryTowers(encoder, None)
         self.thumbs_dir = thumbs_dir
         self.null_cache = null_cache
         #: The null bank's scores per query kind, with the sample they were computed on.
@@ -78,13 +84,16 @@ class Searcher:
         merge: bool = True,
         when: Period = ANY_TIME,
         order: str = "relevance",
+        lang: str = AUTO,
     ) -> list[SearchResult]:
         """The ``k`` moments that best match a sentence, shot within ``when``, in ``order``
-        (:data:`core.query.ranking.ORDERS`). Raises QueryError for a bad query."""
-        vector = self.encoder.encode_text(text)
+        (:data:`core.query.ranking.ORDERS`), read by the tower ``lang`` picks
+        (:meth:`QueryTowers.route`). Raises QueryError for a bad query."""
+        vector, route = self.towers.encode(text, lang)
         allowed = self.allowed(folders, when)
         hits = self.index.query(vector, k * 4 if merge else k, allowed)
-        background, null = self._background(vector)
+        reader = self.towers.tower() if route.tower == MULTILINGUAL_TOWER else None
+        background, null = self._background(vector, reader=reader)
         found = self._results(
             hits, k, merge, background=background, query=vector,
             folders=folders, when=when, null=null, leave_out=null_queries.position(text),
@@ -231,7 +240,7 @@ class Searcher:
         ]
 
     def _background(
-        self, query: np.ndarray, *, by_frame: bool = False
+        self, query: np.ndarray, *, by_frame: bool = False, reader: TextTower | None = None
     ) -> tuple[Background | None, NullScores | None]:
         """The query's scores over a sample of the library's moments (see core.query.relevance),
         scored as results are: by segment vector, or for a picture by best frame too; and what
@@ -241,7 +250,7 @@ class Searcher:
         )
         if not ids:
             return None, None
-        null = self._null("picture" if by_frame else "sentence", vectors)
+        null = self._null("picture" if by_frame else "sentence", vectors, reader)
         scores = vectors @ query
         if by_frame:
             rows = self.catalog.segments(ids)
@@ -253,20 +262,23 @@ class Searcher:
             scores[present] = rescored
         return Background.of(scores), null
 
-    def _null(self, kind: str, sample: np.ndarray) -> NullScores | None:
+    def _null(
+        self, kind: str, sample: np.ndarray, reader: TextTower | None = None
+    ) -> NullScores | None:
         """The null bank's scores on this sample, kept while the index keeps the same sample
         (a bank against 2,048 moments is a product of ~260 x 2,048 vectors). A model whose
         tower cannot encode the bank is rated by the library alone, and says so in the log."""
-        cached = self._nulls.get(kind)
+        key = kind if reader is None else f"{kind}:{reader.identity}"
+        cached = self._nulls.get(key)
         if cached is not None and cached[0] is sample:
             return cached[1]
         try:
-            bank = null_queries.bank_vectors(self.encoder, kind, self.null_cache)
+            bank = null_queries.bank_vectors(self.encoder, kind, self.null_cache, reader)
         except Exception as exc:  # a model that cannot read its bank: rate without it
             log.warning("no null %s bank for %s: %s", kind, self.encoder.name, exc)
             bank = np.zeros((0, self.encoder.embed_dim), np.float32)
         null = NullScores.of(bank, sample)
-        self._nulls[kind] = (sample, null)
+        self._nulls[key] = (sample, null)
         return null
 
     def _read_image(self, image: str | os.PathLike[str] | np.ndarray) -> np.ndarray:

@@ -1,5 +1,6 @@
 """The model commands: ``model`` (check a bundle, show the provider really used), ``embed-text``
-(a query's vector, for diagnostics) and ``install-model`` (OpenAI CLIP ViT-B/32, once)."""
+(a query's vector, for diagnostics) and ``install-model`` (OpenAI CLIP ViT-B/32, once; with
+``--multilingual``, M-CLIP's text tower for searching in other languages)."""
 
 from __future__ import annotations
 
@@ -83,8 +84,19 @@ def cmd_install_model(args: argparse.Namespace) -> int:
 
     if args.arch is not None and args.file is None:
         raise UsageError("--arch goes with --file (the architecture of a weights file on disk)")
+    if getattr(args, "multilingual", False):
+        if args.file is not None or args.arch is not None:
+            raise UsageError("--file and --arch are for CLIP's weights, not with --multilingual")
+        from core.model.install_tower import install_multilingual
+        from core.model.sources import MULTILINGUAL_SOURCE
+
+        source = MULTILINGUAL_SOURCE.with_precision(precision)
     try:
-        if args.file is not None:
+        if getattr(args, "multilingual", False):
+            path = install_multilingual(
+                source, hub_url=args.hub, on_progress=progress, precision=precision
+            )
+        elif args.file is not None:
             path = install_file(args.file, source, arch=args.arch, on_progress=progress)
         else:
             path = install_model(source, hub_url=args.hub, on_progress=progress)

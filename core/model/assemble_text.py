@@ -243,7 +243,10 @@ def parity_batch(
         raise AssembleError(f"{tokenizer_path.name} is unreadable ({exc})") from None
     tokenizer.no_padding()
     tokenizer.no_truncation()
-    rows = [list(tokenizer.encode(s).ids)[: cfg.max_tokens] for s in sentences]
+    try:
+        rows = [list(tokenizer.encode(s).ids)[: cfg.max_tokens] for s in sentences]
+    except Exception as exc:
+        raise AssembleError(f"{tokenizer_path.name} cannot read a sentence ({exc})") from None
     top = max(max(r, default=0) for r in rows)
     if top >= cfg.vocab_size:
         raise AssembleError(

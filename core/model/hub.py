@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,33 +58,113 @@ def _explain(exc: BaseException, hub: str, what: str) -> InstallError:
     )
 
 
-def remote_file(source: ModelSource, hub: str) -> tuple[int, str]:
-    """(size, sha256) of the weights file, from the hub's file listing (checked against a pin)."""
+def listing(source: ModelSource, hub: str) -> list[dict[str, Any]]:
+    """The hub's file listing of ``source.repo`` at ``source.revision`` (its top folder)."""
     url = f"{hub}/api/models/{source.repo}/tree/{urllib.parse.quote(source.revision, safe='')}"
     try:
         with _open(url) as response:
-            listing = json.loads(response.read().decode("utf-8"))
+            data = json.loads(response.read().decode("utf-8"))
     except _NET_ERRORS as exc:
         raise _explain(exc, hub, source.repo) from None
     except ValueError:
         raise InstallError(
             f"{host(hub)} sent an unreadable file listing for {source.repo}"
         ) from None
-    for entry in listing if isinstance(listing, list) else []:
-        if isinstance(entry, dict) and entry.get("path") == source.filename:
-            lfs: dict[str, Any] = entry["lfs"] if isinstance(entry.get("lfs"), dict) else {}
-            sha = lfs.get("oid") or lfs.get("sha256") or source.sha256
-            size = lfs.get("size", entry.get("size", source.size))
-            if not sha or size is None:
-                raise InstallError(f"the hub lists no SHA-256 for {source.filename}")
-            sha, size = str(sha).lower(), int(size)
-            if source.sha256 and (sha != source.sha256.lower() or size != source.size):
-                raise InstallError(
-                    f"{source.filename} on {host(hub)} is not the file this ClipSeek expects"
-                    f" (SHA-256 {sha[:12]}…, not {source.sha256[:12]}…); nothing was changed"
-                )
-            return size, sha
-    raise InstallError(f"{source.repo} on {host(hub)} has no file {source.filename}")
+    return [e for e in data if isinstance(e, dict)] if isinstance(data, list) else []
+
+
+def _entry(entries: list[dict[str, Any]], source: ModelSource, filename: str, hub: str) -> Any:
+    for entry in entries:
+        if entry.get("path") == filename:
+            return entry
+    raise InstallError(f"{source.repo} on {host(hub)} has no file {filename}")
+
+
+def remote_file(
+    source: ModelSource, hub: str, entries: list[dict[str, Any]] | None = None
+) -> tuple[int, str]:
+    """(size, sha256) of the weights file, from the hub's file listing (checked against a pin:
+    the SHA-256 always, the size where the pin has one)."""
+    entries = listing(source, hub) if entries is None else entries
+    entry = _entry(entries, source, source.filename, hub)
+    lfs: dict[str, Any] = entry["lfs"] if isinstance(entry.get("lfs"), dict) else {}
+    sha = lfs.get("oid") or lfs.get("sha256") or source.sha256
+    size = lfs.get("size", entry.get("size", source.size))
+    if not sha or size is None:
+        raise InstallError(f"the hub lists no SHA-256 for {source.filename}")
+    sha, size = str(sha).lower(), int(size)
+    if source.sha256 and (
+        sha != source.sha256.lower() or (source.size is not None and size != source.size)
+    ):
+        raise InstallError(
+            f"{source.filename} on {host(hub)} is not the file this ClipSeek expects"
+            f" (SHA-256 {sha[:12]}…, not {source.sha256[:12]}…); nothing was changed"
+        )
+    return size, sha
+
+
+@dataclass(frozen=True)
+class Companion:
+    """A small file beside the weights (tokenizer.json, config.json) as the listing gives it:
+    its size and either its git blob id (a file in git) or its SHA-256 (a file in LFS)."""
+
+    filename: str
+    size: int
+    git_oid: str | None = None
+    sha256: str | None = None
+
+
+#: Companion files are read whole into memory: anything larger is not a tokenizer or a config.
+MAX_COMPANION_BYTES = 64 << 20
+
+
+def companion(
+    entries: list[dict[str, Any]], source: ModelSource, filename: str, hub: str
+) -> Companion:
+    entry = _entry(entries, source, filename, hub)
+    lfs = entry.get("lfs") if isinstance(entry.get("lfs"), dict) else None
+    try:
+        if lfs is not None:
+            sha = str(lfs.get("oid") or lfs.get("sha256") or "").lower()
+            return Companion(filename, int(lfs.get("size", entry.get("size"))), sha256=sha or None)
+        oid = str(entry.get("oid") or "").lower()
+        return Companion(filename, int(entry["size"]), git_oid=oid or None)
+    except (KeyError, TypeError, ValueError):
+        raise InstallError(f"the hub lists no size for {filename} of {source.repo}") from None
+
+
+def git_blob_oid(data: bytes) -> str:
+    """Git's id of a file's contents: SHA-1 of ``blob <size>\\0`` and the bytes (what the hub's
+    listing gives as ``oid`` for a file kept in git rather than LFS)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def fetch_companion(source: ModelSource, item: Companion, target: Path, hub: str) -> None:
+    """Download a small file of the same pinned revision whole, check its size and id against
+    the listing, and write it to ``target`` (atomically). One-line errors."""
+    if item.git_oid is None and item.sha256 is None:
+        raise InstallError(f"the hub lists no checksum for {item.filename} of {source.repo}")
+    if item.size > MAX_COMPANION_BYTES:
+        raise InstallError(f"{item.filename} of {source.repo} is {item.size:,} bytes: too big")
+    url = f"{hub}/{source.repo}/resolve/{source.revision}/{urllib.parse.quote(item.filename)}"
+    try:
+        with _open(url) as response:
+            data = response.read(MAX_COMPANION_BYTES + 1)
+    except _NET_ERRORS as exc:
+        raise _explain(exc, hub, item.filename) from None
+    fine = len(data) == item.size and (
+        git_blob_oid(data) == item.git_oid
+        if item.git_oid is not None
+        else hashlib.sha256(data).hexdigest() == item.sha256
+    )
+    if not fine:
+        raise InstallError(
+            f"{item.filename} arrived damaged (it does not match the hub's listing); try again"
+        )
+    part = target.with_name(target.name + ".part")
+    part.parent.mkdir(parents=True, exist_ok=True)
+    part.write_bytes(data)
+    part.replace(target)
 
 
 def sha256_of(path: Path, report: Report, cancel: threading.Event | None) -> str:
@@ -116,19 +197,22 @@ def download(
     hub: str,
     report: Report,
     cancel: threading.Event | None,
+    filename: str | None = None,
 ) -> None:
-    """Fetch the weights into ``target`` (a ``.part`` file beside it while incomplete).
+    """Fetch the weights (or ``filename`` of the same revision) into ``target`` (a ``.part``
+    file beside it while incomplete).
 
     An existing ``.part`` is resumed with ``Range: bytes=N-``; a server that answers with the whole
     file (200) or a range starting elsewhere makes it start over. Cancelling keeps the ``.part``.
     """
+    filename = filename or source.filename
     part = target.with_name(target.name + ".part")
     part.parent.mkdir(parents=True, exist_ok=True)
     have = part.stat().st_size if part.exists() else 0
     if have > size:
         part.unlink()
         have = 0
-    url = f"{hub}/{source.repo}/resolve/{source.revision}/{urllib.parse.quote(source.filename)}"
+    url = f"{hub}/{source.repo}/resolve/{source.revision}/{urllib.parse.quote(filename)}"
     headers = {"Range": f"bytes={have}-"} if have else {}
     try:
         response = _open(url, headers)
@@ -136,17 +220,15 @@ def download(
         if exc.code == 416 and have == size:  # already complete
             part.replace(target)
             return
-        raise _explain(exc, hub, source.filename) from None
+        raise _explain(exc, hub, filename) from None
     except _NET_ERRORS as exc:
-        raise _explain(exc, hub, source.filename) from None
+        raise _explain(exc, hub, filename) from None
     with response:
         resumed = response.status == 206 and (
             _content_range_start(response.headers.get("Content-Range")) == have
         )
         if response.status == 206 and not resumed:
-            raise InstallError(
-                f"{host(hub)} sent an unexpected part of {source.filename}; try again"
-            )
+            raise InstallError(f"{host(hub)} sent an unexpected part of {filename}; try again")
         done = have if resumed else 0
         started, last, first = time.monotonic(), 0.0, done
         try:
@@ -171,13 +253,13 @@ def download(
             if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
                 raise InstallError(f"the disk holding {part.parent} is full") from None
             raise InstallError(
-                f"the download of {source.filename} broke off ({exc}); try again to resume it"
+                f"the download of {filename} broke off ({exc}); try again to resume it"
             ) from None
     if done != size:
         if done > size:
             part.unlink(missing_ok=True)
         raise InstallError(
-            f"the download of {source.filename} stopped at {done:,} of {size:,} bytes;"
+            f"the download of {filename} stopped at {done:,} of {size:,} bytes;"
             " try again to resume it"
         )
     part.replace(target)

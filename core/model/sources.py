@@ -42,7 +42,11 @@ class ModelSource:
     sha256: str | None = None
     size: int | None = None
     #: "fp32", or "int8": the image tower quantized for CPUs (``clipseek-export convert --int8``)
+    #: (for a text tower: the text tower itself)
     precision: str = "fp32"
+    #: Small files of the same revision the model also needs (a tokenizer, its config), each
+    #: checked against the hub's listing.
+    companions: tuple[str, ...] = ()
 
     def with_precision(self, precision: str) -> ModelSource:
         """The same weights made into a bundle of another precision, in a folder of its own
@@ -81,6 +85,27 @@ DEFAULT_SOURCE = ModelSource(
     sha256="e6d1bd7789aa45192b3bf90570a789b478bae1b74ebcce7eddd908e83a2b7c31",
     size=605_143_284,
 )
+
+
+#: M-CLIP's multilingual text tower for OpenAI CLIP ViT-B/32's space: XLM-RoBERTa Large, the
+#: masked mean and a Linear to 512 (``export.multilingual``), with its own ``tokenizer.json``.
+#: Pinned to the commit "Add yaml and adjust table" (2 June 2022) and the LFS SHA-256 of its
+#: 2.24 GB ``pytorch_model.bin`` (its exact size comes from the listing). ``arch`` names the
+#: template it fills (``resources/templates/mclip-xlmr-full``). M-CLIP's code is MIT-licensed
+#: (FreddeFrallan/Multilingual-CLIP); the hub's model card names no licence.
+MULTILINGUAL_SOURCE = ModelSource(
+    repo="M-CLIP/XLM-Roberta-Large-Vit-B-32",
+    filename="pytorch_model.bin",
+    arch="full",
+    name="M-CLIP XLM-R Large (multilingual, ViT-B/32)",
+    folder="mclip-xlmr-large-vit-b32",
+    head="",
+    revision="358a8bbb24369324bacf4d7c970c51ca928aad70",
+    sha256="c33a6bec12ba8251492f1e4068c39507c1512692a2e0e7f37cdcf8cdaf7aa2f8",
+    companions=("tokenizer.json", "config.json"),
+)
+#: What the multilingual install downloads, for people (the listing gives the exact size).
+MULTILINGUAL_DOWNLOAD_BYTES = 2_240_000_000
 
 
 @dataclass(frozen=True)

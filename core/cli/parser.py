@@ -58,12 +58,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="install M-CLIP's text model instead, for searching in other languages (Korean,"
         " Japanese, German ...): about 2.2 GB to download; int8 by default on a processor",
     )
-    p.add_argument(
-        "--multilingual",
-        action="store_true",
-        help="install M-CLIP's text model instead, for searching in other languages (Korean,"
-        " Japanese, German ...): about 2.2 GB to download; int8 by default on a processor",
-    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=model_commands.cmd_install_model)
     _add_library_commands(sub)

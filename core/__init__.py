@@ -57,6 +57,9 @@ _EXPORTS: dict[str, str] = {
     "models_dir": "core.model.registry",
     "DEMO_MODEL": "core.model.registry",
     "install_model": "core.model.install",
+    "install_multilingual": "core.model.install_tower",
+    "MULTILINGUAL_SOURCE": "core.model.sources",
+    "MULTILINGUAL_DOWNLOAD_BYTES": "core.model.sources",
     "precision_for_this_machine": "core.model.sources",
     "DEFAULT_SOURCE": "core.model.sources",
     "ModelSource": "core.model.sources",
@@ -112,6 +115,8 @@ __all__ = [
     "DEMO_MODEL",
     "DEMO_SPLIT_SEED",
     "LAST_DAY",
+    "MULTILINGUAL_DOWNLOAD_BYTES",
+    "MULTILINGUAL_SOURCE",
     "ORDERS",
     "QUERY_LANGUAGES",
     "BundleError",
@@ -154,6 +159,7 @@ __all__ = [
     "generate_videos",
     "indexed_at",
     "install_model",
+    "install_multilingual",
     "is_candidate",
     "language_name",
     "load_bundle",
@@ -222,9 +228,12 @@ if TYPE_CHECKING:  # what the names are, for mypy and editors
     from core.model.bundle import BundleError, load_bundle
     from core.model.encoder import Encoder, QueryError
     from core.model.install import install_model
+    from core.model.install_tower import install_multilingual
     from core.model.registry import DEMO_MODEL, models_dir, resolve_model
     from core.model.sources import (
         DEFAULT_SOURCE,
+        MULTILINGUAL_DOWNLOAD_BYTES,
+        MULTILINGUAL_SOURCE,
         InstallCancelled,
         InstallError,
         InstallProgress,

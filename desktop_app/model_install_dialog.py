@@ -1,8 +1,12 @@
 """The dialog that installs OpenAI CLIP ViT-B/32: what it will do first (the download's size, the
-folder, the precision), then, once asked with Install, progress, cancel, retry, clear errors."""
+folder, the precision), then, once asked with Install, progress, cancel, retry, clear errors.
+
+A second choice installs M-CLIP's multilingual text model after it (searching in other
+languages): the same download, check and assembly steps, the same precision choice."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -19,11 +23,14 @@ from PySide6.QtWidgets import (
 
 from core import (
     DEFAULT_SOURCE,
+    MULTILINGUAL_DOWNLOAD_BYTES,
+    MULTILINGUAL_SOURCE,
     InstallCancelled,
     InstallError,
     InstallProgress,
     ModelSource,
     install_model,
+    install_multilingual,
     precision_for_this_machine,
 )
 from core import (
@@ -45,6 +52,13 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:,.0f} MB"
 
 
+@dataclass(frozen=True)
+class _TowerProgress:
+    """Progress of the second install (the multilingual text model), told apart in the labels."""
+
+    progress: InstallProgress
+
+
 class ModelInstallDialog(QDialog):
     """Downloads and converts a model in a background thread. Opened, it only says what will
     happen; its Install button (or :meth:`start`) starts the work.
@@ -52,9 +66,11 @@ class ModelInstallDialog(QDialog):
     Signals: ``progressed(InstallProgress)`` as it goes; ``installed(str)`` with the bundle
     folder, then the dialog accepts. Cancel (or
     closing the window) stops the work and rejects; the partial download is kept for next time.
-    Widgets tests read: ``plan_label``, ``folder_label``, ``int8_box``, ``install_button``,
-    ``stage_label``, ``progress_bar``, ``detail_label``, ``error_label``, ``cancel_button``,
-    ``retry_button``; ``result_path`` and ``error`` hold the outcome.
+    Widgets tests read: ``plan_label``, ``folder_label``, ``int8_box``, ``multilingual_box``,
+    ``install_button``, ``stage_label``, ``progress_bar``, ``detail_label``, ``error_label``,
+    ``cancel_button``, ``retry_button``; ``result_path``, ``tower_path`` (the multilingual text
+    model's folder, when chosen) and ``error`` hold the outcome. A retry after the image model
+    was installed and the multilingual one failed does not install the image model again.
     """
 
     installed = Signal(str)
@@ -66,9 +82,11 @@ class ModelInstallDialog(QDialog):
         source: ModelSource = DEFAULT_SOURCE,
         models_dir: str | None = None,
         hub_url: str | None = None,
+        tower_source: ModelSource = MULTILINGUAL_SOURCE,
     ) -> None:
         super().__init__(parent)
         self.source, self.models_dir, self.hub_url = source, models_dir, hub_url
+        self.tower_source = tower_source
         self.setWindowTitle(f"Install {source.name}")
         self.setObjectName("modelInstallDialog")
         self.setMinimumWidth(520)
@@ -105,6 +123,24 @@ class ModelInstallDialog(QDialog):
             "Indexes about 1.7 times faster without an NVIDIA graphics card; its results are"
             " practically the same. Its library is separate from the full model's."
         )
+        #: M-CLIP's XLM-R text model, installed after the image model when chosen: queries in
+        #: Korean, Japanese, German … answered in the same vector space (nothing is re-indexed).
+        self.multilingual_box = QCheckBox("Also search in other languages (Korean and more)", self)
+        self.multilingual_box.setObjectName("installMultilingual")
+        self.multilingual_box.setToolTip(
+            "M-CLIP's multilingual text model (XLM-RoBERTa Large), trained on captions in 48"
+            " languages; Korean works through transfer. Your library is not indexed again."
+        )
+        self.multilingual_label = QLabel(
+            f"M-CLIP, about {MULTILINGUAL_DOWNLOAD_BYTES / 1e9:.1f} GB more to download"
+            " (pytorch_model.bin), once",
+            self,
+        )
+        self.multilingual_label.setObjectName("installMultilingualPlan")
+        self.multilingual_label.setWordWrap(True)
+        self.multilingual_label.setStyleSheet("color: palette(placeholder-text);")
+        self.multilingual_label.setIndent(24)
+        self.tower_path: str | None = None
         self.stage_label = QLabel("", self)
         self.progress_bar = QProgressBar(self)
         self.progress_bar.setTextVisible(True)
@@ -138,6 +174,8 @@ class ModelInstallDialog(QDialog):
         layout.addWidget(self.plan_label)
         layout.addWidget(self.folder_label)
         layout.addWidget(self.int8_box)
+        layout.addWidget(self.multilingual_box)
+        layout.addWidget(self.multilingual_label)
         layout.addSpacing(6)
         layout.addWidget(self.stage_label)
         layout.addWidget(self.progress_bar)
@@ -148,21 +186,38 @@ class ModelInstallDialog(QDialog):
         self.detail_label.hide()
         models, hub = self.models_dir, self.hub_url  # plain values only
         chosen = self._chosen = [self.source]  # what start() picked: a plain value too
+        tower: list[ModelSource | None] = [None]  # the multilingual source, when chosen
+        self._tower_chosen = tower
 
-        def install(control: TaskControl) -> str:
-            path = install_model(
-                chosen[0],
+        done: dict[ModelSource, Path] = {}  # what this dialog installed already (a retry skips it)
+
+        def install(control: TaskControl) -> tuple[str, str]:
+            path = done.get(chosen[0])
+            if path is None:
+                path = done[chosen[0]] = install_model(
+                    chosen[0],
+                    models_dir=models,
+                    hub_url=hub,
+                    on_progress=control.progress,
+                    cancel=control.cancel_event,
+                )
+            text = tower[0]
+            if text is None:
+                return str(path), ""
+            tower_path = install_multilingual(
+                text,
                 models_dir=models,
                 hub_url=hub,
-                on_progress=control.progress,
+                on_progress=lambda p: control.progress(_TowerProgress(p)),
                 cancel=control.cancel_event,
+                precision=text.precision,
             )
-            return str(path)
+            return str(path), str(tower_path)
 
-        self._task: BackgroundTask[str] = BackgroundTask(
+        self._task: BackgroundTask[tuple[str, str]] = BackgroundTask(
             self,
             install,
-            on_success=lambda path: self._finished(path, ""),
+            on_success=lambda paths: self._finished(paths[0], "", paths[1]),
             on_failure=self._failed,
             on_progress=self._show_progress,
             on_cancelled=lambda: self._finished("", "cancelled"),
@@ -185,10 +240,15 @@ class ModelInstallDialog(QDialog):
     def start(self) -> None:
         if self.running:
             return
-        self._chosen[0] = self.source.with_precision(
-            "int8" if self.int8_box.isChecked() else "fp32"
+        precision = "int8" if self.int8_box.isChecked() else "fp32"
+        self._chosen[0] = self.source.with_precision(precision)
+        self._tower_chosen[0] = (
+            self.tower_source.with_precision(precision)
+            if self.multilingual_box.isChecked()
+            else None
         )
         self.int8_box.setEnabled(False)
+        self.multilingual_box.setEnabled(False)
         self.install_button.hide()
         self.error = None
         self.error_label.hide()
@@ -201,11 +261,16 @@ class ModelInstallDialog(QDialog):
         self.progress_bar.setRange(0, 0)
         self._task.start()
 
-    def _show_progress(self, p: InstallProgress) -> None:
+    def _show_progress(self, value: InstallProgress | _TowerProgress) -> None:
+        tower = isinstance(value, _TowerProgress)
+        p = value.progress if isinstance(value, _TowerProgress) else value
         self.progressed.emit(p)
         if self._task.cancel_requested:
             return  # "Cancelling…" stays until the worker stops
-        self.stage_label.setText(STAGES.get(p.stage, p.stage))
+        stage = STAGES.get(p.stage, p.stage)
+        if tower and p.stage != "done":
+            stage = f"Multilingual model: {stage[:1].lower()}{stage[1:]}"
+        self.stage_label.setText(stage)
         if p.stage in ("downloading", "verifying") and p.bytes_total:
             self.progress_bar.setRange(0, 1000)
             self.progress_bar.setValue(int(1000 * p.bytes_done / p.bytes_total))
@@ -220,13 +285,14 @@ class ModelInstallDialog(QDialog):
             self.progress_bar.setRange(0, 0)  # busy: no fraction to show
             self.detail_label.setText(p.message)
 
-    def _finished(self, path: str, error: str) -> None:
+    def _finished(self, path: str, error: str, tower_path: str = "") -> None:
         if error == "cancelled":
             super().reject()  # already closed by Cancel; this covers a cancel from elsewhere
             return
         if error:
             self.error = error
             self.int8_box.setEnabled(True)  # a retry may choose again
+            self.multilingual_box.setEnabled(True)
             self.stage_label.setText("The model could not be installed")
             self.progress_bar.hide()
             self.detail_label.hide()
@@ -237,6 +303,7 @@ class ModelInstallDialog(QDialog):
             self.adjustSize()  # room for the message: the intro must not be squeezed
             return
         self.result_path = path
+        self.tower_path = tower_path or None
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(1)
         self.stage_label.setText(f"Installed {self.source.name}")

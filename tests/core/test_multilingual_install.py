@@ -87,9 +87,16 @@ def state_dict_bytes(model) -> bytes:
 class Hub:
     """A loopback HTTP server shaped like the hub, serving several files of one revision."""
 
-    def __init__(self, files: dict[str, bytes], lfs: tuple[str, ...] = ("pytorch_model.bin",)):
+    def __init__(
+        self,
+        files: dict[str, bytes],
+        lfs: tuple[str, ...] = ("pytorch_model.bin", "open_clip_model.safetensors"),
+        others: dict[str, dict[str, bytes]] | None = None,
+    ):
         self.files = files
         self.lfs = lfs
+        #: other repositories on the same hub (the CLIP model the window installs first)
+        self.others = others or {}
         self.corrupt: set[str] = set()
         self.requests: list[tuple[str, str | None]] = []
         self.chunk_delay = 0.0
@@ -101,15 +108,20 @@ class Hub:
                 pass
 
             def do_GET(self) -> None:
-                if self.path == f"/api/models/{REPO}/tree/main":
-                    self._send(200, json.dumps(hub.listing()).encode(), "application/json")
-                    return
-                prefix = f"/{REPO}/resolve/main/"
-                name = self.path.removeprefix(prefix)
-                if not self.path.startswith(prefix) or name not in hub.files:
+                repos = {REPO: hub.files, **hub.others}
+                for repo, files in repos.items():
+                    if self.path == f"/api/models/{repo}/tree/main":
+                        body = json.dumps(hub.listing(files)).encode()
+                        self._send(200, body, "application/json")
+                        return
+                    prefix = f"/{repo}/resolve/main/"
+                    if self.path.startswith(prefix) and self.path[len(prefix) :] in files:
+                        break
+                else:
                     self._send(404, b"not found")
                     return
-                data = bytearray(hub.files[name])
+                name = self.path[len(prefix) :]
+                data = bytearray(files[name])
                 if name in hub.corrupt:
                     data[len(data) // 2] ^= 0xFF
                 header = self.headers.get("Range")
@@ -146,9 +158,9 @@ class Hub:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def listing(self) -> list[dict]:
+    def listing(self, files: dict[str, bytes] | None = None) -> list[dict]:
         out: list[dict] = [{"type": "file", "path": "README.md", "size": 10, "oid": "0" * 40}]
-        for name, data in self.files.items():
+        for name, data in (self.files if files is None else files).items():
             if name in self.lfs:
                 sha = hashlib.sha256(data).hexdigest()
                 out.append({"type": "file", "path": name, "size": len(data),

@@ -184,15 +184,13 @@ def _make_tower(
         tower = scratch / "tower"
         step("Reading the weights…")
         try:
-            state = read_weights(weights)
+            # read inside the assembly, which lets the 2.2 GB go before it quantizes
             assemble_text_tower(
-                state, source.arch, tokenizer, tower, precision=source.precision,
-                name=source.name, source=origin, on_step=step,
+                lambda: read_weights(weights), source.arch, tokenizer, tower,
+                precision=source.precision, name=source.name, source=origin, on_step=step,
             )  # fmt: skip
         except (WeightsError, AssembleError) as exc:
             raise InstallError(f"the weights cannot be made into a text tower: {exc}") from None
-        finally:
-            state = {}  # the 2.2 GB of arrays go before the swap, not after
         if cancel is not None and cancel.is_set():
             raise InstallCancelled("cancelled")
         if final.exists():

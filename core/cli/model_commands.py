@@ -11,7 +11,8 @@ import sys
 from core.cli.progress import ProgressLine
 from core.errors import UsageError
 from core.model.encoder import Encoder
-from core.model.registry import resolve_model
+from core.model.registry import models_dir, resolve_model
+from core.query.towers import QueryTowers
 
 
 def cmd_model(args: argparse.Namespace) -> int:
@@ -30,12 +31,21 @@ def cmd_model(args: argparse.Namespace) -> int:
         "provider_detail": encoder.describe_provider(),
         "active_providers": encoder.active_providers,
     }
+    towers = QueryTowers(encoder, models_dir())
+    tower = towers.choice()
+    info["multilingual"] = {
+        "name": None if tower.manifest is None else tower.manifest.name,
+        "path": None if tower.root is None else str(tower.root),
+        "summary": towers.summary(),
+        "refused": list(tower.refused),
+    }
     if args.json:
         print(json.dumps(info, indent=2))
     else:
         print(f"model     {m.name} ({m.arch}, head {m.head}, {m.precision}, {m.embed_dim}-d)")
         print(f"path      {encoder.root}")
         print(f"provider  {encoder.describe_provider()}")
+        print(f"languages {towers.summary()}")
     return 0
 
 

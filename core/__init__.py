@@ -57,6 +57,7 @@ _EXPORTS: dict[str, str] = {
     "models_dir": "core.model.registry",
     "DEMO_MODEL": "core.model.registry",
     "install_model": "core.model.install",
+    "already_installed": "core.model.install",
     "install_multilingual": "core.model.install_tower",
     "MULTILINGUAL_SOURCE": "core.model.sources",
     "MULTILINGUAL_DOWNLOAD_BYTES": "core.model.sources",
@@ -147,6 +148,7 @@ __all__ = [
     "TokenizerError",
     "VideoOutcome",
     "VideoSpec",
+    "already_installed",
     "cache_dir",
     "choose_example",
     "clock",
@@ -227,7 +229,7 @@ if TYPE_CHECKING:  # what the names are, for mypy and editors
     from core.location import DEFAULT_RATE, indexed_at
     from core.model.bundle import BundleError, load_bundle
     from core.model.encoder import Encoder, QueryError
-    from core.model.install import install_model
+    from core.model.install import already_installed, install_model
     from core.model.install_tower import install_multilingual
     from core.model.registry import DEMO_MODEL, models_dir, resolve_model
     from core.model.sources import (

@@ -29,6 +29,7 @@ from core import (
     InstallError,
     InstallProgress,
     ModelSource,
+    already_installed,
     install_model,
     install_multilingual,
     precision_for_this_machine,
@@ -192,7 +193,8 @@ class ModelInstallDialog(QDialog):
         done: dict[ModelSource, Path] = {}  # what this dialog installed already (a retry skips it)
 
         def install(control: TaskControl) -> tuple[str, str]:
-            path = done.get(chosen[0])
+            # what is on disk already (installed before, or by this dialog) is not fetched again
+            path = done.get(chosen[0]) or already_installed(chosen[0], models)
             if path is None:
                 path = done[chosen[0]] = install_model(
                     chosen[0],
@@ -204,7 +206,7 @@ class ModelInstallDialog(QDialog):
             text = tower[0]
             if text is None:
                 return str(path), ""
-            tower_path = install_multilingual(
+            tower_path = already_installed(text, models) or install_multilingual(
                 text,
                 models_dir=models,
                 hub_url=hub,

@@ -244,3 +244,26 @@ def _record_source(bundle: Path, source: str) -> None:
     except BundleError as exc:
         raise InstallError(f"the converted bundle is unusable: {exc}") from None
     write_manifest(bundle, dataclasses.replace(manifest, source=source))
+
+
+def already_installed(
+    source: ModelSource, models_dir: str | os.PathLike[str] | None = None
+) -> Path | None:
+    """``source``'s folder when a complete copy of it is installed there already: a model bundle
+    or a text tower whose manifest is sound and names the pinned weights (by SHA-256). Lets a
+    second install (adding the multilingual model later) skip what is on disk instead of
+    downloading 600 MB again. Checksums of the large files are not recomputed here: loading the
+    model does that."""
+    from core.model.text_tower import TOWER_MANIFEST, read_tower_manifest
+
+    if not source.sha256:
+        return None
+    folder = (Path(models_dir) if models_dir else default_models_dir()) / source.folder
+    try:
+        if (folder / TOWER_MANIFEST).is_file():
+            named = read_tower_manifest(folder).source
+        else:
+            named = load_bundle(folder, verify_checksums=False).manifest.source
+    except BundleError:
+        return None
+    return folder if source.sha256 in named else None

@@ -97,3 +97,41 @@ def test_both_models_install_and_a_retry_skips_the_done_one(qtbot, hub, tmp_path
     tower = TextTower(tmp_path / "tiny-mclip", force_cpu=True)
     assert tower.manifest.precision == "fp32"  # the dialog's precision choice, for both
     assert tower.encode_text("생일 케이크").shape == (16,)
+
+
+def test_adding_the_multilingual_model_later_does_not_fetch_clip_again(
+    qtbot, hub, payloads, tmp_path
+) -> None:
+    """Found living with it: the dialog is how a user adds Korean search to a CLIP model
+    installed last month, and it downloaded and rebuilt the 600 MB model first."""
+    import dataclasses
+    import hashlib
+
+    from desktop_app.model_install_dialog import ModelInstallDialog
+
+    pinned = dataclasses.replace(
+        CLIP_SOURCE, sha256=hashlib.sha256(payloads[0]).hexdigest(), size=len(payloads[0])
+    )
+
+    def dialog():
+        d = ModelInstallDialog(
+            source=pinned, models_dir=str(tmp_path), hub_url=hub.url, tower_source=TOWER_SOURCE
+        )
+        qtbot.addWidget(d)
+        d.int8_box.setChecked(False)
+        return d
+
+    first = dialog()
+    with qtbot.waitSignal(first.installed, timeout=120_000):
+        first.install_button.click()
+    fetched = [r for r in hub.requests if r[0] == CLIP_SOURCE.filename]
+    assert fetched
+    built = (tmp_path / "tiny" / "manifest.json").stat().st_mtime_ns
+    second = dialog()
+    second.multilingual_box.setChecked(True)
+    with qtbot.waitSignal(second.installed, timeout=120_000) as signal:
+        second.install_button.click()
+    assert signal.args == [str(tmp_path / "tiny")]
+    assert [r for r in hub.requests if r[0] == CLIP_SOURCE.filename] == fetched
+    assert (tmp_path / "tiny" / "manifest.json").stat().st_mtime_ns == built
+    assert second.tower_path == str(tmp_path / "tiny-mclip")

@@ -277,6 +277,66 @@ def _run_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_distil(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from export.distil import DistilConfig
+
+    d = DistilConfig()
+    p = sub.add_parser(
+        "distil-multilingual",
+        help="distil the demo's Korean + English student text tower (M-CLIP's method)",
+        description="Train a small XLM-R-shaped text tower with MSE to the demo model's English"
+        " text vectors of parallel English and Korean synthetic captions (training seeds and"
+        " training styles only), export it to ONNX with its tokenizer and a text_tower.json."
+        " The defaults reproduce the tower shipped in resources/models/demo/multilingual.",
+    )
+    p.add_argument("--out", metavar="DIR", help="default: the demo bundle's multilingual/")
+    p.add_argument("--teacher", metavar="DIR", help="the model bundle (default: the demo model)")
+    p.add_argument("--arch", default=d.arch, help=f"student arch (default {d.arch})")
+    p.add_argument("--seeds", type=int, default=d.seeds, help="training seeds (plans)")
+    p.add_argument("--videos-per-seed", type=int, default=d.videos_per_seed)
+    p.add_argument("--korean-per-video", type=int, default=d.korean_per_video)
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--bpe-dropout", type=float, default=d.bpe_dropout)
+    p.add_argument("--augment", type=float, default=d.augment, help="share of noised sentences")
+    p.add_argument("--word-dropout", type=float, default=d.word_dropout)
+    p.add_argument(
+        "--raw-targets", action="store_true", help="fit raw teacher vectors (M-CLIP's way)"
+    )
+    p.add_argument("--seed", type=int, default=d.seed)
+
+
+def _run_distil(args: argparse.Namespace) -> int:
+    import torch
+
+    from core.model.registry import DEMO_MODEL
+    from export.distil import DEFAULT_OUT, DistilConfig, distil
+
+    config = DistilConfig(
+        arch=args.arch,
+        seeds=args.seeds,
+        videos_per_seed=args.videos_per_seed,
+        korean_per_video=args.korean_per_video,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        bpe_dropout=args.bpe_dropout,
+        augment=args.augment,
+        word_dropout=args.word_dropout,
+        normalize_targets=not args.raw_targets,
+        seed=args.seed,
+    )
+    print(f"{config.command()} (torch {torch.__version__}, {torch.get_num_threads()} threads)")
+    distil(
+        config,
+        Path(args.out) if args.out else DEFAULT_OUT,
+        teacher=Path(args.teacher) if args.teacher else DEMO_MODEL,
+        say=lambda line: print(line, flush=True),
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clipseek-export", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
@@ -286,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_eval(sub)
     _add_template(sub)
+    _add_distil(sub)
     return parser
 
 
@@ -307,6 +368,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_eval(args)
         if args.command == "template":
             return _run_template(args)
+        if args.command == "distil-multilingual":
+            return _run_distil(args)
     except (ExportError, BundleError, OSError) as exc:
         if args.debug:
             raise

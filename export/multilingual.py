@@ -79,6 +79,11 @@ ARCHS: dict[str, MultilingualArch] = {
     "tiny": MultilingualArch(
         vocab_size=1000, width=32, layers=2, heads=4, mlp_width=64, max_positions=130, embed_dim=16
     ),
+    # The demo's Korean + English student (export/distil.py): distilled from the demo model's
+    # 32-d text tower, a tokenizer of 800 pieces trained on the demo's captions; under 1 MB.
+    "demo-student": MultilingualArch(
+        vocab_size=800, width=64, layers=2, heads=4, mlp_width=256, max_positions=130, embed_dim=32
+    ),
     # M-CLIP/XLM-Roberta-Large-Vit-B-32: xlm-roberta-large + Linear(1024 -> 512).
     "full": MultilingualArch(
         vocab_size=250_002,

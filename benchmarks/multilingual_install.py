@@ -10,7 +10,13 @@ loopback stand-in for the Hugging Face hub. ``core.model.install_tower.install_m
 installs the tower twice, fp32 and int8, each in a fresh Python process that never imports torch.
 Printed: seconds per stage, the process's peak RSS, the folder's size on disk, the parity figures
 of ``text_tower.json`` and milliseconds per 16-token query through ``TextTower`` on this CPU.
-Minutes of work and several GB of memory: not part of the test suite.
+
+Then, for comparison (``--no-ort`` skips it), what the int8 install did before
+:mod:`core.model.text_quantize`: ONNX Runtime's ``quantize_dynamic`` (:mod:`core.model.quantize`)
+on a copy of the fp32 tower, in a process of its own (its seconds and peak RSS), and one last
+process that measures both int8 towers against the numpy float64 reference (min cosine on the
+parity sentences) and times their 16-token queries turn about (the same process, the same threads).
+Minutes of work and several GB of memory (the old quantizer: ~13 GB): not part of the test suite.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from fixtures import machine
 
@@ -119,6 +126,22 @@ def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_port}"
 
 
+def sixteen_token_query(tower: Any) -> str:
+    """A query of exactly 16 tokens for ``tower``'s tokenizer."""
+    query = "a dog catching a ball on the beach at sunset with my daughter"
+    ids = tower.tokenize(query)
+    while len(ids) < 16:  # exactly 16 tokens: pad the sentence with more words
+        query += " snow"
+        ids = tower.tokenize(query)
+    while len(ids) > 16:
+        query = query.rsplit(" ", 1)[0]
+        ids = tower.tokenize(query)
+    while len(ids) < 16:  # a one-piece word to make up the count
+        query += " a"
+        ids = tower.tokenize(query)
+    return query
+
+
 def child(hub: str, models: str, precision: str) -> None:
     """One install in this torch-free process; prints one JSON line of figures."""
     import dataclasses
@@ -156,18 +179,8 @@ def child(hub: str, models: str, precision: str) -> None:
     t1 = time.perf_counter()
     tower = TextTower(path, force_cpu=True)
     load = time.perf_counter() - t1
-    query = "a dog catching a ball on the beach at sunset with my daughter"
-    ids = tower.tokenize(query)
-    while len(ids) < 16:  # exactly 16 tokens: pad the sentence with more words
-        query += " snow"
-        ids = tower.tokenize(query)
-    while len(ids) > 16:
-        query = query.rsplit(" ", 1)[0]
-        ids = tower.tokenize(query)
-    while len(ids) < 16:  # a one-piece word to make up the count
-        query += " a"
-        ids = tower.tokenize(query)
-    tokens = len(ids)
+    query = sixteen_token_query(tower)
+    tokens = len(tower.tokenize(query))
     tower.encode_texts([query])
     times = []
     for _ in range(30):
@@ -197,16 +210,140 @@ def child(hub: str, models: str, precision: str) -> None:
     )
 
 
+def ort_child(fp32_tower: str, out: str) -> None:
+    """The former int8 path: ``quantize_dynamic`` on a copy of the fp32 tower (torch-free)."""
+    import resource
+
+    sys.modules["torch"] = None  # type: ignore[assignment]
+    sys.path.insert(0, str(ROOT))
+    import onnx
+
+    from core.model.quantize import quantize_int8
+    from core.model.text_tower import (
+        TOWER_DATA_FILE,
+        TOWER_TEXT_FILE,
+        read_tower_manifest,
+        write_tower_manifest,
+    )
+
+    src, dst = Path(fp32_tower), Path(out)
+    shutil.rmtree(dst, ignore_errors=True)
+    dst.mkdir(parents=True)
+    for name in (TOWER_TEXT_FILE, TOWER_DATA_FILE, "tokenizer.json"):
+        shutil.copyfile(src / name, dst / name)
+    t0 = time.perf_counter()
+    # what assemble_text did before the quantizer: the exporter's value_info entries for
+    # initializers dropped (quantize_dynamic turns Gemm(transB=1) into a MatMul on the
+    # transposed weight under the same name and would find two shapes for it)
+    graph = onnx.load(str(dst / TOWER_TEXT_FILE), load_external_data=False)
+    names = {init.name for init in graph.graph.initializer}
+    kept = [v for v in graph.graph.value_info if v.name not in names]
+    del graph.graph.value_info[:]
+    graph.graph.value_info.extend(kept)
+    (dst / TOWER_TEXT_FILE).write_bytes(graph.SerializeToString())
+    del graph
+    quantize_int8(dst / TOWER_TEXT_FILE)
+    (dst / TOWER_DATA_FILE).unlink()
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    m = read_tower_manifest(src)
+    write_tower_manifest(
+        dst, name=m.name, image_space=m.image_space, embed_dim=m.embed_dim,
+        max_tokens=m.max_tokens, pad_id=m.pad_id, precision="int8",
+    )  # fmt: skip
+    files = {p.name: round(p.stat().st_size / 1e6, 1) for p in dst.iterdir()}
+    result = {
+        "what": "ORT quantize_dynamic of the fp32 tower (the former int8 path)",
+        "quantize_s": round(seconds, 1),
+        "peak_rss_gb": round(peak / 1e9, 2),
+        "files_mb": files,
+    }
+    print(json.dumps(result), flush=True)
+
+
+def compare_child(weights: str, towers: list[str]) -> None:
+    """Both int8 towers against the float64 reference, and their queries timed turn about."""
+    import gc
+    import statistics
+
+    sys.modules["torch"] = None  # type: ignore[assignment]
+    sys.path.insert(0, str(ROOT))
+    from core.model.assemble_text import (
+        PARITY_SENTENCES,
+        _min_cosine,
+        reference_vectors,
+        text_config,
+    )
+    from core.model.text_tower import TextTower
+    from core.model.weights import read_weights
+
+    cfg = text_config("full")
+    tokenizer = Path(towers[0]) / "tokenizer.json"
+    held = read_weights(weights)
+    expected = reference_vectors(held, cfg, tokenizer)
+    del held
+    gc.collect()
+    loaded = {t: TextTower(Path(t), force_cpu=True) for t in towers}
+    out: dict[str, dict[str, Any]] = {}
+    for path, tower in loaded.items():
+        got = tower.encode_texts(list(PARITY_SENTENCES), normalize=False)
+        out[path] = {"min_cosine_to_reference": round(_min_cosine(got.astype("f8"), expected), 6)}
+    query = sixteen_token_query(next(iter(loaded.values())))
+    times: dict[str, list[float]] = {t: [] for t in towers}
+    for tower in loaded.values():
+        tower.encode_texts([query])
+    for _ in range(40):
+        for path, tower in loaded.items():
+            t = time.perf_counter()
+            tower.encode_texts([query])
+            times[path].append(time.perf_counter() - t)
+    for path, tower in loaded.items():
+        out[path]["query_ms_median"] = round(1000 * statistics.median(times[path]), 1)
+        out[path]["query_ms_min"] = round(1000 * min(times[path]), 1)
+        out[path]["tokens"] = len(tower.tokenize(query))
+        out[path]["provider"] = tower.provider
+    print(json.dumps(out), flush=True)
+
+
+def _run_child(*args: str) -> dict[str, Any] | None:
+    done = subprocess.run(
+        [sys.executable, __file__, *args],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )  # fmt: skip
+    if done.returncode != 0:
+        print(done.stderr[-3000:])
+        return None
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    print(json.dumps(result, indent=1, ensure_ascii=False), flush=True)
+    return result
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "bench-out" / "mclip-install")
     ap.add_argument("--keep", action="store_true", help="keep the weights and installed towers")
     ap.add_argument(
+        "--precision", choices=("fp32", "int8"), action="append",
+        help="install only this precision (repeatable; default: both)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--no-ort", action="store_true", help="skip the former quantizer (ONNX Runtime's)"
+    )
+    ap.add_argument(
         "--child", nargs=3, metavar=("HUB", "MODELS", "PRECISION"), help=argparse.SUPPRESS
     )
+    ap.add_argument("--ort-child", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--compare-child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(*args.child)
+        return 0
+    if args.ort_child:
+        ort_child(*args.ort_child)
+        return 0
+    if args.compare_child:
+        compare_child(args.compare_child[0], args.compare_child[1:])
         return 0
     print(machine())
     hub_files = args.out / "hub"
@@ -216,18 +353,20 @@ def main() -> int:
     server, url = serve(hub_files)
     models = args.out / "models"
     shutil.rmtree(models, ignore_errors=True)
+    paths: dict[str, str] = {}
     try:
-        for precision in ("fp32", "int8"):
-            done = subprocess.run(
-                [sys.executable, __file__, "--child", url, str(models), precision],
-                capture_output=True, text=True, check=False,
-                env={**os.environ, "PYTHONWARNINGS": "ignore"},
-            )  # fmt: skip
-            if done.returncode != 0:
-                print(done.stderr[-3000:])
+        for precision in args.precision or ("fp32", "int8"):
+            result = _run_child("--child", url, str(models), precision)
+            if result is None:
                 return 1
-            result = json.loads(done.stdout.strip().splitlines()[-1])
-            print(json.dumps(result, indent=1, ensure_ascii=False))
+            paths[precision] = result["path"]
+        if not args.no_ort and set(paths) == {"fp32", "int8"}:
+            ort = str(models / "ort-quantize-dynamic-int8")
+            if _run_child("--ort-child", paths["fp32"], ort) is None:
+                return 1
+            weights = str(hub_files / "pytorch_model.bin")
+            if _run_child("--compare-child", weights, paths["int8"], ort) is None:
+                return 1
     finally:
         server.shutdown()
         if not args.keep:

@@ -12,8 +12,10 @@ text-tower folder (:mod:`core.model.text_tower`):
   more than protobuf's 2 GiB) the weights go to ONE file beside it, ``text.onnx.data``, written
   tensor by tensor (never a second copy of the 2.2 GB in memory), each large tensor aligned to
   64 KiB so ONNX Runtime can map it;
-* int8 (for CPUs): ONNX Runtime's dynamic quantization (:mod:`core.model.quantize`) of that
-  graph, one ``text.onnx`` (the full tower: ~0.6 GB, the word table included);
+* int8 (for CPUs): the template filled and quantized tensor by tensor from the weights
+  (:mod:`core.model.text_quantize`: the Linear layers' weights int8 per output column in
+  ``com.microsoft.DynamicQuantizeMatMul``, the word table int8 per row), never an fp32 graph:
+  one ``text.onnx`` (the full tower: ~0.57 GB), written once the weights are let go;
 * ``tokenizer.json``: the model's own, copied;
 * parity: ONNX Runtime against :mod:`core.model.xlmr_reference` (numpy, float64) on fixed
   sentences in several languages (Korean among them), tokenized by that ``tokenizer.json``; the
@@ -26,6 +28,7 @@ non-finite tensor, a tokenizer whose ids the model cannot read, failed parity.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import shutil
@@ -38,7 +41,7 @@ import numpy as np
 import onnx
 
 from core.model.assemble import TEMPLATE_FORMAT, TEMPLATES, AssembleError
-from core.model.quantize import quantize_int8
+from core.model.text_quantize import graph_array, int8_text_model
 from core.model.text_tower import (
     OPENAI_VIT_B32,
     TOWER_DATA_FILE,
@@ -61,8 +64,8 @@ EXTERNAL_DATA_OVER = 1_800_000_000
 #: Tensors of at least this size start at a multiple of :data:`ALIGN` in the data file.
 ALIGN_OVER = 1 << 20
 ALIGN = 1 << 16
-#: Parity thresholds: fp32 against the float64 reference, as every other tower; int8 (weights of
-#: every MatMul and Gather, the word table included, quantized): see :data:`INT8_THRESHOLD`.
+#: Parity thresholds: fp32 against the float64 reference, as every other tower; int8 (the weights
+#: of every Linear layer but the last, and the word table, quantized): see :data:`INT8_THRESHOLD`.
 THRESHOLD = 0.9999
 #: Measured on random full-size weights (benchmarks/multilingual_install.py) and the tiny test
 #: tower: see the README's figures. A tower whose int8 graph is further from the reference than
@@ -144,17 +147,7 @@ def check_weights(weights: Mapping[str, np.ndarray], cfg: XlmrConfig) -> None:
 
 
 def _tensor_bytes(value: np.ndarray, how: str, dims: list[int], key: str) -> bytes:
-    array = np.asarray(value, dtype=np.float32)
-    if how == "T":
-        array = array.T
-    shape = tuple(dims)
-    if how == "reshape":
-        if array.size != math.prod(shape):
-            raise AssembleError(f"{key} has {array.size} values, the graph needs {list(shape)}")
-        array = array.reshape(shape)
-    elif array.shape != shape:
-        raise AssembleError(f"{key} is {list(value.shape)}; the graph needs {list(shape)}")
-    return np.ascontiguousarray(array, dtype="<f4").tobytes()
+    return np.ascontiguousarray(graph_array(value, how, dims, key), dtype="<f4").tobytes()
 
 
 def fill_text(
@@ -212,17 +205,19 @@ def fill_text(
     return [path, data]
 
 
-def _drop_initializer_shapes(path: Path) -> None:
-    """Remove the exporter's ``value_info`` entries for initializers (the graph only; the
-    weights stay where they are). They say nothing the initializers do not, and the quantizer,
-    which turns ``Gemm(transB=1)`` into a ``MatMul`` on the transposed weight under the same
-    name, would then find two shapes for one tensor and stop."""
-    graph = onnx.load(str(path), load_external_data=False)
-    names = {init.name for init in graph.graph.initializer}
-    kept = [v for v in graph.graph.value_info if v.name not in names]
-    del graph.graph.value_info[:]
-    graph.graph.value_info.extend(kept)
-    path.write_bytes(graph.SerializeToString())
+def int8_text(
+    arch: str, weights: Mapping[str, np.ndarray], *, templates: Path = TEMPLATES
+) -> onnx.ModelProto:
+    """The int8 graph of ``arch`` made from ``weights`` (:mod:`core.model.text_quantize`), in
+    memory: the caller writes it (``SerializeToString``) once it has let the weights go."""
+    recipe = read_text_recipe(arch, templates)
+    entries: dict[str, list[str]] = recipe["files"].get(TEXT_TOWER_FILE, {})
+    model = onnx.load(str(text_template_dir(arch, templates) / TEXT_TOWER_FILE))
+    names = {init.name for init in model.graph.initializer}
+    if not set(entries) <= names:
+        raise AssembleError(f"the multilingual template for {arch} does not match its recipe")
+    model, _stats = int8_text_model(model, entries, weights)
+    return model
 
 
 def _min_cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -320,8 +315,8 @@ def assemble_text_tower(
     check it against the numpy reference, and return its manifest.
 
     ``weights`` may be a function that reads them: then they are let go as soon as the graph is
-    written and the reference has its vectors, before the quantizer and ONNX Runtime load the
-    graph (the full tower's 2.2 GB are not held twice).
+    made and the reference has its vectors, before the int8 graph is serialized and ONNX Runtime
+    loads the graph (the full tower's 2.2 GB are not held twice).
     """
     if precision not in ("fp32", "int8"):
         raise AssembleError(f"a text tower can be assembled as fp32 or int8, not {precision!r}")
@@ -336,22 +331,29 @@ def assemble_text_tower(
     cfg = text_config(arch, templates)
     held: list[Mapping[str, np.ndarray]] = [weights() if callable(weights) else weights]
     del weights  # the only reference to what a reader made is in ``held``
+    # The reader's map of the file (2.2 GB resident once read) is held by a reference cycle
+    # until the collector runs; let it go now, not in the middle of the quantizer or the session.
+    gc.collect()
     step("Checking the weights…")
     check_weights(held[0], cfg)
     out.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         shutil.copyfile(tokenizer, scratch / TOWER_TOKENIZER_FILE)
-        step("Building the ONNX model…")
-        fill_text(arch, held[0], scratch, templates=templates)
+        quantized: list[onnx.ModelProto] = []
+        if precision == "int8":
+            step("Quantizing it to int8…")
+            quantized.append(int8_text(arch, held[0], templates=templates))
+        else:
+            step("Building the ONNX model…")
+            fill_text(arch, held[0], scratch, templates=templates)
         step("Computing the reference vectors…")
         expected = reference_vectors(held[0], cfg, scratch / TOWER_TOKENIZER_FILE)
         held.clear()
-        if precision == "int8":
-            step("Quantizing it to int8…")
-            _drop_initializer_shapes(scratch / TEXT_TOWER_FILE)
-            quantize_int8(scratch / TEXT_TOWER_FILE)
-            (scratch / TOWER_DATA_FILE).unlink(missing_ok=True)
+        if quantized:
+            step("Writing the int8 model…")
+            (scratch / TEXT_TOWER_FILE).write_bytes(quantized[0].SerializeToString())
+            quantized.clear()
         step("Checking it against the reference…")
         parity = check_text_parity(scratch, expected, cfg, precision)
         manifest = write_tower_manifest(

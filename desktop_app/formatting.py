@@ -61,6 +61,8 @@ def read_by(route: QueryRoute | None) -> str:
     model" otherwise, and a warning when a foreign sentence had to go to the English model."""
     if route is None or (route.tower == "clip" and not route.note):
         return ""
+    if route.tower == "clip" and route.reason.startswith("set:"):
+        return " · read by the English model, as Settings ask"
     if route.tower == "clip":
         needs = f"{language_name(route.language)} needs the multilingual one"
         return f" · read by the English model ({needs})"

@@ -186,7 +186,12 @@ class QueryTowers:
         lang = check_lang(lang)
         clip_name = self.encoder.name
         if lang == ENGLISH:
-            return Route(CLIP_TOWER, clip_name, "en", "set: English")
+            guess = guess_language(text)
+            if guess.english:
+                return Route(CLIP_TOWER, clip_name, "en", "set: English")
+            # said, not silently done: a Korean sentence read by an English model finds noise
+            poorly = f"set to English, so {language_name(guess.language)} is read poorly"
+            return Route(CLIP_TOWER, clip_name, guess.language, "set: English", poorly)
         if lang != AUTO:
             if not self.available():
                 raise QueryError(f"cannot read the query as {language_name(lang)}: "

@@ -155,7 +155,9 @@ def test_without_a_tower_korean_goes_to_clip_with_a_note_and_a_forced_language_i
     assert towers.route("a dog on the beach").note == ""
     with pytest.raises(QueryError, match="cannot read the query as Korean"):
         towers.route("생일 케이크", "ko")
-    assert towers.route("생일 케이크", "en").tower == "clip"
+    forced = towers.route("생일 케이크", "en")
+    assert forced.tower == "clip" and forced.note == "set to English, so Korean is read poorly"
+    assert towers.route("birthday cake", "en").note == ""
 
 
 def test_a_tower_installed_while_running_is_taken_up(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def test_korean_typed_in_the_window_finds_its_video(qtbot, indexed, footage) -> 
         lambda: window.response.route is not None and window.response.route.tower == "clip",
         timeout=15_000,
     )
-    assert "multilingual" not in window.summary.text()
+    assert "read by the English model, as Settings ask" in window.summary.text()
     window.apply_preferences(replace(window.prefs, query_language="auto"))
 
 

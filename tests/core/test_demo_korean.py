@@ -8,6 +8,7 @@ library's vector index exactly as a CLIP text vector is.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,64 @@ def test_a_korean_query_finds_its_video_in_a_fresh_demo_library(tmp_path, tower)
         assert share >= 0.75, share
     finally:
         lib.close()
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory):
+    """A 12-video demo library and its (path, caption) pairs, for the command line."""
+    root = tmp_path_factory.mktemp("cli-demo")
+    encoder = Encoder(DEMO_MODEL, force_cpu=True)
+    lib, pairs = build_demo(encoder, videos=12, seed=515151, root=root)
+    lib.close()
+    specs = plan(12, 515151, split_seed=DEMO_SPLIT_SEED, test_only=True)
+    return lib.root, pairs, specs
+
+
+def test_the_command_line_says_which_tower_read_the_sentence(small_demo) -> None:
+    from tests.library_support import clipseek
+
+    library, pairs, specs = small_demo
+    sentence = korean_captions(specs[0], HELD_OUT_STYLES)[0]
+    out = json.loads(clipseek("search", sentence, "--library", library, "--json", "--cpu").stdout)
+    assert out["query"]["lang"] == "auto"
+    assert out["tower"]["tower"] == "multilingual" and out["tower"]["language"] == "ko"
+    assert out["tower"]["model"] == "ClipSeek demo Korean + English student"
+    plain = clipseek("search", sentence, "--library", library, "-k", "2", "--cpu").stdout
+    assert plain.splitlines()[0] == (
+        "Read as Korean by the multilingual text model (ClipSeek demo Korean + English student)"
+    )
+    forced = json.loads(
+        clipseek("search", sentence, "--library", library, "--lang", "en", "--json").stdout
+    )["tower"]
+    assert forced["tower"] == "clip" and "read poorly" in forced["note"]
+    english = json.loads(clipseek("search", pairs[0][1], "--library", library, "--json").stdout)[
+        "tower"
+    ]
+    assert english["tower"] == "clip" and english["note"] == ""
+    bad = clipseek("search", sentence, "--library", library, "--lang", "korean!", check=False)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "unknown query language 'korean!'" in bad.stderr
+
+
+def test_a_damaged_tower_is_said_and_english_still_answers(small_demo, tmp_path) -> None:
+    """A corrupted multilingual file never stops a search: Korean goes to the English tower with
+    a note saying why, and forcing Korean is one line."""
+    import shutil
+
+    from tests.library_support import clipseek
+
+    library, _pairs, specs = small_demo
+    model = tmp_path / "demo-copy"
+    shutil.copytree(DEMO_MODEL, model)
+    onnx = model / "multilingual" / "text.onnx"
+    data = bytearray(onnx.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    onnx.write_bytes(bytes(data))
+    sentence = korean_captions(specs[1], HELD_OUT_STYLES)[1]
+    args = ("search", sentence, "--library", library, "--model", model, "--cpu")
+    out = json.loads(clipseek(*args, "--json").stdout)
+    assert out["tower"]["tower"] == "clip" and out["results"]
+    assert "checksum mismatch" in out["tower"]["note"]
+    forced = clipseek(*args, "--lang", "ko", check=False)
+    assert forced.returncode in (1, 2) and forced.stderr.count("\n") == 1
+    assert "multilingual text model" in forced.stderr and "checksum mismatch" in forced.stderr

@@ -15,7 +15,8 @@ Then, for comparison (``--no-ort`` skips it), what the int8 install did before
 :mod:`core.model.text_quantize`: ONNX Runtime's ``quantize_dynamic`` (:mod:`core.model.quantize`)
 on a copy of the fp32 tower, in a process of its own (its seconds and peak RSS), and one last
 process that measures both int8 towers against the numpy float64 reference (min cosine on the
-parity sentences) and times their 16-token queries turn about (the same process, the same threads).
+parity sentences); then their 16-token queries are timed, each tower alone in a process, the two
+taking turns for three rounds.
 Minutes of work and several GB of memory (the old quantizer: ~13 GB): not part of the test suite.
 """
 
@@ -262,9 +263,8 @@ def ort_child(fp32_tower: str, out: str) -> None:
 
 
 def compare_child(weights: str, towers: list[str]) -> None:
-    """Both int8 towers against the float64 reference, and their queries timed turn about."""
+    """Both int8 towers against the float64 reference (min cosine on the parity sentences)."""
     import gc
-    import statistics
 
     sys.modules["torch"] = None  # type: ignore[assignment]
     sys.path.insert(0, str(ROOT))
@@ -288,21 +288,57 @@ def compare_child(weights: str, towers: list[str]) -> None:
     for path, tower in loaded.items():
         got = tower.encode_texts(list(PARITY_SENTENCES), normalize=False)
         out[path] = {"min_cosine_to_reference": round(_min_cosine(got.astype("f8"), expected), 6)}
-    query = sixteen_token_query(next(iter(loaded.values())))
-    times: dict[str, list[float]] = {t: [] for t in towers}
-    for tower in loaded.values():
-        tower.encode_texts([query])
-    for _ in range(40):
-        for path, tower in loaded.items():
-            t = time.perf_counter()
-            tower.encode_texts([query])
-            times[path].append(time.perf_counter() - t)
-    for path, tower in loaded.items():
-        out[path]["query_ms_median"] = round(1000 * statistics.median(times[path]), 1)
-        out[path]["query_ms_min"] = round(1000 * min(times[path]), 1)
-        out[path]["tokens"] = len(tower.tokenize(query))
-        out[path]["provider"] = tower.provider
     print(json.dumps(out), flush=True)
+
+
+def time_child(tower_path: str, threads: int) -> None:
+    """Milliseconds per 16-token query of one tower, alone in its process (one session: two
+    sessions' spinning thread pools in one process would slow each other down)."""
+    import statistics
+
+    sys.modules["torch"] = None  # type: ignore[assignment]
+    sys.path.insert(0, str(ROOT))
+    from core.model.text_tower import TextTower
+
+    tower = TextTower(Path(tower_path), force_cpu=True, threads=threads or None)
+    query = sixteen_token_query(tower)
+    tower.encode_texts([query])
+    times = []
+    for _ in range(30):
+        t = time.perf_counter()
+        tower.encode_texts([query])
+        times.append(time.perf_counter() - t)
+    result = {"tower": tower_path, "median_ms": round(1000 * statistics.median(times), 1)}
+    result["min_ms"] = round(1000 * min(times), 1)
+    print(json.dumps(result), flush=True)
+
+
+def timed_turn_about(towers: dict[str, str], threads: int = 0, rounds: int = 3) -> None:
+    """Each tower's queries timed in ``rounds`` processes, the towers taking turns (load on a
+    shared machine comes and goes); the median of the rounds' medians, and the fastest query."""
+    import statistics
+
+    medians: dict[str, list[float]] = {k: [] for k in towers}
+    mins: dict[str, list[float]] = {k: [] for k in towers}
+    for _ in range(rounds):
+        for label, path in towers.items():
+            done = subprocess.run(
+                [sys.executable, __file__, "--time-child", path, str(threads)],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            medians[label].append(result["median_ms"])
+            mins[label].append(result["min_ms"])
+    summary = {
+        label: {
+            "query_ms_median_of_rounds": round(statistics.median(medians[label]), 1),
+            "query_ms_round_medians": medians[label],
+            "query_ms_min": min(mins[label]),
+        }
+        for label in towers
+    }
+    what = f"16-token query, turn about, {threads or os.cpu_count()} thread(s)"
+    print(json.dumps({what: summary}, indent=1), flush=True)
 
 
 def _run_child(*args: str) -> dict[str, Any] | None:
@@ -335,6 +371,7 @@ def main() -> int:
     )
     ap.add_argument("--ort-child", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--compare-child", nargs="+", help=argparse.SUPPRESS)
+    ap.add_argument("--time-child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(*args.child)
@@ -344,6 +381,9 @@ def main() -> int:
         return 0
     if args.compare_child:
         compare_child(args.compare_child[0], args.compare_child[1:])
+        return 0
+    if args.time_child:
+        time_child(args.time_child[0], int(args.time_child[1]))
         return 0
     print(machine())
     hub_files = args.out / "hub"
@@ -367,6 +407,9 @@ def main() -> int:
             weights = str(hub_files / "pytorch_model.bin")
             if _run_child("--compare-child", weights, paths["int8"], ort) is None:
                 return 1
+            towers = {"int8 (text_quantize)": paths["int8"], "int8 (quantize_dynamic)": ort}
+            timed_turn_about(towers)  # ONNX Runtime's default: every core
+            timed_turn_about(towers, threads=1)
     finally:
         server.shutdown()
         if not args.keep:

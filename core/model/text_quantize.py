@@ -111,11 +111,13 @@ def _raw(init: TensorProto, array: np.ndarray, stats: Int8Stats) -> None:
         stats.fp32_bytes += array.nbytes
 
 
-def _tensor(name: str, array: np.ndarray, stats: Int8Stats) -> TensorProto:
-    kind = TensorProto.INT8 if array.dtype == np.int8 else TensorProto.FLOAT
-    init = TensorProto(name=name, data_type=kind, dims=list(array.shape))
+def _add_tensor(graph: onnx.GraphProto, name: str, array: np.ndarray, stats: Int8Stats) -> None:
+    """A new initializer, made in place (appending a finished one would copy its bytes)."""
+    init = graph.initializer.add()
+    init.name = name
+    init.data_type = TensorProto.INT8 if array.dtype == np.int8 else TensorProto.FLOAT
+    init.dims.extend(array.shape)
     _raw(init, array, stats)
-    return init
 
 
 def _fresh(name: str, taken: set[str]) -> str:
@@ -158,8 +160,7 @@ def int8_text_model(
         key, how = entries[name][0], entries[name][1]
         return graph_array(weights[key], how, list(inits[name].dims), key)
 
-    replaced: dict[str, TensorProto] = {}  # fp32 initializer -> its int8 stand-in(s)
-    new_inits: list[TensorProto] = []
+    replaced: set[str] = set()  # the fp32 initializers int8 ones stand in for
     drop_nodes: set[int] = set()
     new_nodes: dict[int, list[onnx.NodeProto]] = {}  # position -> nodes that take its place
     dropped_values: set[str] = set()
@@ -174,9 +175,10 @@ def int8_text_model(
             q, scale = quantize_columns(w)
             del w
             q_name, s_name = _fresh(f"{w_name}_int8", taken), _fresh(f"{w_name}_scale", taken)
-            new_inits += [_tensor(q_name, q, stats), _tensor(s_name, scale, stats)]
+            _add_tensor(graph, q_name, q, stats)
+            _add_tensor(graph, s_name, scale, stats)
             del q, scale
-            replaced[w_name] = new_inits[-2]
+            replaced.add(w_name)
             bias, out = "", node.output[0]
             after = consumers.get(out, [])
             if len(after) == 1 and out not in outputs and old_nodes[after[0]].op_type == "Add":
@@ -215,9 +217,10 @@ def int8_text_model(
                 continue
             q, scale = quantize_rows(weight(t_name))
             q_name, s_name = _fresh(f"{t_name}_int8", taken), _fresh(f"{t_name}_scale", taken)
-            new_inits += [_tensor(q_name, q, stats), _tensor(s_name, scale, stats)]
+            _add_tensor(graph, q_name, q, stats)
+            _add_tensor(graph, s_name, scale, stats)
             del q, scale
-            replaced[t_name] = new_inits[-2]
+            replaced.add(t_name)
             ids, out = node.input[1], node.output[0]
             rows, rows_f, scales = (_fresh(f"{out}_{s}", taken) for s in ("int8", "f", "scale"))
             new_nodes[pos] = [
@@ -229,15 +232,14 @@ def int8_text_model(
                 helper.make_node("Mul", [rows_f, scales], [out], name=_fresh(out, taken)),
             ]
             stats.tables += 1
-    # the fp32 initializers the graph still reads, filled one by one
-    for init in graph.initializer:
-        if init.name in entries and init.name not in replaced:
+    # the fp32 initializers the graph still reads, filled one by one; the replaced ones (still
+    # empty, as the template has them) removed
+    for i in reversed(range(len(graph.initializer))):
+        init = graph.initializer[i]
+        if init.name in replaced:
+            del graph.initializer[i]
+        elif init.name in entries:
             _raw(init, weight(init.name), stats)
-    kept = [init for init in graph.initializer if init.name not in replaced]
-    del graph.initializer[:]
-    graph.initializer.extend(kept)
-    graph.initializer.extend(new_inits)
-    del new_inits, kept
     nodes: list[onnx.NodeProto] = []
     for pos, node in enumerate(old_nodes):
         if pos in drop_nodes:

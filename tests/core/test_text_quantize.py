@@ -16,14 +16,23 @@ import onnx
 import onnxruntime as ort
 import pytest
 
+from core.model.assemble import AssembleError
 from core.model.assemble_text import (
     INT8_THRESHOLD,
     assemble_text_tower,
     fill_text,
     int8_text,
+    read_text_recipe,
     text_config,
+    text_template_dir,
 )
-from core.model.text_quantize import MATMUL_QMAX, TABLE_QMAX, quantize_columns, quantize_rows
+from core.model.text_quantize import (
+    MATMUL_QMAX,
+    TABLE_QMAX,
+    int8_text_model,
+    quantize_columns,
+    quantize_rows,
+)
 from core.model.text_tower import TextTower, pad_batch
 from core.model.xlmr_reference import XlmrConfig, encode_text
 
@@ -178,6 +187,20 @@ def test_the_int8_graph_is_smaller_and_quantizes_every_linear_layer_but_the_last
     assert "Gemm" in ops  # the final Linear stays fp32
     assert [o.name for o in model.graph.output] == ["embeddings"]
     assert [i.name for i in model.graph.input] == ["input_ids", "attention_mask"]
+
+
+def test_what_the_quantizer_did(cfg, weights) -> None:
+    entries = read_text_recipe(ARCH)["files"]["text.onnx"]
+    template = onnx.load(str(text_template_dir(ARCH) / "text.onnx"))
+    _model, stats = int8_text_model(template, entries, weights)
+    assert (stats.matmuls, stats.biases_folded, stats.tables) == (6 * cfg.layers,) * 2 + (1,)
+    w, m, v = cfg.width, cfg.mlp_width, cfg.vocab_size
+    assert stats.int8_bytes == cfg.layers * (4 * w * w + 2 * w * m) + v * w
+    assert stats.fp32_bytes > 0  # LayerNorms, biases, positions, the final Linear
+    with pytest.raises(AssembleError, match="the weights have no"):
+        template = onnx.load(str(text_template_dir(ARCH) / "text.onnx"))
+        missing = {k: a for k, a in weights.items() if "layer.1.output.dense.weight" not in k}
+        int8_text_model(template, entries, missing)
 
 
 def test_batch_and_padding_change_a_vector_by_no_more_than_int8_does(cfg, graphs) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,22 @@ def uniform_frame_indices(count: int, keep: int) -> np.ndarray:
     if count <= keep:
         return np.arange(count)
     return np.linspace(0, count - 1, num=keep).round().astype(np.int64)
+
+
+def encode_by_length(
+    token_lists: Sequence[Sequence[int]],
+    dim: int,
+    batch_size: int,
+    run: Callable[[list[Sequence[int]]], np.ndarray],
+) -> np.ndarray:
+    """Vectors [N, dim] of token lists, ``run`` on batches of similar length: sorting by
+    length keeps padding (wasted work) small inside each batch. Every text tower batches so."""
+    order = sorted(range(len(token_lists)), key=lambda i: len(token_lists[i]))
+    result = np.empty((len(token_lists), dim), np.float32)
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        result[chunk] = run([token_lists[i] for i in chunk])
+    return result
 
 
 class Encoder:
@@ -199,14 +215,13 @@ class Encoder:
         if len(texts) == 0:
             return np.zeros((0, self.embed_dim), np.float32)
         token_lists = [self.tokenize_query(t, truncate=truncate) for t in texts]
-        # Sorting by length keeps padding (wasted work) small inside each batch.
-        order = sorted(range(len(token_lists)), key=lambda i: len(token_lists[i]))
-        result = np.empty((len(texts), self.embed_dim), np.float32)
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            ids, _ = ClipTokenizer.pad([token_lists[i] for i in chunk])
-            vectors = self._text.session.run(None, {self._text_input: ids})[0]
-            result[chunk] = vectors
+
+        def run(batch: list[Sequence[int]]) -> np.ndarray:
+            ids, _ = ClipTokenizer.pad([list(t) for t in batch])
+            out: np.ndarray = self._text.session.run(None, {self._text_input: ids})[0]
+            return out
+
+        result = encode_by_length(token_lists, self.embed_dim, batch_size, run)
         return l2_normalise(result) if normalize else result
 
     def encode_text(self, text: str, *, normalize: bool = True) -> np.ndarray:

@@ -56,7 +56,8 @@ from core.model.sources import (
 from core.model.weights import WeightsError, read_weights
 
 
-def _check_space(models: Path, need: int) -> None:
+def check_space(models: Path, need: int) -> None:
+    """Refuse an install that would fill the disk, before anything is downloaded."""
     free = shutil.disk_usage(models).free
     if free < need:
         raise InstallError(
@@ -98,7 +99,7 @@ def install_model(
         part = weights.with_name(weights.name + ".part")
         have = part.stat().st_size if part.exists() else 0
         # the rest of the download, then a bundle about as big as the weights, and some air
-        _check_space(models, max(size - have, 0) + size + size // 10 + (64 << 20))
+        check_space(models, max(size - have, 0) + size + size // 10 + (64 << 20))
         report(InstallProgress("downloading", have, size))
         download(source, weights, size, hub, report, cancel)
     report(InstallProgress("verifying", 0, size, message="Checking the SHA-256…"))
@@ -221,7 +222,7 @@ def install_file(
         check_converter(python, safetensors=weights.suffix == ".safetensors")
     models = Path(models_dir) if models_dir else default_models_dir()
     models.mkdir(parents=True, exist_ok=True)
-    _check_space(models, size + size // 10 + (64 << 20))
+    check_space(models, size + size // 10 + (64 << 20))
     final = _make_bundle(source, weights, models, f"file:{weights.name} sha256:{sha}", python,
                          cancel, report, lambda: _identity(weights) == before)  # fmt: skip
     report(InstallProgress("done", size, size, message=f"Installed in {final}"))

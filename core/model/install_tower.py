@@ -40,6 +40,7 @@ from core.model.hub import (
     resolve_hub,
     sha256_of,
 )
+from core.model.install import check_space
 from core.model.registry import models_dir as default_models_dir
 from core.model.sources import (
     MULTILINGUAL_SOURCE,
@@ -56,15 +57,6 @@ from core.model.weights import WeightsError, read_weights
 #: What the finished folder takes, as a share of the weights file: fp32 is the weights again;
 #: int8 about a quarter (written straight from the weights: no fp32 graph on the way).
 _OUTPUT_SHARE = {"fp32": 1.05, "int8": 0.3}
-
-
-def _check_space(models: Path, need: int) -> None:
-    free = shutil.disk_usage(models).free
-    if free < need:
-        raise InstallError(
-            f"not enough free disk space in {models}: the install needs about"
-            f" {need / 1e6:,.0f} MB, {free / 1e6:,.0f} MB are free"
-        )
 
 
 def _check_config(path: Path, source: ModelSource) -> None:
@@ -130,11 +122,11 @@ def install_multilingual(
         part = weights.with_name(weights.name + ".part")
         have = part.stat().st_size if part.exists() else 0
         need = max(size - have, 0) + int(size * _OUTPUT_SHARE[source.precision])
-        _check_space(models, need + sum(c.size for c in small) + (64 << 20))
+        check_space(models, need + sum(c.size for c in small) + (64 << 20))
         report(InstallProgress("downloading", have, size))
         download(source, weights, size, hub, report, cancel)
     else:
-        _check_space(models, int(size * _OUTPUT_SHARE[source.precision]) + (64 << 20))
+        check_space(models, int(size * _OUTPUT_SHARE[source.precision]) + (64 << 20))
     files: dict[str, Path] = {}
     for item in small:
         check_cancel()

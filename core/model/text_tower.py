@@ -42,7 +42,7 @@ from core.model.bundle import (
     manifest_checksum,
     sha256_file,
 )
-from core.model.encoder import QueryError, l2_normalise
+from core.model.encoder import QueryError, encode_by_length, l2_normalise
 from core.model.sessions import Session, create_session
 
 log = logging.getLogger(__name__)
@@ -363,13 +363,14 @@ class TextTower:
         if len(texts) == 0:
             return np.zeros((0, self.embed_dim), np.float32)
         token_lists = [self.tokenize(t, truncate=truncate) for t in texts]
-        order = sorted(range(len(token_lists)), key=lambda i: len(token_lists[i]))
-        result = np.empty((len(texts), self.embed_dim), np.float32)
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            ids, mask = pad_batch([token_lists[i] for i in chunk], self.manifest.pad_id)
+
+        def run(batch: list[Sequence[int]]) -> np.ndarray:
+            ids, mask = pad_batch(batch, self.manifest.pad_id)
             feeds = {"input_ids": ids, "attention_mask": mask}
-            result[chunk] = self._session.session.run(None, feeds)[0]
+            out: np.ndarray = self._session.session.run(None, feeds)[0]
+            return out
+
+        result = encode_by_length(token_lists, self.embed_dim, batch_size, run)
         return l2_normalise(result) if normalize else result
 
     def encode_text(self, text: str, *, normalize: bool = True) -> np.ndarray:

@@ -20,6 +20,11 @@ Two formats, picked by what the file holds (never by its name):
   views, a key list pickled after the object, size-prefixed raw storages) and every public CLIP
   checkpoint we read is in the zip format.
 
+  Each storage record is read (``readinto``, no mapping of the file) into an array of its own,
+  and the first tensor that is a whole storage in order keeps that array: the weights are in
+  memory once (a mapped file's pages stayed resident beside the copies, twice the weights at
+  the peak). Other tensors over a storage (slices, tied weights, transposes) are copies.
+
 Which tensors a checkpoint yields (:func:`read_pytorch`'s flattening rule): if the object saved
 is a mapping with a ``"state_dict"`` key holding a mapping, that mapping is the weights; else if
 it has a ``"model"`` key holding a mapping, that one; else the whole object. The weights are then
@@ -371,6 +376,8 @@ class _AllowListUnpickler(pickle.Unpickler):
         super().__init__(file)
         self._storage = storage
         self._budget = budget
+        # Storages whose array one tensor already took as its own (the others copy from it).
+        self._claimed: set[str] = set()
         # Bound methods, built per file: a BUILD opcode cannot re-point them for later loads.
         self._allowed: dict[tuple[str, str], object] = {
             ("collections", "OrderedDict"): OrderedDict,
@@ -425,7 +432,17 @@ class _AllowListUnpickler(pickle.Unpickler):
         kind = storage.kind
         data = storage.data
         return _Tensor(
-            _view(storage, data, kind, storage_offset, size, stride, metadata, self._budget)
+            _view(
+                storage,
+                data,
+                kind,
+                storage_offset,
+                size,
+                stride,
+                metadata,
+                self._budget,
+                self._claimed,
+            )
         )
 
     def _rebuild_tensor_v3(
@@ -446,7 +463,17 @@ class _AllowListUnpickler(pickle.Unpickler):
         raw = "u1" if dtype.dtype == "?" else dtype.dtype
         data = storage.data.view(np.dtype(raw).newbyteorder(storage.order))
         return _Tensor(
-            _view(storage, data, dtype, storage_offset, size, stride, metadata, self._budget)
+            _view(
+                storage,
+                data,
+                dtype,
+                storage_offset,
+                size,
+                stride,
+                metadata,
+                self._budget,
+                self._claimed,
+            )
         )
 
     def _rebuild_parameter(
@@ -502,8 +529,13 @@ def _view(
     stride: object,
     metadata: object,
     budget: _Budget,
+    claimed: set[str],
 ) -> np.ndarray:
-    """The tensor ``size``/``stride`` at ``storage_offset`` over ``data``, as an owned array."""
+    """The tensor ``size``/``stride`` at ``storage_offset`` over ``data``, as an array of its own.
+
+    The first tensor that is its whole storage, in order (a checkpoint's usual case), takes the
+    storage's array (read for the reader alone, :func:`_record`) instead of a copy, so the weights
+    are in memory once; any other tensor over that storage (a tied weight, a slice) is a copy."""
     shape = _ints(size)
     strides = _ints(stride)
     if shape is None or strides is None or len(shape) != len(strides):
@@ -529,14 +561,34 @@ def _view(
                 f" {len(data)}"
             )
         item = data.dtype.itemsize
-        base = data[storage_offset:]
-        out = np.lib.stride_tricks.as_strided(
-            base, shape=shape, strides=tuple(s * item for s in strides), writeable=False
-        ).copy()
+        if (
+            storage_offset == 0
+            and numel == len(data)
+            and storage.key not in claimed
+            and _in_order(shape, strides)
+            and data.flags.writeable
+        ):
+            claimed.add(storage.key)
+            out = data.reshape(shape)
+        else:
+            base = data[storage_offset:]
+            out = np.lib.stride_tricks.as_strided(
+                base, shape=shape, strides=tuple(s * item for s in strides), writeable=False
+            ).copy()
     out = _to_native(out, bf16=kind.bf16, boolean=kind.dtype == "?")
     if negate:
         out = np.negative(out)
     return out
+
+
+def _in_order(shape: tuple[int, ...], strides: tuple[int, ...]) -> bool:
+    """Whether ``strides`` (in elements) lay ``shape`` out in C order, without gaps."""
+    step = 1
+    for n, s in zip(reversed(shape), reversed(strides), strict=True):
+        if n != 1 and s != step:
+            return False
+        step *= n
+    return True
 
 
 def _zip_records(path: str | os.PathLike[str], zf: zipfile.ZipFile) -> tuple[str, dict[str, Any]]:
@@ -558,28 +610,27 @@ def _zip_records(path: str | os.PathLike[str], zf: zipfile.ZipFile) -> tuple[str
 def read_pytorch(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """Every tensor of a ``torch.save`` zip file, flattened by name (module docstring)."""
     try:
-        with open(path, "rb") as f:
+        with open(path, "rb", buffering=0) as f:
             if f.read(4) != ZIP_MAGIC:
                 f.seek(0)
                 if f.read(1) == b"\x80":
                     _legacy(path)
                 _fail(path, "not a PyTorch checkpoint (not a zip file)")
+            try:
+                zf = zipfile.ZipFile(path)
+            except (zipfile.BadZipFile, OSError, ValueError) as exc:
+                _fail(path, f"damaged PyTorch checkpoint (not a readable zip: {exc})")
+            try:
+                return _read_zip(path, f, zf)
+            except zipfile.BadZipFile as exc:
+                _fail(path, f"damaged PyTorch checkpoint ({exc})")
+            finally:
+                zf.close()
     except OSError as exc:
         _fail(path, f"cannot be read ({exc.strerror or exc})")
-    mm = _map(path)
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        _fail(path, f"damaged PyTorch checkpoint (not a readable zip: {exc})")
-    try:
-        return _read_zip(path, mm, zf)
-    except zipfile.BadZipFile as exc:
-        _fail(path, f"damaged PyTorch checkpoint ({exc})")
-    finally:
-        zf.close()
 
 
-def _read_zip(path: str | os.PathLike[str], mm: mmap.mmap, zf: zipfile.ZipFile) -> dict[str, Any]:
+def _read_zip(path: str | os.PathLike[str], f: io.FileIO, zf: zipfile.ZipFile) -> dict[str, Any]:
     _, records = _zip_records(path, zf)
     order: Literal["<", ">"] = "<"
     if "byteorder" in records:
@@ -588,7 +639,8 @@ def _read_zip(path: str | os.PathLike[str], mm: mmap.mmap, zf: zipfile.ZipFile) 
             _fail(path, f"damaged PyTorch checkpoint (byteorder {said[:20]!r})")
         order = "<" if said == "little" else ">"
     cache: dict[str, _Storage] = {}
-    budget = _Budget(len(mm))
+    file_size = os.fstat(f.fileno()).st_size
+    budget = _Budget(file_size)
 
     def storage(key: str, kind: _StorageType, numel: int) -> _Storage:
         if key in cache:
@@ -603,7 +655,8 @@ def _read_zip(path: str | os.PathLike[str], mm: mmap.mmap, zf: zipfile.ZipFile) 
             raise _Refused(
                 f"storage data/{key} holds {info.file_size} bytes, its tensors need {need}"
             )
-        cache[key] = _Storage(key, _record(mm, zf, info, dtype, numel, budget), kind, order)
+        data = _record(f, file_size, zf, info, dtype, numel, budget)
+        cache[key] = _Storage(key, data, kind, order)
         return cache[key]
 
     try:
@@ -614,7 +667,7 @@ def _read_zip(path: str | os.PathLike[str], mm: mmap.mmap, zf: zipfile.ZipFile) 
         _fail(path, str(exc))
     except WeightsError:
         raise
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, OSError):
         raise
     except Exception as exc:
         # Damaged or odd pickles fail in many ways (UnpicklingError, EOFError, TypeError from
@@ -623,26 +676,53 @@ def _read_zip(path: str | os.PathLike[str], mm: mmap.mmap, zf: zipfile.ZipFile) 
     return _flatten_checkpoint(path, obj, len(pickled))
 
 
+#: How many bytes :func:`_record` asks the file for at a time.
+READ_CHUNK = 64 << 20
+
+
 def _record(
-    mm: mmap.mmap,
+    f: io.FileIO,
+    file_size: int,
     zf: zipfile.ZipFile,
     info: zipfile.ZipInfo,
     dtype: np.dtype[Any],
     numel: int,
     budget: _Budget,
 ) -> np.ndarray:
-    """A storage record's first ``numel`` elements: mapped when stored, else read."""
+    """A storage record's first ``numel`` elements, read into an array of their own.
+
+    A stored (uncompressed) record is read straight from the file into the array (``readinto``):
+    no mapping of the file, whose pages would stay in the process's memory beside the copies, and
+    no bytes object in between. A compressed one is inflated through :mod:`zipfile` (its size is
+    checked against the budget first: a zip bomb is refused before it inflates)."""
+    need = numel * dtype.itemsize
+    budget.take(need, f"record {info.filename}")
+    out = np.empty(numel, dtype=dtype)
+    into = out.view(np.uint8).data
     if info.compress_type == zipfile.ZIP_STORED:
         at = info.header_offset
-        local = mm[at : at + 30]
+        f.seek(at)
+        local = f.read(30) or b""
         if len(local) == 30 and local[:4] == ZIP_MAGIC:
             name_len, extra_len = struct.unpack("<HH", local[26:30])
             start = at + 30 + name_len + extra_len
-            if start + numel * dtype.itemsize <= len(mm):
-                return np.frombuffer(mm, dtype=dtype, count=numel, offset=start)
-    budget.take(info.file_size, f"record {info.filename}")
-    raw = zf.read(info)
-    return np.frombuffer(raw, dtype=dtype, count=numel)
+            if start + need <= file_size:
+                f.seek(start)
+                _fill(f, into, info.filename)
+                return out
+    with zf.open(info) as member:
+        _fill(member, into, info.filename)
+    return out
+
+
+def _fill(source: Any, into: memoryview, name: str) -> None:
+    """``into`` filled from ``source``'s next ``len(into)`` bytes, a chunk at a time."""
+    done = 0
+    while done < len(into):
+        got = source.readinto(into[done : done + READ_CHUNK])
+        if not got:
+            raise zipfile.BadZipFile(f"record {name} ends {len(into) - done} bytes early")
+        done += got
 
 
 def _flatten_checkpoint(

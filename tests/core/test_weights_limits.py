@@ -7,6 +7,8 @@ import json
 import pickle
 import pickletools
 import struct
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -162,3 +164,48 @@ def test_a_safetensors_shape_numpy_cannot_hold_gives_one_line(tmp_path, shape) -
     path = tmp_path / "w.safetensors"
     path.write_bytes(struct.pack("<Q", len(header)) + header.encode() + bytes(4))
     _refused(path, "a shape numpy cannot hold")
+
+
+def test_a_storage_two_tensors_take_whole_is_two_arrays(tmp_path: Path) -> None:
+    # A tied weight: the first tensor takes the storage's own array, the second is a copy.
+    pkl = (
+        b"\x80\x02}(" + _s("a") + _tensor("0", 4, (2, 2), (2, 1))
+        + _s("b") + _tensor("0", 4, (2, 2), (2, 1)) + _s("t") + _tensor("0", 4, (2, 2), (1, 2))
+        + b"u."
+    )  # fmt: skip
+    path = _zip(tmp_path / "w.pt", pkl, {"0": np.arange(4, dtype="<f4").tobytes()})
+    got = read_weights(path)
+    want = np.arange(4, dtype=np.float32).reshape(2, 2)
+    assert np.array_equal(got["a"], want) and np.array_equal(got["b"], want)
+    assert np.array_equal(got["t"], want.T)
+    assert not np.shares_memory(got["a"], got["b"]) and not np.shares_memory(got["a"], got["t"])
+    got["a"][0, 0] = 99.0
+    assert got["b"][0, 0] == 0.0 and got["t"][0, 0] == 0.0
+    assert all(a.flags.writeable for a in got.values())
+
+
+PEAK_CHILD = """
+import resource, sys
+import numpy as np
+from core.model.weights import read_weights
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+got = read_weights(sys.argv[1])
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print((after - before) * 1024, sum(a.nbytes for a in got.values()))
+"""
+
+
+def test_reading_takes_the_weights_memory_once(tmp_path: Path) -> None:
+    # Each record is read into an array the tensor keeps: the file's pages are not held beside
+    # the copies (a mapped file did that: twice the weights at the peak).
+    n, count = 1 << 22, 6  # six 16 MB float32 tensors
+    items = b"".join(_s(f"w{i}") + _tensor(str(i), n, (n,), (1,)) for i in range(count))
+    records = {str(i): np.full(n, i, dtype="<f4").tobytes() for i in range(count)}
+    path = _zip(tmp_path / "w.pt", b"\x80\x02}(" + items + b"u.", records)
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_CHILD, str(path)],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    grew, weights = map(int, done.stdout.split())
+    assert weights == count * n * 4
+    assert grew < 1.25 * weights, (grew, weights)

@@ -67,6 +67,14 @@ _EXPORTS: dict[str, str] = {
     "InstallProgress": "core.model.sources",
     "InstallError": "core.model.sources",
     "InstallCancelled": "core.model.sources",
+    # speech models (Whisper, CTranslate2): installing, finding, checking
+    "install_speech": "core.speech.install",
+    "installed_speech": "core.speech.install",
+    "installed_speech_models": "core.speech.install",
+    "load_speech_model": "core.speech.install",
+    "SPEECH_SOURCES": "core.speech.install",
+    "SpeechSource": "core.speech.install",
+    "SpeechModelError": "core.speech.install",
     # files: names, folders, what looks like a video, saving a clip
     "readable": "core.pathnames",
     "openable": "core.pathnames",
@@ -120,6 +128,7 @@ __all__ = [
     "MULTILINGUAL_SOURCE",
     "ORDERS",
     "QUERY_LANGUAGES",
+    "SPEECH_SOURCES",
     "BundleError",
     "DiskFull",
     "Encoder",
@@ -144,6 +153,8 @@ __all__ = [
     "SegmentExportCancelled",
     "SegmentExportError",
     "SegmentRule",
+    "SpeechModelError",
+    "SpeechSource",
     "SyncReport",
     "TokenizerError",
     "VideoOutcome",
@@ -162,9 +173,13 @@ __all__ = [
     "indexed_at",
     "install_model",
     "install_multilingual",
+    "install_speech",
+    "installed_speech",
+    "installed_speech_models",
     "is_candidate",
     "language_name",
     "load_bundle",
+    "load_speech_model",
     "logs_dir",
     "make_demo_videos",
     "models_dir",
@@ -251,5 +266,14 @@ if TYPE_CHECKING:  # what the names are, for mypy and editors
     from core.query.relevance import shown_count
     from core.query.towers import QUERY_LANGUAGES, language_name
     from core.query.towers import Route as QueryRoute
+    from core.speech.install import (
+        SPEECH_SOURCES,
+        SpeechModelError,
+        SpeechSource,
+        install_speech,
+        installed_speech,
+        installed_speech_models,
+        load_speech_model,
+    )
     from core.status import FileNote, FolderStatus, LibraryStatus
     from core.times import clock

@@ -1,6 +1,7 @@
 """The model commands: ``model`` (check a bundle, show the provider really used), ``embed-text``
 (a query's vector, for diagnostics) and ``install-model`` (OpenAI CLIP ViT-B/32, once; with
-``--multilingual``, M-CLIP's text tower for searching in other languages)."""
+``--multilingual``, M-CLIP's text tower for searching in other languages; with ``--speech SIZE``,
+a Whisper speech model for searching what is said)."""
 
 from __future__ import annotations
 
@@ -94,6 +95,12 @@ def cmd_install_model(args: argparse.Namespace) -> int:
 
     if args.arch is not None and args.file is None:
         raise UsageError("--arch goes with --file (the architecture of a weights file on disk)")
+    speech = getattr(args, "speech", None)
+    if speech is not None:
+        if args.file is not None or args.arch is not None:
+            raise UsageError("--file and --arch are for CLIP's weights, not with --speech")
+        if args.precision != "auto":
+            raise UsageError("--precision is for CLIP's models; a speech model is one download")
     if getattr(args, "multilingual", False):
         if args.file is not None or args.arch is not None:
             raise UsageError("--file and --arch are for CLIP's weights, not with --multilingual")
@@ -101,8 +108,14 @@ def cmd_install_model(args: argparse.Namespace) -> int:
         from core.model.sources import MULTILINGUAL_SOURCE
 
         source = MULTILINGUAL_SOURCE.with_precision(precision)
+    name = source.name
     try:
-        if getattr(args, "multilingual", False):
+        if speech is not None:
+            from core.speech.install import install_speech, speech_source
+
+            name = speech_source(speech).name
+            path = install_speech(speech, hub_url=args.hub, on_progress=progress)
+        elif getattr(args, "multilingual", False):
             path = install_multilingual(
                 source, hub_url=args.hub, on_progress=progress, precision=precision
             )
@@ -116,7 +129,7 @@ def cmd_install_model(args: argparse.Namespace) -> int:
     finally:
         out.end()  # leave the progress line before an error line
     if args.json:
-        print(json.dumps({"model": source.name, "path": str(path)}))
+        print(json.dumps({"model": name, "path": str(path)}))
     else:
         print(path)
     return 0

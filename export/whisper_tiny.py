@@ -154,14 +154,22 @@ def build_tiny_whisper(
         decoder_start_token_id=sot,
         begin_suppress_tokens=[220, eot],
         suppress_tokens=[],
+        # Untied output layer: with tied embeddings a random model repeats its last token.
+        tie_word_embeddings=False,
     )
     torch.manual_seed(seed)
     model = WhisperForConditionalGeneration(config)
     model.eval()  # type: ignore[no-untyped-call]  # transformers leaves it unannotated
-    # Random init leaves LayerNorms at identity and small weights everywhere: widen the output
-    # layer a little so that greedy decoding is not a tie between near-equal logits.
+    # Whisper's own init (std 0.02 everywhere, output layer tied to the token embeddings) makes
+    # a model that repeats one token whatever the audio. Untied, with weights scaled to their
+    # fan-in, its tokens and timestamps depend on the features, so parity tests compare
+    # something.
     with torch.no_grad():
-        model.proj_out.weight.normal_(0.0, 0.5)
+        for name, param in model.named_parameters():
+            if name.endswith("weight") and param.dim() >= 2 and "embed_positions" not in name:
+                fan_in = param[0].numel()
+                std = 0.02 if "embed_tokens" in name else 1.0 / fan_in**0.5
+                param.normal_(0.0, std)
 
     generation = GenerationConfig(  # type: ignore[no-untyped-call]
         decoder_start_token_id=sot,

@@ -2,16 +2,20 @@
 folder, the precision), then, once asked with Install, progress, cancel, retry, clear errors.
 
 A second choice installs M-CLIP's multilingual text model after it (searching in other
-languages): the same download, check and assembly steps, the same precision choice."""
+languages): the same download, check and assembly steps, the same precision choice. A third
+installs a Whisper speech model (tiny, base or small) last, for searching what is said: a
+download and checks only (it is already in CTranslate2's format)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QHBoxLayout,
     QLabel,
@@ -25,13 +29,17 @@ from core import (
     DEFAULT_SOURCE,
     MULTILINGUAL_DOWNLOAD_BYTES,
     MULTILINGUAL_SOURCE,
+    SPEECH_SOURCES,
     InstallCancelled,
     InstallError,
     InstallProgress,
     ModelSource,
+    SpeechSource,
     already_installed,
     install_model,
     install_multilingual,
+    install_speech,
+    installed_speech,
     precision_for_this_machine,
 )
 from core import (
@@ -60,6 +68,18 @@ class _TowerProgress:
     progress: InstallProgress
 
 
+@dataclass(frozen=True)
+class _SpeechProgress:
+    """Progress of the third install (the Whisper speech model)."""
+
+    progress: InstallProgress
+
+
+#: The size offered first: base, between tiny (the fastest, the weakest) and small (the
+#: slowest, the best) in Whisper's own accuracy tables.
+DEFAULT_SPEECH_SIZE = "base"
+
+
 class ModelInstallDialog(QDialog):
     """Downloads and converts a model in a background thread. Opened, it only says what will
     happen; its Install button (or :meth:`start`) starts the work.
@@ -68,10 +88,12 @@ class ModelInstallDialog(QDialog):
     folder, then the dialog accepts. Cancel (or
     closing the window) stops the work and rejects; the partial download is kept for next time.
     Widgets tests read: ``plan_label``, ``folder_label``, ``int8_box``, ``multilingual_box``,
-    ``install_button``, ``stage_label``, ``progress_bar``, ``detail_label``, ``error_label``,
-    ``cancel_button``, ``retry_button``; ``result_path``, ``tower_path`` (the multilingual text
-    model's folder, when chosen) and ``error`` hold the outcome. A retry after the image model
-    was installed and the multilingual one failed does not install the image model again.
+    ``speech_box``, ``speech_size`` (tiny, base, small), ``install_button``, ``stage_label``,
+    ``progress_bar``, ``detail_label``, ``error_label``, ``cancel_button``, ``retry_button``;
+    ``result_path``, ``tower_path`` (the multilingual text model's folder, when chosen),
+    ``speech_path`` (the speech model's) and ``error`` hold the outcome. A retry after the image
+    model was installed and a later one failed does not install the image model again; a speech
+    model of the same pin already installed is not fetched again.
     """
 
     installed = Signal(str)
@@ -84,10 +106,12 @@ class ModelInstallDialog(QDialog):
         models_dir: str | None = None,
         hub_url: str | None = None,
         tower_source: ModelSource = MULTILINGUAL_SOURCE,
+        speech_sources: Mapping[str, SpeechSource] | None = None,
     ) -> None:
         super().__init__(parent)
         self.source, self.models_dir, self.hub_url = source, models_dir, hub_url
         self.tower_source = tower_source
+        self.speech_sources = dict(speech_sources or SPEECH_SOURCES)
         self.setWindowTitle(f"Install {source.name}")
         self.setObjectName("modelInstallDialog")
         self.setMinimumWidth(520)
@@ -142,6 +166,24 @@ class ModelInstallDialog(QDialog):
         self.multilingual_label.setStyleSheet("color: palette(placeholder-text);")
         self.multilingual_label.setIndent(24)
         self.tower_path: str | None = None
+        #: A Whisper speech model, installed last when chosen: what is said in the videos
+        #: becomes searchable. The size picker beside it says what each size downloads.
+        self.speech_box = QCheckBox(self)
+        self.speech_box.setObjectName("installSpeech")
+        self.speech_box.setToolTip(
+            "OpenAI's Whisper (MIT) in CTranslate2's format: Korean, English and 97 more"
+            " languages, transcribed on this computer after each video is indexed. Larger"
+            " sizes understand more and transcribe more slowly."
+        )
+        self.speech_size = QComboBox(self)
+        self.speech_size.setObjectName("installSpeechSize")
+        self.speech_size.addItems(list(self.speech_sources))
+        self.speech_size.setToolTip("Whisper's size: tiny is fastest, small understands most")
+        if DEFAULT_SPEECH_SIZE in self.speech_sources:
+            self.speech_size.setCurrentText(DEFAULT_SPEECH_SIZE)
+        self.speech_size.currentTextChanged.connect(self._describe_speech)
+        self._describe_speech(self.speech_size.currentText())
+        self.speech_path: str | None = None
         self.stage_label = QLabel("", self)
         self.progress_bar = QProgressBar(self)
         self.progress_bar.setTextVisible(True)
@@ -177,6 +219,11 @@ class ModelInstallDialog(QDialog):
         layout.addWidget(self.int8_box)
         layout.addWidget(self.multilingual_box)
         layout.addWidget(self.multilingual_label)
+        speech_row = QHBoxLayout()
+        speech_row.addWidget(self.speech_box)
+        speech_row.addWidget(self.speech_size)
+        speech_row.addStretch(1)
+        layout.addLayout(speech_row)
         layout.addSpacing(6)
         layout.addWidget(self.stage_label)
         layout.addWidget(self.progress_bar)
@@ -189,10 +236,12 @@ class ModelInstallDialog(QDialog):
         chosen = self._chosen = [self.source]  # what start() picked: a plain value too
         tower: list[ModelSource | None] = [None]  # the multilingual source, when chosen
         self._tower_chosen = tower
+        speech: list[SpeechSource | None] = [None]  # the speech model, when chosen
+        self._speech_chosen = speech
 
         done: dict[ModelSource, Path] = {}  # what this dialog installed already (a retry skips it)
 
-        def install(control: TaskControl) -> tuple[str, str]:
+        def install(control: TaskControl) -> tuple[str, str, str]:
             # what is on disk already (installed before, or by this dialog) is not fetched again
             path = done.get(chosen[0]) or already_installed(chosen[0], models)
             if path is None:
@@ -203,23 +252,37 @@ class ModelInstallDialog(QDialog):
                     on_progress=control.progress,
                     cancel=control.cancel_event,
                 )
-            text = tower[0]
-            if text is None:
-                return str(path), ""
-            tower_path = already_installed(text, models) or install_multilingual(
-                text,
-                models_dir=models,
-                hub_url=hub,
-                on_progress=lambda p: control.progress(_TowerProgress(p)),
-                cancel=control.cancel_event,
-                precision=text.precision,
-            )
-            return str(path), str(tower_path)
+            text, tower_path, speech_path = tower[0], "", ""
+            if text is not None:
+                tower_path = str(
+                    already_installed(text, models)
+                    or install_multilingual(
+                        text,
+                        models_dir=models,
+                        hub_url=hub,
+                        on_progress=lambda p: control.progress(_TowerProgress(p)),
+                        cancel=control.cancel_event,
+                        precision=text.precision,
+                    )
+                )
+            said = speech[0]
+            if said is not None:
+                speech_path = str(
+                    installed_speech(said, models)
+                    or install_speech(
+                        said,
+                        models_dir=models,
+                        hub_url=hub,
+                        on_progress=lambda p: control.progress(_SpeechProgress(p)),
+                        cancel=control.cancel_event,
+                    )
+                )
+            return str(path), tower_path, speech_path
 
-        self._task: BackgroundTask[tuple[str, str]] = BackgroundTask(
+        self._task: BackgroundTask[tuple[str, str, str]] = BackgroundTask(
             self,
             install,
-            on_success=lambda paths: self._finished(paths[0], "", paths[1]),
+            on_success=lambda paths: self._finished(paths[0], "", paths[1], paths[2]),
             on_failure=self._failed,
             on_progress=self._show_progress,
             on_cancelled=lambda: self._finished("", "cancelled"),
@@ -229,6 +292,11 @@ class ModelInstallDialog(QDialog):
         )
         self.result_path: str | None = None
         self.error: str | None = None
+
+    def _describe_speech(self, size: str) -> None:
+        source = self.speech_sources.get(size)
+        about = f", about {_mb(source.download_bytes)}" if source is not None else ""
+        self.speech_box.setText(f"Also search what is said (speech: Whisper {size}{about})")
 
     @property
     def running(self) -> bool:
@@ -249,8 +317,15 @@ class ModelInstallDialog(QDialog):
             if self.multilingual_box.isChecked()
             else None
         )
+        self._speech_chosen[0] = (
+            self.speech_sources[self.speech_size.currentText()]
+            if self.speech_box.isChecked()
+            else None
+        )
         self.int8_box.setEnabled(False)
         self.multilingual_box.setEnabled(False)
+        self.speech_box.setEnabled(False)
+        self.speech_size.setEnabled(False)
         self.install_button.hide()
         self.error = None
         self.error_label.hide()
@@ -263,15 +338,17 @@ class ModelInstallDialog(QDialog):
         self.progress_bar.setRange(0, 0)
         self._task.start()
 
-    def _show_progress(self, value: InstallProgress | _TowerProgress) -> None:
-        tower = isinstance(value, _TowerProgress)
-        p = value.progress if isinstance(value, _TowerProgress) else value
+    def _show_progress(self, value: InstallProgress | _TowerProgress | _SpeechProgress) -> None:
+        p = value if isinstance(value, InstallProgress) else value.progress
         self.progressed.emit(p)
         if self._task.cancel_requested:
             return  # "Cancelling…" stays until the worker stops
         stage = STAGES.get(p.stage, p.stage)
-        if tower and p.stage != "done":
-            stage = f"Multilingual model: {stage[:1].lower()}{stage[1:]}"
+        part = {_TowerProgress: "Multilingual model", _SpeechProgress: "Speech model"}.get(
+            type(value)
+        )
+        if part is not None and p.stage != "done":
+            stage = f"{part}: {stage[:1].lower()}{stage[1:]}"
         self.stage_label.setText(stage)
         if p.stage in ("downloading", "verifying") and p.bytes_total:
             self.progress_bar.setRange(0, 1000)
@@ -287,7 +364,7 @@ class ModelInstallDialog(QDialog):
             self.progress_bar.setRange(0, 0)  # busy: no fraction to show
             self.detail_label.setText(p.message)
 
-    def _finished(self, path: str, error: str, tower_path: str = "") -> None:
+    def _finished(self, path: str, error: str, tower_path: str = "", speech_path: str = "") -> None:
         if error == "cancelled":
             super().reject()  # already closed by Cancel; this covers a cancel from elsewhere
             return
@@ -295,6 +372,8 @@ class ModelInstallDialog(QDialog):
             self.error = error
             self.int8_box.setEnabled(True)  # a retry may choose again
             self.multilingual_box.setEnabled(True)
+            self.speech_box.setEnabled(True)
+            self.speech_size.setEnabled(True)
             self.stage_label.setText("The model could not be installed")
             self.progress_bar.hide()
             self.detail_label.hide()
@@ -306,6 +385,7 @@ class ModelInstallDialog(QDialog):
             return
         self.result_path = path
         self.tower_path = tower_path or None
+        self.speech_path = speech_path or None
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(1)
         self.stage_label.setText(f"Installed {self.source.name}")

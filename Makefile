@@ -21,18 +21,26 @@ QT_DEBS := libegl1 libgl1 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 l
 	libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render0 \
 	libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 \
 	libxcb-xkb1
+# What the tests use besides Python: speech synthesised at known times (issue 26's real words).
+TEST_DEBS := espeak-ng
 
-.PHONY: install run test lint bench system-deps clean
+.PHONY: install run test lint bench system-deps test-deps debs clean
 
 # Install the missing Qt system libraries when root (apt-get); otherwise say which are missing.
 system-deps:
-	@missing=""; for p in $(QT_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) -s debs DEBS="$(QT_DEBS)" WHAT="Qt system libraries"
+
+test-deps:
+	@$(MAKE) -s debs DEBS="$(TEST_DEBS)" WHAT="tools the tests use"
+
+debs:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing Qt system libraries:$$missing"; \
+	    echo "installing $(WHAT):$$missing"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
 	      || echo "warning: could not install$$missing"; \
-	  else echo "note: Qt may need these system packages:$$missing"; fi; \
+	  else echo "note: $(WHAT) need these system packages:$$missing"; fi; \
 	fi
 
 $(BIN)/python:
@@ -54,7 +62,7 @@ install: $(RUN_STAMP)
 run: system-deps install
 	$(BIN)/clipseek-app
 
-test: system-deps $(TEST_STAMP)
+test: system-deps test-deps $(TEST_STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 	$(BIN)/ruff check .
 	$(BIN)/mypy core desktop_app export

@@ -213,6 +213,7 @@ def test_the_folder_confuses_neither_the_bundles_nor_the_text_towers(
     from core.model.text_tower import candidate_folders
 
     monkeypatch.setenv("CLIPSEEK_HOME", str(tmp_path))
+    monkeypatch.delenv("CLIPSEEK_MODEL", raising=False)
     models = registry.models_dir()
     path = install_speech(SOURCE, hub_url=hub.url)  # the default models folder
     assert path == models / "whisper-tiny"

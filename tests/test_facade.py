@@ -108,17 +108,26 @@ def test_the_facade_lists_what_it_loads() -> None:
 #: Which parts of core each part may import, following the data flow (README, "Layout").
 #: The model knows nothing of libraries; storage knows no model; ingest and query meet only in
 #: the library. ``core.ingest.segments`` is plain data and rules (SegmentSpan, SegmentRule) that
-#: storage records, so storage may read it.
+#: storage records, so storage may read it; ``core.speech.transcript`` (timed lines) likewise.
+#: Speech is its own stage beside ingest: it reads audio with the model runtime's help and hands
+#: transcripts to storage.
 _MAY_IMPORT = {
     "core.model": {"core.errors", "core.paths", "core.pathnames"},
-    "core.store": {"core.errors", "core.pathnames", "core.ingest.segments"},
+    "core.store": {
+        "core.errors",
+        "core.pathnames",
+        "core.ingest.segments",
+        "core.speech.transcript",
+    },
     "core.ingest": {"core.errors", "core.pathnames", "core.paths", "core.model", "core.store"},
+    "core.speech": {"core.errors", "core.pathnames", "core.paths", "core.model", "core.store"},
     "core.query": {
         "core.errors",
         "core.pathnames",
         "core.model",
         "core.store",
         "core.ingest.thumbnails",
+        "core.speech.transcript",
     },
 }
 _SHARED = {"core.errors", "core.paths", "core.pathnames", "core.preferences", "core.times"}

@@ -57,8 +57,10 @@ from core.query.period import ANY_TIME, Period
 from core.query.ranking import SearchResult
 from core.query.search import Searcher
 from core.query.towers import AUTO, QueryTowers, Route
+from core.speech import subtitles
+from core.speech.transcript import MODEL, SUBTITLE, Transcript
 from core.status import FileNote, FolderStatus, LibraryStatus, ModelStatus, SamplingStatus
-from core.store import layout, salvage
+from core.store import layout, salvage, transcripts
 from core.store.catalog import Catalog, CatalogError, FolderRow, VideoMedia, VideoRow, VideoStatus
 from core.store.folders import canonical, owner
 from core.store.layout import DB_NAME, INDEX_NAME, LOCK_NAME
@@ -119,6 +121,10 @@ def salvage_library(encoder: Encoder, root: Path, **options: Any) -> Library:
     )
     library = Library(encoder, root, **options)
     library.notice = report.describe(DB_NAME)
+    if report.transcripts_lost and not library.read_only:
+        with contextlib.suppress(LibraryError, OSError, sqlite3.Error), library.writing():
+            for video_id in report.transcripts_lost:  # subtitles are cheap to read again
+                library.read_subtitles(video_id)
     return library
 
 
@@ -562,7 +568,70 @@ class Library:
         self.index.remove(replaced)
         self.index.add(new_ids, vectors)
         self.checkpoint()
+        self.read_subtitles(video_id)
         return len(new_ids)
+
+    # -- speech -----
+    def read_subtitles(self, video_id: int) -> Transcript | None:
+        """Store the subtitles of a video (sidecar files, embedded text tracks:
+        :func:`core.speech.subtitles.read_subtitles`) as its transcript, in a transaction of its
+        own after its vectors: a kill between the two keeps the vectors, and the next indexing
+        of the video reads the subtitles again. No model is needed and no frame decoded; a
+        video without subtitles costs a directory listing and a container header. Subtitles
+        that cannot be read are logged and never fail the video. When a video's subtitles are
+        gone (a sidecar deleted), its old subtitle transcript goes too. Returns what was
+        stored."""
+        row = self.catalog.video(video_id)
+        if row is None or not self.catalog.has_transcripts:
+            return None
+        try:
+            found = subtitles.read_subtitles(Path(row.path))
+        except Exception as exc:  # never let subtitles fail the video they belong to
+            log.warning("%s: subtitles not read (%s)", row.path, exc)
+            return None
+        try:
+            if found is not None:
+                transcripts.store(self.catalog, video_id, found, row.fingerprint)
+            else:
+                old = transcripts.load(self.catalog, video_id)
+                if old is not None and old.transcript.source == SUBTITLE:
+                    transcripts.delete(self.catalog, video_id)
+        except sqlite3.Error as exc:
+            raise self.explain(exc) from exc
+        return found
+
+    @_explained
+    def store_transcript(self, video_id: int, transcript: Transcript) -> bool:
+        """Store ``transcript`` as the video's (replacing the one it had, in one transaction:
+        a kill half way leaves the old one whole). A model's transcript never replaces the
+        video's subtitles (subtitles win over a model): False then, and nothing changes."""
+        with self.writing():
+            row = self.catalog.video(video_id)
+            if row is None:
+                raise UsageError(f"no video {video_id} in this library")
+            if transcript.source == MODEL:
+                old = transcripts.load(self.catalog, video_id)
+                if (
+                    old is not None
+                    and old.transcript.source == SUBTITLE
+                    and old.fingerprint == row.fingerprint
+                ):
+                    return False
+            transcripts.store(self.catalog, video_id, transcript, row.fingerprint)
+        return True
+
+    def transcript(self, video_id: int) -> Transcript | None:
+        """The video's stored transcript (None: never transcribed, or no subtitles)."""
+        stored = transcripts.load(self.catalog, video_id)
+        return None if stored is None else stored.transcript
+
+    def videos_needing_transcripts(self, origin: str) -> list[VideoRow]:
+        """The indexed videos a speech model whose identity is ``origin`` should transcribe:
+        never transcribed, transcribed by another model, or changed since; not those with
+        subtitles (they win over any model)."""
+        wanted = transcripts.needing(self.catalog, origin)
+        rows = (self.catalog.video(vid) for vid, _ in wanted)
+        return [r for r in rows if r is not None]
 
     def record_throughput(self, frames: int, seconds: float) -> None:
         """Remember how fast this machine indexes (sampled frames per second, end to end), so

@@ -28,9 +28,9 @@ from core.location import folders_at
 from core.model.encoder import Encoder
 from core.model.registry import resolve_model
 from core.pathnames import readable
-from core.query import relevance
+from core.query import relevance, speech
 from core.query.period import Period, PeriodError
-from core.query.ranking import SearchResult
+from core.query.ranking import SearchResult, SpeechMatch
 from core.status import LibraryStatus
 from core.store.layout import DB_NAME
 from core.times import clock
@@ -266,6 +266,22 @@ def _result_line(r: SearchResult) -> str:
     return line
 
 
+#: Characters of a spoken line shown under a result, around its first matched word.
+SAID_WIDTH = 64
+
+
+def _said_line(said: SpeechMatch) -> str:
+    """The spoken line a result matched, cut around its first match: ``   said: "…happy
+    birthday…" 0:12–0:15``."""
+    text = said.text
+    if len(text) > SAID_WIDTH:
+        first = said.spans[0][0] if said.spans else 0
+        start = max(0, min(first - SAID_WIDTH // 4, len(text) - SAID_WIDTH))
+        cut = text[start : start + SAID_WIDTH]
+        text = ("…" if start else "") + cut + ("…" if start + SAID_WIDTH < len(text) else "")
+    return f'   said: "{text}" {clock(said.start)}–{clock(said.end)}'
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     if args.k <= 0:
         raise UsageError("-k must be at least 1")
@@ -284,7 +300,8 @@ def cmd_search(args: argparse.Namespace) -> int:
             results = lib.search_image(args.image, args.k, **options)
         else:
             results = lib.search(args.text, args.k, lang=args.lang, **options)
-            route = lib.route(args.text, args.lang)
+            if not speech.parse(args.text).speech_only:  # said: and quotes use no tower
+                route = lib.route(args.text, args.lang)
         elapsed = time.perf_counter() - started
         if args.json:
             print(
@@ -315,6 +332,8 @@ def cmd_search(args: argparse.Namespace) -> int:
                 if i == shown:
                     print("  -- weaker matches below --")
                 print(_result_line(r))
+                if r.speech is not None:
+                    print(_said_line(r.speech))
         return 0
     finally:
         lib.close()

@@ -17,8 +17,41 @@ from core.query.relevance import label
 
 
 @dataclass(frozen=True)
+class SpeechMatch:
+    """The spoken line a moment was found by (:mod:`core.query.speech`)."""
+
+    text: str
+    start: float
+    end: float
+    #: ISO 639-1 of the transcript ("" when the subtitle did not say).
+    language: str
+    #: ``subtitle`` or ``model`` (core.speech.transcript).
+    source: str
+    #: Character ranges [a, b) of ``text`` that matched the query: what a card marks.
+    spans: tuple[tuple[int, int], ...] = ()
+    #: 0–1: the share of the query's words (rare words weigh more) the line contains.
+    score: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "language": self.language,
+            "source": self.source,
+            "spans": [list(s) for s in self.spans],
+            "score": round(self.score, 3),
+        }
+
+
+@dataclass(frozen=True)
 class SearchResult:
-    """One moment: a time range of a video, its similarity to the query, and a thumbnail."""
+    """One moment: a time range of a video, its similarity to the query, and a thumbnail.
+
+    ``score`` is the visual similarity of the moment's best segment to the sentence (also for a
+    moment found by what was said); in a search by speech alone (``said:``, quotes) it is the
+    spoken line's match (:attr:`SpeechMatch.score`).
+    """
 
     path: str
     t0: float
@@ -46,6 +79,8 @@ class SearchResult:
     #: The second inside [t0, t1] whose stored frame matches the query best: where the
     #: thumbnail is taken and the preview starts (None: not known, use the middle).
     best_t: float | None = None
+    #: The spoken line that matched, when the moment was found by what was said.
+    speech: SpeechMatch | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The stable ``--json`` shape (documented in README)."""
@@ -64,6 +99,7 @@ class SearchResult:
             "best_t": None if self.best_t is None else round(self.best_t, 3),
             "captured_at": self.captured_at,
             "captured_source": self.captured_source,
+            "speech": None if self.speech is None else self.speech.to_json(),
         }
 
     def shot(self) -> datetime | None:

@@ -24,7 +24,7 @@ import numpy as np
 from core.ingest import thumbnails
 from core.model.encoder import Encoder, QueryError, l2_normalise
 from core.model.text_tower import TextTower
-from core.query import null_queries, relevance
+from core.query import null_queries, relevance, speech
 from core.query.images import MIN_SHORT_SIDE, read_query_image
 from core.query.period import ANY_TIME, Period
 from core.query.ranking import (
@@ -38,6 +38,7 @@ from core.query.ranking import (
 )
 from core.query.relevance import Background, NullScores
 from core.query.towers import AUTO, MULTILINGUAL_TOWER, QueryTowers
+from core.store import transcripts
 from core.store.catalog import Catalog, SegmentRow
 from core.store.folders import canonical, owner
 from core.store.vector_index import VectorIndex
@@ -72,6 +73,8 @@ class Searcher:
         self.towers = towers if towers is not None else QueryTowers(encoder, None)
         self.thumbs_dir = thumbs_dir
         self.null_cache = null_cache
+        #: How moments seen and moments said are ranked together (core.query.speech.RULES).
+        self.fusion = speech.FUSION_RULE
         #: The null bank's scores per query kind, with the sample they were computed on.
         self._nulls: dict[str, tuple[np.ndarray, NullScores | None]] = {}
 
@@ -88,7 +91,16 @@ class Searcher:
     ) -> list[SearchResult]:
         """The ``k`` moments that best match a sentence, shot within ``when``, in ``order``
         (:data:`core.query.ranking.ORDERS`), read by the tower ``lang`` picks
-        (:meth:`QueryTowers.route`). Raises QueryError for a bad query."""
+        (:meth:`QueryTowers.route`). Raises QueryError for a bad query.
+
+        What was said is searched too (:mod:`core.query.speech`): ``said: …`` or a "quoted
+        phrase" searches speech only; any other sentence finds moments seen and said, fused
+        into one ranking. A library without transcripts answers exactly as before."""
+        said = speech.parse(text)
+        if said.speech_only:
+            if not said.units:
+                raise QueryError("say what was said, e.g. said: happy birthday")
+            return in_order(self.spoken(said, k, folders=folders, when=when), order)
         vector, route = self.towers.encode(text, lang)
         allowed = self.allowed(folders, when)
         hits = self.index.query(vector, k * 4 if merge else k, allowed)
@@ -98,7 +110,68 @@ class Searcher:
             hits, k, merge, background=background, query=vector,
             folders=folders, when=when, null=null, leave_out=null_queries.position(text),
         )  # fmt: skip
+        if said.units and transcripts.has_lines(self.catalog):
+            heard = self.spoken(said, k, folders=folders, when=when, query=vector)
+            found = speech.fuse(found, heard, k, self.fusion)
         return in_order(found, order)
+
+    def spoken(
+        self,
+        said: speech.SpeechQuery,
+        k: int = 20,
+        *,
+        folders: Sequence[str | os.PathLike[str]] | None = None,
+        when: Period = ANY_TIME,
+        query: np.ndarray | None = None,
+    ) -> list[SearchResult]:
+        """The ``k`` moments whose spoken lines match ``said`` best (best first), each spanning
+        its line, starting at the first matched word, inside ``folders`` and ``when``, copies
+        folded. ``score``: the visual similarity of the line's segment to ``query`` when given
+        (a fused search), else the line's coverage (a search by speech only)."""
+        matches = speech.find_lines(self.catalog, said, limit=4 * k)
+        if not matches:
+            return []
+        picks = transcripts.segments_at(
+            self.catalog, [(m.line.video_id, m.line.t0, m.line.t1) for m in matches]
+        )
+        rows = self.catalog.segments([p for p in picks if p is not None])
+        allowed = self.allowed(folders, when)
+        visual: dict[int, float] = {}
+        if query is not None and rows:
+            dim = self.encoder.embed_dim
+            for ids, vectors in self.catalog.iter_segment_vectors(dim, rows.keys()):
+                visual.update(zip(ids, (vectors @ query).tolist(), strict=True))
+        reachable: dict[str, bool] = {}
+        results = []
+        for m, sid in zip(matches, picks, strict=True):
+            row = None if sid is None else rows.get(sid)
+            if sid is None or row is None or (allowed is not None and sid not in allowed):
+                continue
+            t0, t1 = inside(m.line.t0, m.line.t1, row.duration)
+            if t1 <= t0:  # a line after the video's last frame: its last moment
+                t0, t1 = inside(row.t0, row.t1, row.duration)
+            results.append(
+                SearchResult(
+                    row.path, t0, t1, visual.get(sid, m.coverage), None, row.video_id, (sid,),
+                    relevance=speech.relevance(m.coverage), online=_reachable(row.path, reachable),
+                    duration=row.duration, captured_at=row.captured_at,
+                    captured_ts=row.captured_ts, captured_source=row.captured_source,
+                    best_t=min(max(m.first_t, t0), t1), speech=m.match(),
+                )
+            )  # fmt: skip
+        fingerprints = {rows[r.segment_ids[0]].fingerprint for r in results}
+        places = self._places(fingerprints, self._folders(folders), when, reachable)
+        results = fold_copies(results, lambda r: rows[r.segment_ids[0]].fingerprint, places)[:k]
+        everywhere = self.catalog.paths_by_fingerprint(
+            rows[r.segment_ids[0]].fingerprint for r in results
+        )
+        out = []
+        for r in results:
+            row = rows[r.segment_ids[0]]
+            copies = tuple(p for p in everywhere.get(row.fingerprint, ()) if p != r.path)
+            thumb = self._thumbnail(row, r.start)
+            out.append(replace(r, thumbnail=thumb, copies=copies or r.copies))
+        return out
 
     def image(
         self,

@@ -13,6 +13,7 @@ WAL lets the GUI read while the indexer writes.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 import threading
@@ -30,7 +31,9 @@ from core.ingest.segments import SegmentSpan
 from core.pathnames import from_db, readable, to_db
 
 #: 2: videos gained when they were shot (captured_at/_ts/_source) and where (location).
-SCHEMA_VERSION = 2
+#: 3: transcripts (what was said: subtitles or a speech model) and their lines, with a
+#: full-text index over the lines (core.store.transcripts).
+SCHEMA_VERSION = 3
 
 
 class VideoStatus(StrEnum):
@@ -96,6 +99,41 @@ CREATE TABLE IF NOT EXISTS skipped (
     folder_id INTEGER REFERENCES folders(id) ON DELETE CASCADE,
     reason TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS transcripts (
+    video_id INTEGER PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE,
+    language TEXT NOT NULL,
+    source TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    stored_at REAL NOT NULL,
+    lines INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS transcript_lines (
+    id INTEGER PRIMARY KEY,
+    video_id INTEGER NOT NULL REFERENCES transcripts(video_id) ON DELETE CASCADE,
+    t0 REAL NOT NULL,
+    t1 REAL NOT NULL,
+    text TEXT NOT NULL,
+    words TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transcript_lines_video ON transcript_lines(video_id, t0);
+"""
+
+#: The full-text index over transcript lines (FTS5, external content: the lines table holds the
+#: text once, triggers keep the index in step inside the writing transaction, also when a
+#: video's deletion cascades to its lines). The trigram tokenizer matches any substring of 3
+#: characters or more in any script (Korean inside words); SQLite >= 3.34 has it. Where it is
+#: missing, the catalog opens without it and speech search scans the lines (LIKE).
+_SPEECH_INDEX = """
+CREATE VIRTUAL TABLE IF NOT EXISTS transcript_fts USING fts5(
+    text, content='transcript_lines', content_rowid='id', tokenize='trigram'
+);
+CREATE TRIGGER IF NOT EXISTS transcript_lines_ai AFTER INSERT ON transcript_lines BEGIN
+    INSERT INTO transcript_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS transcript_lines_ad AFTER DELETE ON transcript_lines BEGIN
+    INSERT INTO transcript_fts(transcript_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
 """
 
 
@@ -305,8 +343,45 @@ class Catalog:
                         self.migrated = True
                 conn.execute(_CAPTURE_INDEX)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._make_speech_index(conn)
         #: False only for an older library read where it cannot be migrated (read-only).
         self.has_capture = self._has_capture(conn)
+
+    @staticmethod
+    def _make_speech_index(conn: sqlite3.Connection) -> None:
+        """The full-text index over transcript lines, filled from the lines already stored (a
+        library whose SQLite lacked FTS5's trigram tokenizer, opened by one that has it)."""
+        try:
+            with conn:
+                had = conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'transcript_fts'"
+                ).fetchone()
+                conn.executescript("BEGIN;" + _SPEECH_INDEX + "COMMIT;")
+                if had is None:
+                    conn.execute("INSERT INTO transcript_fts(transcript_fts) VALUES ('rebuild')")
+        except sqlite3.OperationalError as exc:  # no FTS5, or no trigram tokenizer
+            with contextlib.suppress(sqlite3.Error):
+                conn.rollback()
+            logging.getLogger(__name__).warning(
+                "no full-text index for speech (%s): spoken lines are searched by scanning", exc
+            )
+
+    @property
+    def has_transcripts(self) -> bool:
+        """Whether this library has transcript tables (False for an older library read where
+        it cannot be migrated: a read-only drive)."""
+        names = {
+            r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        return {"transcripts", "transcript_lines"} <= names
+
+    @property
+    def has_speech_index(self) -> bool:
+        """Whether the trigram full-text index over transcript lines exists."""
+        row = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'transcript_fts'"
+        ).fetchone()
+        return row is not None
 
     @staticmethod
     def _video_columns(conn: sqlite3.Connection) -> set[str]:
@@ -471,6 +546,12 @@ class Catalog:
             " ORDER BY path"
         ).fetchall()
         return [(from_db(p), str(e)) for p, e in rows]
+
+    def video(self, video_id: int) -> VideoRow | None:
+        row = self.conn.execute(
+            f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE id = ?", (video_id,)
+        ).fetchone()
+        return None if row is None else self._video(row)
 
     def video_by_path(self, path: str) -> VideoRow | None:
         row = self.conn.execute(
@@ -721,7 +802,27 @@ class Catalog:
             rows = conn.execute(
                 "SELECT id FROM segments WHERE video_id = ? AND id > ?", (target_id, before)
             ).fetchall()
+            self._copy_transcript(conn, source_id, target_id)
         return [int(r[0]) for r in rows]
+
+    def _copy_transcript(self, conn: sqlite3.Connection, source_id: int, target_id: int) -> None:
+        """A copy says what its original says: its transcript (same content, same tracks,
+        same model's words) goes with its vectors, in the same transaction."""
+        if not self.has_transcripts:
+            return
+        conn.execute("DELETE FROM transcripts WHERE video_id = ?", (target_id,))
+        conn.execute(
+            "INSERT INTO transcripts(video_id, language, source, origin, fingerprint, stored_at,"
+            " lines) SELECT ?, language, source, origin, fingerprint, stored_at, lines"
+            " FROM transcripts"
+            " WHERE video_id = ?",
+            (target_id, source_id),
+        )
+        conn.execute(
+            "INSERT INTO transcript_lines(video_id, t0, t1, text, words)"
+            " SELECT ?, t0, t1, text, words FROM transcript_lines WHERE video_id = ? ORDER BY id",
+            (target_id, source_id),
+        )
 
     # -- skipped (non-video) files -----
     def set_skipped(self, folder_id: int, entries: Sequence[tuple[str, str]]) -> None:

@@ -12,7 +12,11 @@ pages still in the ``-wal`` file replace their older copies, pages on the free l
 A fresh database is then written from those rows: a video keeps its vectors only when every one
 of its frames was recovered (and exactly once); its segments are kept when they are the segments
 its frames make, else they are pooled again from the frames (no decoding). Every other indexed
-video goes back to ``pending`` so the next indexing run encodes it, and only it, again. The
+video goes back to ``pending`` so the next indexing run encodes it, and only it, again. A
+transcript is kept when its video is and every one of its lines came back (its row counts them);
+the full-text index over lines is rebuilt from them. A transcript lost or incomplete is dropped
+whole and named in the report: the library reads that video's subtitles again, and a speech
+model finds it among the videos to transcribe. The
 damaged file is kept aside (``library.sqlite.damaged-<time>``) and never written to.
 """
 
@@ -52,6 +56,7 @@ _HEADER_MAGIC = b"SQLite format 3\x00"
 _WAL_MAGIC = {0x377F0682, 0x377F0683}
 _TABLE_LEAF, _TABLE_INTERIOR, _INDEX_LEAF, _INDEX_INTERIOR = 13, 5, 10, 2
 _STATUSES = {"pending", "indexed", "failed"}
+_SOURCES = {"subtitle", "model"}  # core.speech.transcript's SUBTITLE, MODEL
 _VIDEO_COLUMNS = (
     "id, path, folder_id, fingerprint, size, mtime_ns, status, error, duration, fps, width,"
     " height, rotation, frame_count, indexed_at, captured_at, captured_ts, captured_source,"
@@ -287,8 +292,14 @@ class Rows:
     frames: dict[int, dict[int, tuple[float, bytes]]] = field(default_factory=dict)
     segments: dict[int, tuple[Any, ...]] = field(default_factory=dict)
     skipped: dict[str, tuple[int | None, str]] = field(default_factory=dict)
+    #: video id -> (language, source, origin, fingerprint, stored_at, line count)
+    transcripts: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+    #: line id -> (video id, t0, t1, text, words JSON)
+    lines: dict[int, tuple[Any, ...]] = field(default_factory=dict)
     #: Videos with two different copies of one row or frame (a stale page): not trusted.
     doubtful: set[int] = field(default_factory=set)
+    #: Videos with two different copies of their transcript or of one of its lines.
+    doubtful_transcripts: set[int] = field(default_factory=set)
 
 
 def read_rows(path: Path, dim: int) -> Rows:
@@ -333,6 +344,29 @@ def read_rows(path: Path, dim: int) -> Rows:
             if rows.segments.setdefault(rowid, seg) != seg:
                 rows.doubtful.add(v[1])
         elif (
+            n == 7
+            and v[0] is None
+            and all(isinstance(x, str) for x in v[1:5])
+            and v[2] in _SOURCES
+            and _num(v[5])
+            and isinstance(v[6], int)
+        ):
+            head = (v[1], v[2], v[3], v[4], float(v[5]), v[6])
+            if rows.transcripts.setdefault(rowid, head) != head:
+                rows.doubtful_transcripts.add(rowid)
+        elif (
+            n == 6
+            and v[0] is None
+            and isinstance(v[1], int)
+            and _num(v[2])
+            and _num(v[3])
+            and isinstance(v[4], str)
+            and isinstance(v[5], str)
+        ):
+            line = (v[1], float(v[2]), float(v[3]), v[4], v[5])
+            if rows.lines.setdefault(rowid, line) != line:
+                rows.doubtful_transcripts.add(v[1])
+        elif (
             15 <= n <= _VIDEO_WIDTH
             and v[0] is None
             and isinstance(v[1], str)
@@ -361,6 +395,10 @@ class SalvageReport:
     repooled: int = 0
     #: Whether the library's own record (model, sampling) survived.
     meta_kept: bool = True
+    #: Transcripts kept whole (every line recovered), and the videos whose transcript was
+    #: lost or incomplete: their subtitles are read again, or a model transcribes them again.
+    transcripts_kept: int = 0
+    transcripts_lost: list[int] = field(default_factory=list)
 
     @property
     def lost(self) -> int:
@@ -526,6 +564,7 @@ def _write(
                     for s, v in zip(spans, vectors, strict=True)
                 ],
             )
+        _write_transcripts(conn, rows, report)
         live_folders = set(rows.folders)
         conn.executemany(
             "INSERT OR REPLACE INTO skipped(path, folder_id, reason) VALUES (?, ?, ?)",
@@ -536,6 +575,34 @@ def _write(
             ],
         )
     conn.execute("PRAGMA foreign_keys=ON")
+
+
+def _write_transcripts(conn: sqlite3.Connection, rows: Rows, report: SalvageReport) -> None:
+    """Keep each transcript whose video was kept and whose every line came back (the lines'
+    triggers fill the full-text index again); the others are lost, and said so."""
+    live = {int(r[0]) for r in conn.execute("SELECT id FROM videos")}
+    by_video: dict[int, list[tuple[int, tuple[Any, ...]]]] = {}
+    for lid, line in rows.lines.items():
+        by_video.setdefault(line[0], []).append((lid, line))
+    for vid in sorted(set(rows.transcripts) | set(by_video)):
+        head = rows.transcripts.get(vid)
+        lines = sorted(by_video.get(vid, []))
+        if vid not in live:
+            continue  # its video is gone: found again by a scan, transcribed again
+        if head is None or vid in rows.doubtful_transcripts or len(lines) != head[5]:
+            report.transcripts_lost.append(vid)
+            continue
+        conn.execute(
+            "INSERT INTO transcripts(video_id, language, source, origin, fingerprint, stored_at,"
+            " lines) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (vid, *head),
+        )
+        conn.executemany(
+            "INSERT INTO transcript_lines(id, video_id, t0, t1, text, words)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(lid, *line) for lid, line in lines],
+        )
+        report.transcripts_kept += 1
 
 
 def _insert_frames(

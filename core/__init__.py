@@ -28,6 +28,12 @@ _EXPORTS: dict[str, str] = {
     "VideoOutcome": "core.ingest.job",
     "SearchResult": "core.query.ranking",
     "QueryRoute": "core.query.towers",
+    "SpeechJob": "core.speech.job",
+    "SpeechProgress": "core.speech.job",
+    "SpeechReport": "core.speech.job",
+    "Transcriber": "core.speech.transcript",
+    "speech_model_folder": "core.speech.models",
+    "open_transcriber": "core.speech.models",
     "QUERY_LANGUAGES": "core.query.towers",
     "language_name": "core.query.towers",
     "ORDERS": "core.query.ranking",
@@ -153,10 +159,14 @@ __all__ = [
     "SegmentExportCancelled",
     "SegmentExportError",
     "SegmentRule",
+    "SpeechJob",
     "SpeechModelError",
+    "SpeechProgress",
+    "SpeechReport",
     "SpeechSource",
     "SyncReport",
     "TokenizerError",
+    "Transcriber",
     "VideoOutcome",
     "VideoSpec",
     "already_installed",
@@ -184,6 +194,7 @@ __all__ = [
     "make_demo_videos",
     "models_dir",
     "open_library",
+    "open_transcriber",
     "openable",
     "plan_videos",
     "precision_for_this_machine",
@@ -196,6 +207,7 @@ __all__ = [
     "resolve_model",
     "save_segment",
     "shown_count",
+    "speech_model_folder",
     "suggest_name",
     "to_db",
 ]
@@ -275,5 +287,8 @@ if TYPE_CHECKING:  # what the names are, for mypy and editors
         installed_speech_models,
         load_speech_model,
     )
+    from core.speech.job import SpeechJob, SpeechProgress, SpeechReport
+    from core.speech.models import open_transcriber, speech_model_folder
+    from core.speech.transcript import Transcriber
     from core.status import FileNote, FolderStatus, LibraryStatus
     from core.times import clock

@@ -58,7 +58,8 @@ from core.query.ranking import SearchResult
 from core.query.search import Searcher
 from core.query.towers import AUTO, QueryTowers, Route
 from core.speech import subtitles
-from core.speech.transcript import MODEL, SUBTITLE, Transcript
+from core.speech.job import SpeechJob, SpeechOutcome, SpeechProgress
+from core.speech.transcript import MODEL, SUBTITLE, Transcriber, Transcript
 from core.status import FileNote, FolderStatus, LibraryStatus, ModelStatus, SamplingStatus
 from core.store import layout, salvage, transcripts
 from core.store.catalog import Catalog, CatalogError, FolderRow, VideoMedia, VideoRow, VideoStatus
@@ -550,6 +551,21 @@ class Library:
             batch_size=batch_size,
             session=self.writing,
         )
+
+    def speech_job(
+        self,
+        transcriber: Transcriber,
+        *,
+        on_progress: Callable[[SpeechProgress], None] | None = None,
+        on_video: Callable[[SpeechOutcome], None] | None = None,
+    ) -> SpeechJob:
+        """The speech pass over every indexed video ``transcriber`` has not transcribed yet
+        (never, by another model, or changed since; not those with subtitles): run it with
+        ``job.run()`` after the visual pass. Each transcript is stored in its own transaction."""
+        self.writable()
+        self.refresh()
+        videos = self.videos_needing_transcripts(transcriber.identity)
+        return SpeechJob(self, videos, transcriber, on_progress=on_progress, on_video=on_video)
 
     def store_video(
         self,

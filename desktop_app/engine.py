@@ -42,6 +42,7 @@ from core import (
     DEFAULT_RATE,
     DEFAULT_WINDOW,
     DEMO_MODEL,
+    BundleError,
     DiskFull,
     Encoder,
     FileNote,
@@ -57,8 +58,12 @@ from core import (
     QueryRoute,
     SearchResult,
     SegmentRule,
+    SpeechJob,
+    SpeechProgress,
+    SpeechReport,
     SyncReport,
     TokenizerError,
+    Transcriber,
     VideoOutcome,
     choose_example,
     demo_pairs,
@@ -66,6 +71,8 @@ from core import (
     indexed_at,
     make_demo_videos,
     open_library,
+    open_transcriber,
+    speech_model_folder,
 )
 from desktop_app.formatting import plural
 from desktop_app.model_status import ModelStatus, load_status
@@ -106,6 +113,8 @@ class EngineConfig:
     workers: int | None = None  # videos decoded at once; None: by GPU and core count
     batch_size: int = 16
     demo: bool = False  # the demo library (fresh synthetic videos, the demo model)
+    #: Speech model folder; None: the largest installed ($CLIPSEEK_SPEECH_MODEL first), "none": off
+    speech_model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -266,6 +275,8 @@ class Engine(QObject):
     videoIndexed = Signal(object)  # VideoOutcome
     jobStarted = Signal()
     jobFinished = Signal(object)  # JobSummary
+    speechProgress = Signal(object)  # SpeechProgress: the speech pass after indexing
+    speechFinished = Signal(object)  # SpeechReport
     searchDone = Signal(object)  # SearchResponse
     thumbnailsLoaded = Signal(dict)  # {thumbnail path: QImage}, asked for by load_thumbnails
     #: {frame_key(path, t): (thumbnail path, QImage)}: frames asked for by load_frames (a
@@ -291,7 +302,12 @@ class Engine(QObject):
         self._ops: collections.deque[_Op] = collections.deque()
         self._cv = threading.Condition()
         self._stop = False
-        self._job: IndexJob | None = None
+        self._job: IndexJob | SpeechJob | None = None
+        #: The open speech model (kept between passes: loading Whisper takes seconds) and the
+        #: folder that failed to open (said once, not at every pass).
+        self._transcriber: Transcriber | None = None
+        self._speech_folder: Path | None = None
+        self._speech_failed: Path | None = None
         # The user cancelled indexing: automatic rescans don't restart it; any job that does
         # start (a user's request) ends the hold.
         self._held = False
@@ -624,7 +640,9 @@ class Engine(QObject):
             )
         elif pending:
             job = self._job
-            if job is None or not job.extend(pending):
+            # a running speech pass is stopped by the queued indexing (seeing comes first) and
+            # queued again once the new videos are indexed
+            if not isinstance(job, IndexJob) or not job.extend(pending):
                 self._queue_index()
 
     def _index(self) -> None:
@@ -665,6 +683,60 @@ class Engine(QObject):
             stopping = self._stop
         if not stopping and not self._held and lib.pending():
             self._queue_index()  # stopped for another request, or videos arrived at the end
+        elif not stopping and not self._held:
+            self._queue_speech()  # the visual pass is done: what was said comes next
+
+    def _queue_speech(self) -> None:
+        with self._cv:
+            if not any(op.name == "speech" for op in self._ops):
+                self._ops.append(_Op("speech", self._speech))
+                self._cv.notify_all()
+
+    def _open_transcriber(self) -> Transcriber | None:
+        """(Library thread.) The speech model to use, opened once; None when there is none or
+        it cannot be opened (said once in the window, then left alone until it changes)."""
+        folder = speech_model_folder(self.config.speech_model)
+        if folder is None or folder == self._speech_failed:
+            return None
+        if self._transcriber is not None and folder == self._speech_folder:
+            return self._transcriber
+        self.busy.emit("Loading the speech model…")
+        try:
+            self._transcriber = open_transcriber(folder, force_cpu=self.config.force_cpu)
+        except (BundleError, ValueError, OSError) as exc:
+            self._speech_failed, self._transcriber = folder, None
+            self.message.emit("error", f"The speech model cannot be used: {exc}")
+            return None
+        finally:
+            self.busy.emit("")
+        self._speech_folder = folder
+        return self._transcriber
+
+    def _speech(self) -> None:
+        """The speech pass: every indexed video the speech model has not transcribed yet."""
+        lib = self._require()
+        if lib.read_only or lib.pending():
+            return  # indexing comes first; it queues this pass again when done
+        transcriber = self._open_transcriber()
+        if transcriber is None:
+            return
+        job = lib.speech_job(transcriber, on_progress=self._on_speech_progress)
+        if not job.videos:
+            return
+        self._job = job
+        report: SpeechReport | None = None
+        try:
+            report = job.run()
+        finally:
+            self._job = None
+            self.speechFinished.emit(report or SpeechReport(cancelled=True))
+        if report is not None and report.transcribed:
+            self.libraryChanged.emit()  # searches now find what was said
+
+    def _on_speech_progress(self, progress: SpeechProgress) -> None:
+        self.speechProgress.emit(progress)
+        if threading.current_thread() is self._threads[0]:
+            self._serve_during_job()
 
     def _on_progress(self, progress: Progress) -> None:
         """Called by the running job several times a second (on this thread)."""
@@ -688,7 +760,7 @@ class Engine(QObject):
         finally:
             self._serving = False
 
-    def _serve_ops(self, job: IndexJob) -> None:
+    def _serve_ops(self, job: IndexJob | SpeechJob) -> None:
         while True:
             with self._cv:
                 if self._stop:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import Progress
+from core import Progress, SpeechProgress
 from desktop_app.formatting import duration, plural
 from desktop_app.text_fit import ElidedLabel
 
@@ -46,7 +46,9 @@ class IndexingBar(QWidget):
         # "Indexing" and "Paused" take the same room, and the detail keeps its place while
         # paused (empty): pausing used to shift the bar and its buttons sideways
         bold = self.state.fontMetrics()
-        self.state.setMinimumWidth(max(bold.horizontalAdvance(w) for w in ("Indexing", "Paused")))
+        self.state.setMinimumWidth(
+            max(bold.horizontalAdvance(w) for w in ("Indexing", "Paused", "Transcribing"))
+        )
         self.bar = QProgressBar(self)
         self.bar.setMinimumWidth(160)
         self.bar.setMaximumWidth(360)
@@ -82,6 +84,8 @@ class IndexingBar(QWidget):
         self.stopped = False  # the user stopped indexing and videos wait
         self.running = False
         self.last: Progress | None = None
+        #: The speech pass after indexing (what was said), while it runs; None otherwise.
+        self.speech: SpeechProgress | None = None
         self._counts = (0, 0, 0)  # indexed, videos, failed
         self._pending = 0  # videos waiting to be indexed
         self._show_paused(False)
@@ -91,6 +95,7 @@ class IndexingBar(QWidget):
     # -- from the engine -----
     def update_progress(self, p: Progress) -> None:
         self.last = p
+        self.speech = None
         self.running = p.state in ("indexing", "paused")
         if self.running:
             self.stopped = False
@@ -102,6 +107,21 @@ class IndexingBar(QWidget):
             detail = f"{p.frames_per_second:.1f} frames/s" + (f" · {left} left" if left else "")
         self.label.setText(detail)
         self.setToolTip(f"Indexing {Path(p.current).name}" if p.current else "")
+        self._refresh()
+
+    def update_speech(self, p: SpeechProgress) -> None:
+        """The speech pass: the same bar, pause and stop, counting videos transcribed."""
+        self.speech = p
+        self.running = p.state in ("transcribing", "paused")
+        self._show_paused(p.state == "paused")
+        speed = f"{p.realtime_factor:.1f}× real time" if p.audio_seconds >= 1 else ""
+        self.label.setText("" if p.state == "paused" else speed)
+        self.setToolTip(f"Transcribing what is said in {Path(p.current).name}" if p.current else "")
+        self._refresh()
+
+    def finish_speech(self) -> None:
+        self.speech = None
+        self.running = False
         self._refresh()
 
     def set_counts(self, indexed: int, videos: int, failed: int, pending: int) -> None:
@@ -126,7 +146,21 @@ class IndexingBar(QWidget):
         self.bar.setValue(min(videos, indexed + failed))
         self.bar.setFormat(f"{indexed} of {videos} indexed")
         failed_text = f" · {failed} failed" if failed else ""
-        if self.running:
+        speech = self.speech
+        if self.running and speech is not None:
+            self.state.setText("Paused" if self.paused else "Transcribing")
+            self.bar.setRange(0, max(1, speech.files_total))
+            self.bar.setValue(speech.files_done + speech.files_failed)
+            failed_text = f" · {speech.files_failed} failed" if speech.files_failed else ""
+            self.bar.setFormat(
+                f"{speech.files_done} of {speech.files_total} transcribed{failed_text}"
+            )
+            for widget in (self.bar, self.pause_button, self.cancel_button, self.label):
+                widget.show()
+            self.resume_button.hide()
+            self._fit_bar()
+            self.show()
+        elif self.running:
             self.state.setText("Paused" if self.paused else "Indexing")
             self.bar.show()
             self.pause_button.show()
@@ -161,7 +195,8 @@ class IndexingBar(QWidget):
         self.paused = paused
         icon = QStyle.StandardPixmap.SP_MediaPlay if paused else QStyle.StandardPixmap.SP_MediaPause
         self.pause_button.setIcon(self.style().standardIcon(icon))
-        self.pause_button.setToolTip("Resume indexing" if paused else "Pause indexing")
+        what = "transcribing" if self.speech is not None else "indexing"
+        self.pause_button.setToolTip(f"Resume {what}" if paused else f"Pause {what}")
 
     def _pause_or_resume(self) -> None:
         if self.paused:

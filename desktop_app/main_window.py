@@ -45,6 +45,7 @@ from core import (
     DEMO_MODEL,
     Progress,
     SearchResult,
+    SpeechReport,
     VideoOutcome,
     logs_dir,
     readable,
@@ -242,6 +243,8 @@ class MainWindow(QMainWindow):
         e.videoIndexed.connect(self._on_video)
         e.libraryChanged.connect(self._on_changed_elsewhere)
         e.jobFinished.connect(self._on_job_finished)
+        e.speechProgress.connect(self.indexing_bar.update_speech)
+        e.speechFinished.connect(self._on_speech_finished)
         e.searchDone.connect(self._on_search_done)
         e.thumbnailsLoaded.connect(self._on_thumbnails)
         e.framesLoaded.connect(self.results_model.add_frames)
@@ -410,6 +413,18 @@ class MainWindow(QMainWindow):
         """Another process (``clipseek index``) changed the library: the results again."""
         if self.last_query is not None and not self._refresh.isActive():
             self._refresh.start()
+
+    def _on_speech_finished(self, report: SpeechReport) -> None:
+        self.indexing_bar.finish_speech()
+        if report.transcribed or report.failed:
+            text = f"Transcribed what is said in {plural(len(report.transcribed), 'video')}"
+            if report.audio_seconds and report.seconds:
+                text += f" ({report.audio_seconds / report.seconds:.1f}× real time)"
+            if report.failed:
+                text += f"; {len(report.failed)} could not be transcribed"
+            self.statusBar().showMessage(text, 15000)
+        if report.transcribed:
+            self._repeat_search()  # what was said is searchable now
 
     def _on_job_finished(self, s: JobSummary) -> None:
         pending = self.snapshot.pending if self.snapshot is not None else 0

@@ -31,6 +31,8 @@ from core.pathnames import readable
 from core.query import relevance, speech
 from core.query.period import Period, PeriodError
 from core.query.ranking import SearchResult, SpeechMatch
+from core.speech.job import SpeechOutcome, SpeechProgress, SpeechReport
+from core.speech.models import open_transcriber, speech_model_folder
 from core.status import LibraryStatus
 from core.store.layout import DB_NAME
 from core.times import clock
@@ -78,8 +80,70 @@ class ProgressPrinter:
     def line(self, text: str) -> None:
         self._out.line(text)
 
+    def status(self, text: str) -> None:
+        self._out.status(text)
+
     def end(self) -> None:
         self._out.end()
+
+
+def _speech_line(out: ProgressPrinter, p: SpeechProgress) -> None:
+    frac = (p.files_done + p.files_failed) / p.files_total if p.files_total else 1.0
+    state = "" if p.state == "transcribing" else f" [{p.state}]"
+    out.status(
+        f"[{'#' * int(24 * frac):<24}] {p.files_done}/{p.files_total} transcribed,"
+        f" {p.audio_seconds:.0f} s of audio, {p.realtime_factor:.1f}x real time{state}"
+    )
+
+
+def _run_speech(
+    lib: Library, args: argparse.Namespace, out: ProgressPrinter
+) -> SpeechReport | None:
+    """The speech pass after indexing, when a speech model is there; Ctrl+C stops it cleanly
+    (transcripts already stored stay). None: no speech model (or it is turned off)."""
+    folder = speech_model_folder(args.speech_model)
+    if folder is None:
+        return None
+    transcriber = open_transcriber(folder, force_cpu=args.cpu)
+    runtime = getattr(transcriber, "runtime", "")
+
+    def on_video(o: SpeechOutcome) -> None:
+        name = readable(o.path)
+        if o.ok:
+            out.line(
+                f"transcribed {name}: {o.lines} lines" + (f" ({o.language})" if o.language else "")
+            )
+        else:
+            out.line(f"failed  {name}: {o.error}")
+
+    job = lib.speech_job(transcriber, on_progress=lambda p: _speech_line(out, p), on_video=on_video)
+    if not job.videos:
+        return SpeechReport()
+    out.line(
+        f"speech: {folder.name}{f' on {runtime}' if runtime else ''}, {len(job.videos)} videos"
+    )
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+
+        def on_sigint(signum: int, frame: object) -> None:
+            out.line("\ncancelling: finishing the current window of audio (Ctrl+C again to force)")
+            job.cancel()
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        report = job.run()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    out.end()
+    rtf = report.audio_seconds / report.seconds if report.seconds else 0.0
+    out.line(
+        f"speech: {len(report.transcribed)} transcribed, {len(report.failed)} failed,"
+        f" {report.audio_seconds:.0f} s of audio in {report.seconds:.1f} s ({rtf:.1f}x real time)"
+        + (" (cancelled)" if report.cancelled else "")
+    )
+    return report
 
 
 def _sync_summary(report: SyncReport) -> str:
@@ -188,6 +252,7 @@ def cmd_index(args: argparse.Namespace) -> int:
                             raise
                         out.line(f"stopped: {exc}")  # watching goes on: the next scan tries again
                         report, stop = IndexReport(cancelled=False), False
+                    spoken = None if report.cancelled or stop else _run_speech(lib, args, out)
             except LibraryBusy as exc:
                 if first or not args.watch:
                     raise
@@ -203,10 +268,10 @@ def cmd_index(args: argparse.Namespace) -> int:
                     + (" (cancelled)" if report.cancelled else "")
                 )
             if args.json:
-                print(
-                    json.dumps({"scan": sync.to_json(), **report.to_json()}, indent=2), flush=True
-                )
-            if report.cancelled:
+                speech_json = None if spoken is None else spoken.to_json()
+                document = {"scan": sync.to_json(), **report.to_json(), "speech": speech_json}
+                print(json.dumps(document, indent=2), flush=True)
+            if report.cancelled or (spoken is not None and spoken.cancelled):
                 code = 130
                 break
             if not args.watch:

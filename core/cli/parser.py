@@ -104,6 +104,12 @@ def _add_library_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
         default=60.0,
         help="how often the vector index is saved while indexing (default 60)",
     )
+    p.add_argument(
+        "--speech-model",
+        metavar="DIR",
+        help="transcribe what is said with this speech model after indexing (default: the"
+        " largest installed, see install-model --speech; 'none' turns it off)",
+    )
     common(p)
     p.set_defaults(func=library.cmd_index)
 

@@ -549,3 +549,49 @@ def test_the_installed_tiny_whisper_opens_in_ctranslate2(tiny_whisper, tmp_path)
     del whisper
     # int8, as it runs on a processor, from the same folder
     ctranslate2.models.Whisper(str(model.root), device="cpu", compute_type="int8")
+
+
+def test_the_command_line_transcribes_with_the_installed_model_after_indexing(
+    tiny_whisper, tmp_path
+) -> None:
+    """End to end with the real runtime: the tiny Whisper (random weights: what it "hears" is
+    noise, but its language, times and storage are real) installed from the stand-in hub, then
+    `clipseek index` runs the speech pass after the visual one; a second run has nothing to do."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.library_support import ROOT
+    from tests.speech_media import have_espeak, speech_track, write_speech_video
+
+    if not have_espeak():
+        pytest.skip("espeak-ng is not installed (make test installs it)")
+    server = Hub(dict(tiny_whisper))
+    try:
+        model = install_speech(SOURCE, models_dir=tmp_path / "models", hub_url=server.url)
+    finally:
+        server.close()
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    samples, _truth = speech_track(6.0, [(1.0, "happy birthday grandma")])
+    write_speech_video(folder / "party.mp4", samples, 6.0)
+    write_speech_video(folder / "silent.mp4", None, 4.0)
+    env = {**os.environ, "CLIPSEEK_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1"}
+    command = [
+        sys.executable, "-m", "core.cli", "index", str(folder), "--json", "--cpu",
+        "--library", str(tmp_path / "lib"), "--speech-model", str(model),
+    ]  # fmt: skip
+    first = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert first.returncode == 0, first.stderr
+    speech = json.loads(first.stdout)["speech"]
+    assert sorted(Path(t["path"]).name for t in speech["transcribed"]) == [
+        "party.mp4", "silent.mp4",
+    ]  # fmt: skip
+    heard = next(t for t in speech["transcribed"] if t["path"].endswith("party.mp4"))
+    assert len(heard["language"]) in (2, 3)  # detected per video, from the model's list
+    silent = next(t for t in speech["transcribed"] if t["path"].endswith("silent.mp4"))
+    assert silent["lines"] == 0  # no audio track: nothing said, and not asked again
+    assert "speech: whisper-tiny" in first.stderr and "x real time" in first.stderr
+    again = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["speech"]["transcribed"] == []

@@ -69,3 +69,16 @@ def read_by(route: QueryRoute | None) -> str:
     if route.language in ("und", ""):
         return " · read by the multilingual model"
     return f" · read as {language_name(route.language)} by the multilingual model"
+
+
+def speech_source(source: str, language: str) -> str:
+    """Where a spoken line comes from, for people: ``subtitles``, ``subtitles, Korean``,
+    ``heard by the speech model, Korean`` (a language the app has no name for is left out)."""
+    words = "subtitles" if source == "subtitle" else "heard by the speech model"
+    name = language_name(language)
+    return words if name == language_name("") else f"{words}, {name}"
+
+
+def said_at(start: float, end: float) -> str:
+    """``said at 0:12–0:15``: when a spoken line was said."""
+    return f"said at {clock(start)}–{clock(end)}"

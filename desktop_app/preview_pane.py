@@ -8,11 +8,12 @@ A video the player cannot play is explained the same way.
 
 from __future__ import annotations
 
+import html
 import os
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -25,10 +26,10 @@ from PySide6.QtWidgets import (
 
 from core import SearchResult, readable
 from desktop_app.date_sections import shot_detail, shot_text
-from desktop_app.formatting import length_text, plural, time_range
+from desktop_app.formatting import length_text, plural, said_at, speech_source, time_range
 from desktop_app.player import PreviewPlayer
-from desktop_app.results import match_text
-from desktop_app.text_fit import ElidedLabel, breakable
+from desktop_app.results import match_text, one_line
+from desktop_app.text_fit import ElidedLabel, breakable, breakable_html, elide_around
 
 HINT = "Select a moment to preview it here"
 
@@ -43,6 +44,9 @@ ACTIONS = (
 )
 #: Disabled while the file cannot be reached.
 NEEDS_FILE = {"open", "reveal", "save"}
+#: Lines of the pane the spoken line may take: a speech model's 30 s segment (600 characters)
+#: is cut around its match, whole in the tooltip, so the video keeps its room.
+SAID_LINES = 4
 
 
 def _marks(
@@ -53,6 +57,44 @@ def _marks(
     marks = [(m.t0, m.t1, m.relevance if m.relevance is not None else m.score) for m in ordered]
     index = next((i for i, m in enumerate(ordered) if (m.t0, m.t1) == (r.t0, r.t1)), 0)
     return marks, index
+
+
+def said_text(r: SearchResult) -> str:
+    """What the preview says of the line a moment was found by, plain: ``Said at 0:12–0:15
+    (subtitles): “happy birthday grandma”`` ("" when it was found by what was seen)."""
+    if r.speech is None:
+        return ""
+    return f"{_said_head(r)}\u201c{' '.join(r.speech.text.split())}\u201d"
+
+
+def said_html(r: SearchResult, font: QFont | None = None, room: int = 0) -> str:
+    """:func:`said_text` as the pane shows it: the matched words bold, long runs breakable;
+    with a ``font`` and ``room`` (pixels: the label's width times its lines), a line longer
+    than that cut around its first match."""
+    if r.speech is None:
+        return ""
+    text, spans = one_line(r.speech.text, r.speech.spans)
+    if font is not None and room > 0:
+        bold = QFont(font)
+        bold.setBold(True)
+        fm = QFontMetrics(font)
+        room -= fm.horizontalAdvance(_said_head(r) + "\u201c\u201d")
+        text, spans = elide_around(fm, QFontMetrics(bold), text, spans, max(room, 1))
+    parts: list[str] = []
+    at = 0
+    for a, b in sorted(spans):
+        if a < at or b <= a:
+            continue
+        parts += [html.escape(text[at:a]), f"<b>{html.escape(text[a:b])}</b>"]
+        at = b
+    parts.append(html.escape(text[at:]))
+    return breakable_html(f"{html.escape(_said_head(r))}\u201c{''.join(parts)}\u201d")
+
+
+def _said_head(r: SearchResult) -> str:
+    assert r.speech is not None
+    said = said_at(r.speech.start, r.speech.end)
+    return f"{said[0].upper()}{said[1:]} ({speech_source(r.speech.source, r.speech.language)}): "
 
 
 def offline_text(r: SearchResult) -> str:
@@ -136,6 +178,12 @@ class PreviewPane(QWidget):
         )
         self.info.setObjectName("detailInfo")
         self.info.setStyleSheet("color: palette(placeholder-text);")
+        # the spoken line the moment was found by, whole (it wraps: never wider than the pane)
+        self.speech = QLabel("", self)
+        self.speech.setObjectName("detailSpeech")
+        self.speech.setTextFormat(Qt.TextFormat.RichText)
+        self.speech.setWordWrap(True)
+        self.speech.hide()
         self.problem = QLabel("", self)
         self.problem.setObjectName("previewProblem")
         self.problem.setWordWrap(True)
@@ -164,6 +212,7 @@ class PreviewPane(QWidget):
         layout.addWidget(self.player, 1)
         layout.addWidget(self.title)
         layout.addWidget(self.info)
+        layout.addWidget(self.speech)
         layout.addWidget(self.problem)
         layout.addWidget(self.action_bar)
         self.clear()
@@ -211,6 +260,7 @@ class PreviewPane(QWidget):
         self.player.clear(message)
         self.title.setText("")
         self.info.setText("")
+        self._show_speech(None)
         self.problem.hide()
         for b in self.buttons.values():
             b.setEnabled(False)
@@ -223,6 +273,7 @@ class PreviewPane(QWidget):
             length = f"Length {length_text(r.t0, r.t1)}"
             self.info.setText("\n".join([f"{length} · {shot_detail(r)}", r.path]))
             self.info.setToolTip("")
+            self._show_speech(None)
             return
         others = len(moments) - 1
         parts = [time_range(r.t0, r.t1), match_text(r)]
@@ -238,6 +289,33 @@ class PreviewPane(QWidget):
             f"similarity {r.score:.3f}"
             + ("" if r.relevance is None else f", relevance {r.relevance * 100:.0f} of 100")
         )
+        self._show_speech(r)
+
+    def _show_speech(self, r: SearchResult | None) -> None:
+        if r is None or r.speech is None:
+            self.speech.setText("")
+            self.speech.setToolTip("")
+            self.speech.hide()
+            return
+        self.speech.setToolTip(said_text(r))
+        self._fit_speech()
+        self.speech.show()
+
+    def _fit_speech(self) -> None:
+        """The spoken line, cut to :data:`SAID_LINES` of the pane's width where longer."""
+        r = self.result
+        if r is None or r.speech is None or self.browsing:
+            return
+        layout = self.layout()
+        margins = layout.contentsMargins() if layout is not None else None
+        width = self.width() - (margins.left() + margins.right() if margins else 0)
+        room = max(120, width) * SAID_LINES * 3 // 4  # (words wrap: lines are not full)
+        self.speech.setText(said_html(r, self.speech.font(), room))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.speech.isVisible():
+            self._fit_speech()
 
     def _enable(self, r: SearchResult) -> None:
         reachable = r.online and os.path.exists(r.path)

@@ -25,6 +25,7 @@ from PySide6.QtCore import (
     QEvent,
     QModelIndex,
     QPersistentModelIndex,
+    QPointF,
     QRect,
     QRectF,
     QSize,
@@ -43,6 +44,8 @@ from PySide6.QtGui import (
     QPalette,
     QPixmap,
     QResizeEvent,
+    QTextCharFormat,
+    QTextLayout,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -57,11 +60,15 @@ from core import SearchResult, readable, shown_count
 from core import relevance_label as label
 from desktop_app.date_sections import Section, sections, shot_detail, shot_text
 from desktop_app.engine import frame_key
-from desktop_app.formatting import length_text, plural, time_range
+from desktop_app.formatting import length_text, plural, said_at, speech_source, time_range
+from desktop_app.text_fit import elide_around
 
 ResultRole = Qt.ItemDataRole.UserRole + 1
 HeaderRole = Qt.ItemDataRole.UserRole + 2
 MoreRole = Qt.ItemDataRole.UserRole + 3
+#: The spoken line a moment was found by (``SearchResult.speech``), None for what was seen;
+#: :meth:`ResultDelegate.spoken_line` gives it as a card paints it.
+SpeechRole = Qt.ItemDataRole.UserRole + 4
 
 #: Moments of one video shown before a "N more in this video" tile.
 PER_VIDEO = 3
@@ -70,6 +77,8 @@ PAGE = 24
 #: Cards are at least this wide; the grid gives them whatever width is left over.
 MIN_CARD_W = 216
 TEXT_H = 58  # file name and relevance lines under the thumbnail
+#: The grey word before a card's spoken line.
+SAID = "said"
 HEADER_H = 34
 MORE_H = 40
 MORE_TILE_W = 132  # "N more in this video": narrower than a card
@@ -104,6 +113,86 @@ class More:
 
 
 Row = SearchResult | Header | More | Section
+
+
+@dataclass(frozen=True)
+class SpokenLine:
+    """A card's spoken line as painted: ``text`` in quotes, cut around its first match to
+    ``width`` pixels, and the character ranges of ``text`` drawn bold (the matched words)."""
+
+    text: str
+    marked: tuple[tuple[int, int], ...]
+
+    def marked_words(self) -> list[str]:
+        return [self.text[a:b] for a, b in self.marked]
+
+
+def marked_font(font: QFont) -> QFont:
+    bold = QFont(font)
+    bold.setBold(True)
+    return bold
+
+
+def said_font(font: QFont) -> QFont:
+    """The small grey "said" before a spoken line."""
+    small = QFont(font)
+    small.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
+    return small
+
+
+def spoken_line(r: SearchResult, font: QFont, width: int) -> SpokenLine | None:
+    """What a card of ``r`` shows of its spoken line in ``width`` pixels after "said" (None:
+    found by what was seen)."""
+    if r.speech is None:
+        return None
+    fm, quotes = QFontMetrics(font), "\u201c\u201d"
+    room = width - QFontMetrics(said_font(font)).horizontalAdvance(SAID + " ")
+    room -= fm.horizontalAdvance(quotes) + 2  # (a pixel or two of rounding between pieces)
+    text, spans = one_line(r.speech.text, r.speech.spans)
+    shown, kept = elide_around(fm, QFontMetrics(marked_font(font)), text, spans, max(0, room))
+    return SpokenLine(quotes[0] + shown + quotes[1], tuple((a + 1, b + 1) for a, b in kept))
+
+
+def one_line(
+    text: str, spans: tuple[tuple[int, int], ...]
+) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """A spoken line on one line (a subtitle's line breaks and runs of white space become one
+    space, its ends trimmed) and its marked ``spans`` where they fall in it."""
+    joined = " ".join(text.split())
+    if joined == text:
+        return text, spans
+    where, out = [], 0
+    prev_space = True
+    for ch in text:
+        where.append(out)
+        if ch.isspace():
+            if not prev_space:
+                out += 1
+            prev_space = True
+        else:
+            out += 1
+            prev_space = False
+    where.append(out)
+    n = len(joined)
+    return joined, tuple(
+        (min(where[a], n), min(where[b], n))
+        for a, b in spans
+        if min(where[a], n) < min(where[b], n)
+    )
+
+
+def speech_room(font: QFont) -> int:
+    """Pixels a card with a spoken line takes from its picture for that line: none where the
+    text under the picture has room for it (cards keep their size whatever they show, so the
+    grid never jumps between searches)."""
+    used = QFontMetrics(marked_font(font)).height() + 4 + QFontMetrics(font).height()
+    needed = used + 2 + QFontMetrics(font).height()
+    return max(0, needed - (TEXT_H - 8))
+
+
+def _utf16(text: str, i: int) -> int:
+    """Qt counts text in UTF-16 units; Python in code points."""
+    return len(text[:i].encode("utf-16-le")) // 2
 
 
 def _key(r: SearchResult) -> tuple[str, float, float]:
@@ -438,6 +527,8 @@ class ResultsModel(QAbstractListModel):
             return row if isinstance(row, Header | Section) else None
         if role == MoreRole:
             return row if isinstance(row, More) else None
+        if role == SpeechRole:
+            return row.speech if isinstance(row, SearchResult) else None
         if isinstance(row, Section):
             if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
                 return f"{row.title} · {plural(row.count, 'video' if self.browsing else 'moment')}"
@@ -447,7 +538,10 @@ class ResultsModel(QAbstractListModel):
                 return readable(Path(row.path).name)
             if isinstance(row, More):
                 return more_text(row)
-            return f"{readable(Path(row.path).name)} {time_range(row.t0, row.t1)}"
+            shown = f"{readable(Path(row.path).name)} {time_range(row.t0, row.t1)}"
+            if row.speech is not None:  # (what a screen reader says of the card, too)
+                shown += f" · {SAID} \u201c{' '.join(row.speech.text.split())}\u201d"
+            return shown
         if role == Qt.ItemDataRole.ToolTipRole:
             if isinstance(row, Header):
                 return readable(row.path)
@@ -478,6 +572,10 @@ def card_tooltip(r: SearchResult, browsing: bool = False) -> str:
             f"Relevance {r.relevance * 100:.0f} of 100 against the rest of your library"
             f" (similarity {r.score:.3f})"
         )
+    if r.speech is not None:
+        source = speech_source(r.speech.source, r.speech.language)
+        said = said_at(r.speech.start, r.speech.end)
+        lines.append(f"{said[0].upper()}{said[1:]} ({source}): \u201c{r.speech.text}\u201d")
     if r.copies:
         lines.append("Also at: " + ", ".join(r.copies))
     if not r.online:
@@ -547,6 +645,17 @@ class ResultDelegate(QStyledItemDelegate):
             card = self.card_size()
             return QSize(min(card.width(), MORE_TILE_W), card.height())
         return self.card_size()
+
+    def spoken_line(self, index: Index) -> SpokenLine | None:
+        """The spoken line the card at ``index`` paints (None: it has none)."""
+        r = index.data(ResultRole)
+        if not isinstance(r, SearchResult):
+            return None
+        return spoken_line(r, self._view.font(), self._text_width(self.card_size().width()))
+
+    @staticmethod
+    def _text_width(card_w: float) -> int:
+        return int(card_w - 4 - 16)  # the tile's inset and the text's margins
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         painter.save()
@@ -663,8 +772,10 @@ class ResultDelegate(QStyledItemDelegate):
             pen.setWidthF(3)
             p.setPen(pen)
             p.drawPath(card)
-        # thumbnail, cropped to fill a 16:9 box
+        # thumbnail, cropped to fill a 16:9 box (a little less where a spoken line needs room)
         thumb_h = rect.height() - 12 - TEXT_H + 4
+        if r.speech is not None:
+            thumb_h -= speech_room(option.font)
         thumb = QRectF(rect.left() + 6, rect.top() + 6, rect.width() - 12, thumb_h)
         clip = QPainterPath()
         clip.addRoundedRect(thumb, 6, 6)
@@ -750,6 +861,43 @@ class ResultDelegate(QStyledItemDelegate):
                 QRectF(bar.left(), bar.top(), bar.width() * frac, bar.height()), 3, 3
             )
             p.fillPath(filled, pal.color(QPalette.ColorRole.Highlight))
+        line = spoken_line(r, option.font, self._text_width(option.rect.width()))
+        if line is not None:
+            self._paint_spoken(p, option, line, QRectF(text_left, y + fm.height() + 2, text_w,
+                                                       fm.height()))  # fmt: skip
+
+    @staticmethod
+    def _paint_spoken(
+        p: QPainter, option: QStyleOptionViewItem, line: SpokenLine, box: QRectF
+    ) -> None:
+        """A small grey "said", then the line in quotes with the matched words bold."""
+        pal = option.palette
+        small = said_font(option.font)
+        p.setFont(small)
+        p.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
+        p.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, SAID)
+        x = box.left() + QFontMetrics(small).horizontalAdvance(SAID + " ")
+        layout = QTextLayout(line.text, option.font)
+        ranges = []
+        for a, b in line.marked:
+            fr = QTextLayout.FormatRange()
+            fr.start = _utf16(line.text, a)
+            fr.length = _utf16(line.text, b) - fr.start
+            fmt = QTextCharFormat()
+            fmt.setFontWeight(QFont.Weight.Bold)
+            fr.format = fmt
+            ranges.append(fr)
+        layout.setFormats(ranges)
+        layout.beginLayout()
+        text_line = layout.createLine()
+        text_line.setLineWidth(box.right() - x + 50)  # one line: never wrapped (cut above)
+        layout.endLayout()
+        p.save()
+        p.setClipRect(QRectF(x, box.top(), box.right() - x, box.height()))
+        p.setPen(pal.color(QPalette.ColorRole.Text))
+        y = box.top() + (box.height() - text_line.height()) / 2
+        layout.draw(p, QPointF(x, y))
+        p.restore()
 
     @staticmethod
     def _chip(p: QPainter, fm: QFontMetrics, text: str, x: float, y: float, color: QColor) -> None:

@@ -221,3 +221,72 @@ class ElidedLabel(QLabel):
         if self._extra_tip:
             parts.append(self._extra_tip)
         super().setToolTip("\n".join(parts))
+
+
+#: What stands for the part of a line that is cut.
+ELLIPSIS = "…"
+
+
+def elide_around(
+    fm: QFontMetrics,
+    fm_marked: QFontMetrics,
+    text: str,
+    spans: tuple[tuple[int, int], ...],
+    width: int,
+) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """``text`` cut to ``width`` around its first marked range, and the marked ranges in what
+    is kept (``spans`` are [a, b) character ranges drawn with ``fm_marked``, the rest with
+    ``fm``).
+
+    Never the start of a long line with the match cut away: the first match is kept, with a
+    little of what comes before it (from a word's start where one is near), then as much as
+    fits after it, then more before. "…" marks each cut end. A match longer than the width
+    keeps its beginning."""
+    n = len(text)
+    marked = [False] * n
+    for a, b in spans:
+        for i in range(max(0, a), min(n, b)):
+            marked[i] = True
+    cum = [0]
+    for ch, bold in zip(text, marked, strict=True):
+        cum.append(cum[-1] + (fm_marked if bold else fm).horizontalAdvance(ch))
+    if cum[n] <= width:
+        return text, tuple((a, b) for a, b in spans if a < b)
+    ell = fm.horizontalAdvance(ELLIPSIS)
+
+    def fits(s: int, e: int) -> bool:
+        return cum[e] - cum[s] + (ell if s > 0 else 0) + (ell if e < n else 0) <= width
+
+    first = min(spans, default=(0, 0))
+    a, b = max(0, min(first[0], n)), max(0, min(first[1], n))
+    if fits(0, b):  # the match is near the start: cut the end only
+        s, e = 0, b
+    elif not fits(a, b):  # a match wider than the line: its beginning
+        s, e = a, a
+        while e < n and fits(s, e + 1):
+            e += 1
+    else:
+        s, e = a, b
+        context = width // 4  # some of what comes before, then what follows
+        while s > 0 and cum[a] - cum[s - 1] <= context and fits(s - 1, e):
+            s -= 1
+    while e < n and fits(s, e + 1):
+        e += 1
+    while s > 0 and s > a - 1000 and fits(s - 1, e):
+        s -= 1
+    space = text.find(" ", s, a)
+    if s > 0 and not text[s - 1].isspace() and space >= s:  # from a word's start
+        s = space + 1
+    space = text.rfind(" ", b, e)
+    if e < n and not text[e].isspace() and space >= b:  # to a word's end
+        e = space
+    while s < a and text[s].isspace():
+        s += 1
+    while e > b and text[e - 1].isspace():
+        e -= 1
+    body = text[s:e]
+    lead = ELLIPSIS if s > 0 else ""
+    shown = lead + body + (ELLIPSIS if e < n else "")
+    shift = len(lead) - s
+    kept = tuple((max(x, s) + shift, min(y, e) + shift) for x, y in spans if max(x, s) < min(y, e))
+    return shown, kept

@@ -285,8 +285,13 @@ class PreviewPane(QWidget):
         if r.copies:
             lines.append("Also at " + ", ".join(r.copies))
         self.info.setText("\n".join(lines))
+        said = ""
+        if r.speech is not None:  # (in a said: search the score is the line's own)
+            said = "found by what was said; "
+            if abs(r.score - r.speech.score) > 1e-9:
+                said += "the picture's "
         self.info.setToolTip(
-            f"similarity {r.score:.3f}"
+            f"{said}similarity {r.score:.3f}"
             + ("" if r.relevance is None else f", relevance {r.relevance * 100:.0f} of 100")
         )
         self._show_speech(r)

@@ -568,9 +568,13 @@ def card_tooltip(r: SearchResult, browsing: bool = False) -> str:
         return "\n".join([readable(r.path), shot_detail(r), f"Length {length_text(r.t0, r.t1)}"])
     lines = [readable(r.path), f"{time_range(r.t0, r.t1)} · {match_text(r)}", shot_detail(r)]
     if r.relevance is not None:
+        how = f"similarity {r.score:.3f}"
+        if r.speech is not None:  # found by its line: the score alone may be the picture's
+            how = "found by what was said"
+            if abs(r.score - r.speech.score) > 1e-9:  # (in a said: search it is the line's)
+                how += f"; the picture's similarity {r.score:.3f}"
         lines.append(
-            f"Relevance {r.relevance * 100:.0f} of 100 against the rest of your library"
-            f" (similarity {r.score:.3f})"
+            f"Relevance {r.relevance * 100:.0f} of 100 against the rest of your library ({how})"
         )
     if r.speech is not None:
         source = speech_source(r.speech.source, r.speech.language)

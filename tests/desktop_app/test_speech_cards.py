@@ -144,6 +144,9 @@ def test_a_card_says_what_was_said_in_its_tooltip_and_text(qtbot) -> None:
     assert "Said at 0:02–0:04 (subtitles, Korean): \u201c생일 축하해요 할머니\u201d" in (
         card_tooltip(r)
     )
+    # seen live: "Relevance 100 of 100 (similarity -0.348)" read as a contradiction
+    assert "found by what was said; the picture's similarity 0.300" in card_tooltip(r)
+    assert "(similarity 0.300)" in card_tooltip(_moment("beach"))
     model = ResultsModel()
     model.set_results([r, _moment("beach")])
     assert model.index(0).data().endswith("said \u201c생일 축하해요 할머니\u201d")

@@ -48,6 +48,35 @@ from core.speech.vad import EnergyRule, frame_levels, speech_spans, windows
 #: Encoder positions (and timestamp steps) per second: 3000 mel frames -> 1500 positions / 30 s.
 TOKENS_PER_SECOND = 50
 TIME_STEP = 0.02
+#: Whisper's own guards against what it invents (openai/whisper's transcribe defaults): a window
+#: whose "no speech" probability is above NO_SPEECH while the text is unlikely (mean log
+#: probability under LOGPROB_FLOOR) holds no speech; a text that compresses better than
+#: COMPRESSION_CEILING (gzip) is a loop ("thank you thank you thank you …"); an unlikely or
+#: looping text is decoded again with sampling at each of FALLBACK_TEMPERATURES.
+NO_SPEECH = 0.6
+LOGPROB_FLOOR = -1.0
+COMPRESSION_CEILING = 2.4
+FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+def compression_ratio(text: str) -> float:
+    """Bytes of ``text`` over bytes of its gzip: above ~2.4 a decoder is repeating itself."""
+    import zlib
+
+    raw = text.encode("utf-8")
+    return len(raw) / len(zlib.compress(raw)) if raw else 0.0
+
+
+def judge(text: str, avg_logprob: float, no_speech_prob: float) -> str:
+    """What to do with one decoded window: "silence" (drop it), "retry" (decode again hotter)
+    or "keep"."""
+    if no_speech_prob > NO_SPEECH and avg_logprob < LOGPROB_FLOOR:
+        return "silence"
+    if compression_ratio(text) > COMPRESSION_CEILING or avg_logprob < LOGPROB_FLOOR:
+        return "retry"
+    return "keep"
+
+
 #: Languages whose words are not separated by spaces.
 _UNSPACED = frozenset({"zh", "ja", "th", "lo", "my", "yue"})
 
@@ -121,6 +150,7 @@ class WhisperTranscriber:
         max_tokens_per_second: float | None = None,
         word_timestamps: bool = True,
         rule: EnergyRule | None = None,
+        guards: bool = True,
     ) -> None:
         import ctranslate2
         from tokenizers import Tokenizer
@@ -161,6 +191,7 @@ class WhisperTranscriber:
         self.max_new_tokens = max_new_tokens
         self.max_tokens_per_second = max_tokens_per_second
         self.word_timestamps = word_timestamps
+        self.guards = guards
         self.rule = rule if rule is not None else EnergyRule()
 
     # -- the Transcriber protocol ------------------------------------------------------------
@@ -239,15 +270,9 @@ class WhisperTranscriber:
             limit = max(4, min(limit, round(self.max_tokens_per_second * duration) + 2))
         encoded = self._model.encode(features)
         prompt = self._prompt(language)
-        result = self._model.generate(
-            encoded,
-            [prompt],
-            beam_size=self.beam_size,
-            max_length=limit,
-            suppress_blank=True,
-            return_no_speech_prob=False,
-        )[0]
-        ids = [int(i) for i in result.sequences_ids[0]]
+        ids = self._generate(encoded, prompt, limit)
+        if ids is None:
+            return []  # no speech, or only a loop at every temperature
         segments = self._segments(ids, duration)
         words: list[list[Word]] = [[] for _ in segments]
         if self.word_timestamps and any(tokens for _, _, tokens in segments):
@@ -267,6 +292,38 @@ class WhisperTranscriber:
                 )
             )
         return lines
+
+    def _generate(self, encoded: Any, prompt: list[int], limit: int) -> list[int] | None:
+        """The window's tokens, greedy first and hotter when the text is unlikely or loops
+        (:func:`judge`); None for a window without speech, or one that loops at every
+        temperature (dropped rather than stored as invented lines). ``guards=False`` keeps the
+        greedy result as it is (the parity tests compare it with transformers')."""
+        import ctranslate2
+
+        tried: list[tuple[float, list[int]]] = []
+        for temperature in (0.0, *FALLBACK_TEMPERATURES):
+            options: dict[str, Any] = {"beam_size": self.beam_size}
+            if temperature > 0:
+                ctranslate2.set_random_seed(len(tried))  # the same audio, the same lines
+                options = {"beam_size": 1, "sampling_topk": 0, "sampling_temperature": temperature}
+            result = self._model.generate(
+                encoded, [prompt], max_length=limit, suppress_blank=True,
+                return_scores=True, return_no_speech_prob=True, **options,
+            )[0]  # fmt: skip
+            ids = [int(i) for i in result.sequences_ids[0]]
+            if not self.guards:
+                return ids
+            text = self._tokenizer.decode([i for i in ids if i < self._specials.eot])
+            # ctranslate2's score is the log probability over the length (penalty 1)
+            avg = float(result.scores[0]) * len(ids) / (len(ids) + 1) if result.scores else 0.0
+            verdict = judge(text, avg, float(result.no_speech_prob))
+            if verdict == "silence":
+                return None
+            if verdict == "keep":
+                return ids
+            if compression_ratio(text) <= COMPRESSION_CEILING:
+                tried.append((avg, ids))
+        return max(tried)[1] if tried else None
 
     def _segments(self, ids: list[int], duration: float) -> list[tuple[float, float, list[int]]]:
         """(start, end, text tokens) of each segment, in seconds from the window's start."""

@@ -154,3 +154,16 @@ def test_whisper_transcribes_end_to_end(speech: tuple, tiny_model: Path, tmp_pat
     junk.write_bytes(b"not a video at all" * 100)
     with pytest.raises((ValueError, OSError)):
         transcriber.transcribe(junk)
+
+
+def test_whispers_guards_drop_silence_and_loops_and_retry_the_unlikely() -> None:
+    from core.speech.whisper import compression_ratio, judge
+
+    said = "happy birthday grandma, we are so glad you came"
+    assert judge(said, -0.3, 0.05) == "keep"
+    assert judge(said, -1.4, 0.9) == "silence"  # "no speech" and an unlikely text: nothing said
+    assert judge(said, -1.4, 0.1) == "retry"  # unlikely, but something was said: hotter
+    loop = "thank you " * 40
+    assert compression_ratio(loop) > 2.4 > compression_ratio(said)
+    assert judge(loop, -0.2, 0.0) == "retry"
+    assert compression_ratio("") == 0.0

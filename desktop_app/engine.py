@@ -140,6 +140,8 @@ class Snapshot:
     example: str = ""  # the demo's search to try: its own video comes first ("" until indexed)
     #: Which model reads queries in other languages, or why none does (one line).
     multilingual: str = ""
+    #: Which speech model transcribes what is said, or that only subtitles are read (one line).
+    speech: str = ""
 
     @property
     def empty(self) -> bool:
@@ -810,6 +812,20 @@ class Engine(QObject):
             speed_measured=st.speed_measured,
             example=self._example(lib, st.videos, st.indexed, st.pending),
             multilingual=lib.towers.summary(),
+            speech=self._speech_summary(),
+        )
+
+    def _speech_summary(self) -> str:
+        folder = speech_model_folder(self.config.speech_model)
+        if folder is None:
+            return (
+                "What is said is searched in subtitles only: no speech model is installed"
+                " (the install dialog's “Also search what is said” adds one)."
+            )
+        if folder == self._speech_failed:
+            return f"The speech model in {folder} cannot be used; only subtitles are searched."
+        return (
+            f"What is said is transcribed by {folder.name} after indexing, and subtitles are read."
         )
 
     def _example(self, lib: Library, videos: int, indexed: int, pending: int) -> str:

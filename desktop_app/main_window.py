@@ -915,6 +915,7 @@ class MainWindow(QMainWindow):
             library_rate=snap.sample_rate if snap else None,
             library_segment=snap.segment_seconds if snap else None,
             multilingual=snap.multilingual if snap else "",
+            speech=snap.speech if snap else "",
             parent=self,
         )
         if dialog.exec():

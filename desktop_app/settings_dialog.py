@@ -38,6 +38,7 @@ class SettingsDialog(QDialog):
         library_rate: float | None = None,
         library_segment: float | None = None,
         multilingual: str = "",
+        speech: str = "",
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -111,9 +112,15 @@ class SettingsDialog(QDialog):
         self.language_note.setObjectName("multilingualModel")
         self.language_note.setWordWrap(True)
         self.language_note.setStyleSheet("color: palette(placeholder-text);")
+        self.speech_note = QLabel(speech, search_box)
+        self.speech_note.setObjectName("speechModel")
+        self.speech_note.setWordWrap(True)
+        self.speech_note.setStyleSheet("color: palette(placeholder-text);")
         search_form = QFormLayout(search_box)
         search_form.addRow("Query language:", self.language_combo)
         search_form.addRow(self.language_note)
+        if speech:
+            search_form.addRow(self.speech_note)
 
         # -- indexing -----
         index_box = QGroupBox("Indexing", self)

@@ -71,5 +71,9 @@ def test_the_settings_dialog_offers_the_query_language(qtbot, window) -> None:
     assert dialog.language_note.text() == (
         "Other languages are read by ClipSeek demo Korean + English student."
     )
+    assert dialog.speech_note.text() == ""  # not given: no line
+    with_speech = SettingsDialog(window.prefs, speech=window.snapshot.speech)
+    qtbot.addWidget(with_speech)
+    assert with_speech.speech_note.text().startswith("What is said is searched in subtitles only")
     combo.setCurrentIndex(2)
     assert dialog.preferences().query_language == "multi"

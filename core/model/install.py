@@ -56,14 +56,16 @@ from core.model.sources import (
 from core.model.weights import WeightsError, read_weights
 
 
-def check_space(models: Path, need: int) -> None:
-    """Refuse an install that would fill the disk, before anything is downloaded."""
+def check_space(models: Path, need: int) -> int:
+    """Refuse an install that would fill the disk, before anything is downloaded; the bytes
+    free otherwise (installs say both before they start)."""
     free = shutil.disk_usage(models).free
     if free < need:
         raise InstallError(
             f"not enough free disk space in {models}: the install needs about"
             f" {need / 1e6:,.0f} MB, {free / 1e6:,.0f} MB are free"
         )
+    return free
 
 
 def install_model(

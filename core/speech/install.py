@@ -56,6 +56,7 @@ from core.model.hub import (
     resolve_hub,
     sha256_of,
 )
+from core.model.install import check_space
 from core.model.registry import models_dir as default_models_dir
 from core.model.sources import (
     InstallCancelled,
@@ -341,16 +342,6 @@ def installed_speech(
 _AIR = 16 << 20
 
 
-def _space(models: Path, need: int) -> int:
-    free = shutil.disk_usage(models).free
-    if free < need:
-        raise InstallError(
-            f"not enough free disk space in {models}: the speech model needs about"
-            f" {need / 1e6:,.0f} MB, {free / 1e6:,.0f} MB are free"
-        )
-    return free
-
-
 def _check_config(path: Path, source: SpeechSource) -> None:
     """CTranslate2's Whisper ``config.json`` is a JSON object (alignment heads, language ids)."""
     try:
@@ -398,7 +389,7 @@ def install_speech(
     have = weights_size if weights.exists() else (part.stat().st_size if part.exists() else 0)
     # the rest of model.bin and the small files; the folder is made by moving them (no copy)
     need = max(weights_size - have, 0) + sum(c.size for c in small) + _AIR
-    free = _space(models, need)
+    free = check_space(models, need)
     report(
         InstallProgress(
             "connecting",

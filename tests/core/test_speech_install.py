@@ -343,7 +343,7 @@ def test_a_full_disk_is_said_before_downloading(hub, tmp_path, monkeypatch) -> N
 
     usage = shutil.disk_usage(tmp_path)
     monkeypatch.setattr(install.shutil, "disk_usage", lambda p: usage._replace(free=1000))
-    said = r"not enough free disk space .* needs about 19 MB, 0 MB are free"
+    said = r"not enough free disk space .* the install needs about 19 MB, 0 MB are free"
     with pytest.raises(InstallError, match=said):
         _install(hub, tmp_path)
     assert hub.weight_requests == []

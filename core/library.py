@@ -80,6 +80,20 @@ DEFAULT_CHECKPOINT_SECONDS = 60.0
 LOCK_WAIT_SECONDS = 10.0
 
 
+def refuse_address(root: str | os.PathLike[str] | None) -> None:
+    """A library is a folder: an address (``postgresql://host/db``, ``file://…``) given where a
+    folder is expected is a usage error, never a folder named ``postgresql:`` quietly created
+    in the working directory."""
+    text = os.fspath(root) if root is not None else ""
+    scheme, sep, _rest = text.partition("://")
+    if sep and scheme and scheme.replace("+", "").isalnum() and "/" not in scheme:
+        raise UsageError(
+            f"{text.split('@')[-1] if '@' in text else text!r} is an address ({scheme}://), not"
+            " a folder: this ClipSeek keeps libraries in folders only; give a folder with"
+            " --library, or leave it out"
+        )
+
+
 def open_library(
     encoder: Encoder,
     root: str | os.PathLike[str] | None = None,
@@ -95,6 +109,7 @@ def open_library(
     made with (its own record says so), instead of refusing to open.
     """
     rate = preferences.sample_rate() if sample_rate is None else sample_rate
+    refuse_address(root)
     where = Path(root).expanduser() if root else library_root(encoder, rate)
     fresh = not layout.has_database(where)
     options: dict[str, Any] = {

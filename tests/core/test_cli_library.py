@@ -236,3 +236,18 @@ def test_a_new_rate_is_one_choice_for_every_command_and_keeps_the_folders(
     assert again["library"] == first["library"] and again["frames"] == first["frames"]
     code, _out, err = run("index", "--rate", "0")
     assert code == 2 and "between 0.05 and 30" in err
+
+
+@pytest.mark.parametrize("address", ["postgresql://me@nas/clipseek", "sqlite:///lib.db"])
+def test_an_address_is_never_taken_for_a_library_folder(tmp_path, address) -> None:
+    """Found reading issue 27: `--library postgresql://…` quietly made a folder named
+    `postgresql:` in the working directory and indexed into it."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "core.cli", "status", "--library", address],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        env={**os.environ, "CLIPSEEK_HOME": str(tmp_path / "home")},
+    )  # fmt: skip
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "is an address" in proc.stderr and "not a folder" in proc.stderr
+    assert "me@" not in proc.stderr  # a user name (or password) in the address is not echoed
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(":")]

@@ -532,7 +532,46 @@ class Library:
         with self.writing():
             report = self._syncer.sync(None if paths is None else {canonical(p) for p in paths})
             self.checkpoint(force=True)
+            self._refresh_sidecars()
         return report
+
+    def _refresh_sidecars(self) -> int:
+        """Read again the subtitles of indexed videos whose sidecar files were added, changed or
+        removed since their transcript was stored (a person drops ``clip.srt`` beside a video
+        indexed last year: the video itself did not change, so sync alone would never look).
+        One directory listing per folder holding videos, a stat per subtitle file; no video is
+        opened unless its sidecars changed. Returns how many videos were read again."""
+        if not self.catalog.has_transcripts:
+            return 0
+        stored = transcripts.subtitle_origins(self.catalog)
+        by_folder: dict[Path, list[VideoRow]] = {}
+        for row in self.catalog.videos(status=VideoStatus.INDEXED):
+            by_folder.setdefault(Path(row.path).parent, []).append(row)
+        again = 0
+        for folder, rows in by_folder.items():
+            try:
+                files = {
+                    entry.name: entry.stat().st_mtime
+                    for entry in os.scandir(folder)
+                    if entry.name.lower().endswith(subtitles.SIDECAR_EXTENSIONS)
+                }
+            except OSError:
+                continue  # an unplugged drive: its videos keep what they have
+            for row in rows:
+                if not files and row.id not in stored:
+                    continue
+                stem = Path(row.path).stem
+                mine = {n: t for n, t in files.items() if n == stem or n.startswith(stem + ".")}
+                origin, at = stored.get(row.id, ("", 0.0))
+                # deleted, not merely named after the video's old name: a video renamed
+                # without its .srt keeps what was said
+                gone = origin.startswith("sidecar:") and origin[len("sidecar:") :] not in files
+                if gone or any(t > at for t in mine.values()):
+                    self.read_subtitles(row.id)
+                    again += 1
+        if again:
+            log.info("library %s: subtitles of %d videos read again", self.root, again)
+        return again
 
     # -- indexing -----
     def pending(self) -> list[VideoRow]:

@@ -147,6 +147,17 @@ def needing(catalog: Catalog, origin: str) -> list[tuple[int, str]]:
     return [(int(vid), from_db(path)) for vid, path in rows]
 
 
+def subtitle_origins(catalog: Catalog) -> dict[int, tuple[str, float]]:
+    """video id → (origin, stored_at) of every transcript read from subtitles, in one query
+    (a rescan compares them with the sidecar files on disk)."""
+    if not catalog.has_transcripts:
+        return {}
+    rows = catalog.conn.execute(
+        f"SELECT video_id, origin, stored_at FROM transcripts WHERE source = '{SUBTITLE}'"
+    ).fetchall()
+    return {int(vid): (str(origin), float(at)) for vid, origin, at in rows}
+
+
 def counts(catalog: Catalog) -> dict[str, int]:
     """How many videos have a transcript from subtitles and from a model, and how many lines."""
     if not catalog.has_transcripts:

@@ -314,3 +314,29 @@ def test_the_command_line_prints_the_spoken_line(lib: Library) -> None:
     shape = json.loads(clipseek("search", "said: lost", "--library", root, "--json").stdout)
     assert shape["results"][0]["speech"]["text"] == "we are lost again"
     assert shape["tower"] is None
+
+
+def test_a_sidecar_dropped_beside_an_indexed_video_is_read_at_the_next_scan(lib, footage) -> None:
+    """Found listing what was left: a person adds `beach.srt` beside a video indexed last year;
+    the video did not change, so nothing read it until the video was indexed again."""
+    import os
+    import time
+
+    assert not _said(lib.search("said: seagulls", k=3))
+    srt = footage / "beach.srt"
+    srt.write_text("1\n00:00:03,000 --> 00:00:05,000\nlook at the seagulls\n", encoding="utf-8")
+    lib.sync()
+    found = _said(lib.search("said: seagulls", k=3))
+    assert [Path(r.path).name for r in found] == ["beach.mp4"] and found[0].best_t == 3.0
+    # edited: the new words replace the old
+    srt.write_text("1\n00:00:06,000 --> 00:00:08,000\nthe tide is coming in\n", encoding="utf-8")
+    later = time.time() + 5
+    os.utime(srt, (later, later))
+    lib.sync()
+    assert not _said(lib.search("said: seagulls", k=3))
+    assert _said(lib.search("said: tide", k=3))[0].best_t == 6.0
+    # removed: its words go with it; the other videos' subtitles stay
+    srt.unlink()
+    lib.sync()
+    assert not _said(lib.search("said: tide", k=3))
+    assert _said(lib.search("happy birthday", k=3))

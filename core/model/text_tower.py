@@ -40,9 +40,9 @@ from core.model.bundle import (
     Manifest,
     describe_files,
     manifest_checksum,
-    sha256_file,
 )
 from core.model.encoder import QueryError, encode_by_length, l2_normalise
+from core.model.part_manifest import checked_field, read_checked, verify_files, write_atomically
 from core.model.sessions import Session, create_session
 
 log = logging.getLogger(__name__)
@@ -121,46 +121,21 @@ def write_tower_manifest(
         created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         parity=dict(parity or {}),
     )
-    tmp = root / (TOWER_MANIFEST + ".tmp")
-    tmp.write_text(manifest.to_json(), encoding="utf-8")
-    os.replace(tmp, root / TOWER_MANIFEST)
+    write_atomically(root / TOWER_MANIFEST, manifest.to_json())
     return manifest
 
 
 def _field(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: Path) -> Any:
-    value = data.get(key)
-    if value is None or isinstance(value, bool) or not isinstance(value, kind):
-        raise BundleError(f"{where}: field {key!r} is missing or has the wrong type")
-    return value
+    return checked_field(data, key, kind, where)
 
 
 def read_tower_manifest(root: Path) -> TowerManifest:
     """Parse and check ``root/text_tower.json`` (not the files it lists); one-line errors."""
     where = root / TOWER_MANIFEST
-    try:
-        data = json.loads(where.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BundleError(f"{where}: missing; this folder is not a text tower") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{where}: unreadable ({exc})") from None
-    if not isinstance(data, dict) or data.get("format") != TOWER_FORMAT:
-        raise BundleError(f"{where}: not a ClipSeek text tower (format != {TOWER_FORMAT!r})")
-    version = _field(data, "format_version", int, where)
-    if version > TOWER_FORMAT_VERSION:
-        raise BundleError(f"{where}: text tower format {version} is newer than this ClipSeek's")
-    stored = data.get(CHECKSUM_FIELD)
-    if not isinstance(stored, str) or stored != manifest_checksum(data):
-        raise BundleError(f"{where} was edited after it was written (its checksum does not match)")
-    files: dict[str, FileEntry] = {}
-    for name, entry in _field(data, "files", dict, where).items():
-        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
-            raise BundleError(f"{where}: file entry {name!r} lacks a sha256")
-        if not isinstance(entry.get("bytes"), int):
-            raise BundleError(f"{where}: file entry {name!r} lacks a size")
-        files[name] = FileEntry(sha256=entry["sha256"], bytes=entry["bytes"])
-    for name in (TOWER_TEXT_FILE, TOWER_TOKENIZER_FILE):
-        if name not in files:
-            raise BundleError(f"{where}: does not list required file {name}")
+    data, version, files = read_checked(
+        where, fmt=TOWER_FORMAT, version=TOWER_FORMAT_VERSION, kind="text tower",
+        required=(TOWER_TEXT_FILE, TOWER_TOKENIZER_FILE),
+    )  # fmt: skip
     numbers = {k: _field(data, k, int, where) for k in ("embed_dim", "max_tokens", "pad_id")}
     if numbers["embed_dim"] <= 0 or numbers["max_tokens"] < 3:
         raise BundleError(f"{where}: embed_dim or max_tokens out of range")
@@ -183,14 +158,9 @@ def read_tower_manifest(root: Path) -> TowerManifest:
 
 def verify_tower_files(root: Path, manifest: TowerManifest, *, checksums: bool = True) -> None:
     """Every listed file present, of its size and (``checksums``) its SHA-256."""
-    for name, entry in manifest.files.items():
-        path = root / name
-        if not path.is_file():
-            raise BundleError(f"{path}: missing from the text tower")
-        if path.stat().st_size != entry.bytes:
-            raise BundleError(f"{path}: size differs from {TOWER_MANIFEST} (truncated or replaced)")
-        if checksums and sha256_file(path) != entry.sha256:
-            raise BundleError(f"{path}: checksum mismatch (the file was modified or corrupted)")
+    verify_files(
+        root, manifest.files, kind="text tower", manifest_name=TOWER_MANIFEST, checksums=checksums
+    )
 
 
 def image_space(manifest: Manifest) -> str:

@@ -57,6 +57,7 @@ from core.model.hub import (
     sha256_of,
 )
 from core.model.install import check_space
+from core.model.part_manifest import checked_field, read_checked, verify_files, write_atomically
 from core.model.registry import models_dir as default_models_dir
 from core.model.sources import (
     InstallCancelled,
@@ -204,49 +205,20 @@ class SpeechManifest:
 
 
 def _write_manifest(root: Path, manifest: SpeechManifest) -> None:
-    tmp = root / (SPEECH_MANIFEST + ".tmp")
-    tmp.write_text(manifest.to_json(), encoding="utf-8")
-    os.replace(tmp, root / SPEECH_MANIFEST)
+    write_atomically(root / SPEECH_MANIFEST, manifest.to_json())
 
 
 def _field(data: Mapping[str, Any], key: str, kind: type, where: Path) -> Any:
-    value = data.get(key)
-    if value is None or isinstance(value, bool) or not isinstance(value, kind):
-        raise SpeechModelError(f"{where}: field {key!r} is missing or has the wrong type")
-    return value
+    return checked_field(data, key, kind, where, SpeechModelError)
 
 
 def read_speech_manifest(root: str | os.PathLike[str]) -> SpeechManifest:
     """Parse and check ``root/speech_model.json`` (not the files it lists); one-line errors."""
     where = Path(root) / SPEECH_MANIFEST
-    try:
-        data = json.loads(where.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpeechModelError(f"{where}: missing; this folder is not a speech model") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SpeechModelError(f"{where}: unreadable ({exc})") from None
-    if not isinstance(data, dict) or data.get("format") != SPEECH_FORMAT:
-        raise SpeechModelError(f"{where}: not a ClipSeek speech model (format {SPEECH_FORMAT!r})")
-    version = _field(data, "format_version", int, where)
-    if version > SPEECH_FORMAT_VERSION:
-        raise SpeechModelError(f"{where}: speech model format {version} is newer than ClipSeek's")
-    stored = data.get(CHECKSUM_FIELD)
-    if not isinstance(stored, str) or stored != manifest_checksum(data):
-        raise SpeechModelError(
-            f"{where} was edited after it was written (its checksum does not match)"
-        )
-    files: dict[str, FileEntry] = {}
-    for name, entry in _field(data, "files", dict, where).items():
-        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
-            raise SpeechModelError(f"{where}: file entry {name!r} lacks a sha256")
-        if not isinstance(entry.get("bytes"), int) or isinstance(entry.get("bytes"), bool):
-            raise SpeechModelError(f"{where}: file entry {name!r} lacks a size")
-        if Path(name).name != name:
-            raise SpeechModelError(f"{where}: file entry {name!r} is not a plain file name")
-        files[name] = FileEntry(sha256=entry["sha256"], bytes=entry["bytes"])
-    for name in (MODEL_FILE, *SPEECH_COMPANIONS):
-        if name not in files:
-            raise SpeechModelError(f"{where}: does not list required file {name}")
+    data, version, files = read_checked(
+        where, fmt=SPEECH_FORMAT, version=SPEECH_FORMAT_VERSION, kind="speech model",
+        required=(MODEL_FILE, *SPEECH_COMPANIONS), error=SpeechModelError,
+    )  # fmt: skip
     return SpeechManifest(
         name=_field(data, "name", str, where),
         size=_field(data, "size", str, where),
@@ -284,19 +256,10 @@ def load_speech_model(
     :class:`SpeechModelError` otherwise."""
     root = Path(folder).expanduser()
     manifest = read_speech_manifest(root)
-    for name, entry in manifest.files.items():
-        path = root / name
-        if not path.is_file():
-            raise SpeechModelError(f"{path}: missing from the speech model; install it again")
-        if path.stat().st_size != entry.bytes:
-            raise SpeechModelError(
-                f"{path}: size differs from {SPEECH_MANIFEST} (truncated or replaced);"
-                " install it again"
-            )
-        if verify_checksums and sha256_file(path) != entry.sha256:
-            raise SpeechModelError(
-                f"{path}: checksum mismatch (the file was modified or corrupted); install it again"
-            )
+    verify_files(
+        root, manifest.files, kind="speech model", manifest_name=SPEECH_MANIFEST,
+        checksums=verify_checksums, advice="; install it again", error=SpeechModelError,
+    )  # fmt: skip
     return SpeechModel(root, manifest)
 
 

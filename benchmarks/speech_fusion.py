@@ -13,19 +13,20 @@ wrong way). Three kinds of query, each with one right video:
 
 R@1 is printed per rule (core.query.speech.RULES, and ``visual`` alone), over fresh seeds.
 
-    python -m benchmarks.speech_fusion [--videos 40] [--seeds 3] [--lines 100000]
+    python benchmarks/speech_fusion.py [--videos 40] [--seeds 3] [--lines 100000]
 """
 
 from __future__ import annotations
 
 import argparse
-import platform
 import random
 import sqlite3
 import statistics
 import tempfile
 import time
 from pathlib import Path
+
+from fixtures import machine
 
 from core.demo.library import make_demo_videos
 from core.library import Library
@@ -67,20 +68,6 @@ REMEMBERED = [
     "blue balloon growing",
     "green frogs on the rock",
 ]
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import os
-
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def _srt(line: str) -> str:

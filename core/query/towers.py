@@ -159,7 +159,8 @@ class QueryTowers:
         name = self.multilingual_name()
         if name is not None and self._failed is None:
             return f"Other languages are read by {name}."
-        return self._why_none()[0].upper() + self._why_none()[1:] + "."
+        why = self._why_none()
+        return why[0].upper() + why[1:] + "."
 
     def _why_none(self) -> str:
         """Why no multilingual tower answers, for a note or an error."""
